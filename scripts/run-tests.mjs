@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs the test suite with Node's test runner, TypeScript loaded through tsx.
+//   node scripts/run-tests.mjs            every test under test/ (interop tests need their peers)
+//   node scripts/run-tests.mjs http util  only files whose path contains one of the words
+// Node 20's --test does not expand globs or pick up .ts files, hence this small walker.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const filters = process.argv.slice(2);
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...walk(full));
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+let files = walk(path.join(root, 'test'));
+if (process.env.TSGI_SKIP_INTEROP === '1') files = files.filter((f) => !f.includes(`${path.sep}interop${path.sep}`));
+if (filters.length > 0) files = files.filter((f) => filters.some((w) => path.relative(root, f).includes(w)));
+if (files.length === 0) {
+  console.error('run-tests: no test files matched');
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => path.relative(root, f))];
+if (process.env.TSGI_TEST_CONCURRENCY) args.splice(2, 0, `--test-concurrency=${process.env.TSGI_TEST_CONCURRENCY}`);
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

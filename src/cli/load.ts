@@ -1,0 +1,59 @@
+// Loads an application from `MODULE[:EXPORT]`. TypeScript modules load through tsx's loader, so the
+// user needs no build step on Node 20 (Node 22.6+ could strip types itself, but not on 20).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Application } from '../spec.js';
+
+export class LoadError extends Error {
+  override name = 'LoadError';
+}
+
+let tsxRegistered = false;
+async function registerTypeScript(): Promise<void> {
+  if (tsxRegistered) return;
+  // Both hooks: a .ts file outside a `"type": "module"` package is loaded as CommonJS.
+  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
+  const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
+  esm.register();
+  cjs.register();
+  tsxRegistered = true;
+}
+
+/** Splits `path/to/app.ts:export` (a Windows drive letter's colon is not a separator). */
+export function parseAppSpec(spec: string): { file: string; exportName: string | null } {
+  const colon = spec.lastIndexOf(':');
+  if (colon > 1 && !/[\\/]/.test(spec.slice(colon + 1))) {
+    return { file: spec.slice(0, colon), exportName: spec.slice(colon + 1) || null };
+  }
+  return { file: spec, exportName: null };
+}
+
+export async function loadApp(spec: string, cwd = process.cwd()): Promise<Application> {
+  const { file, exportName } = parseAppSpec(spec);
+  const full = path.resolve(cwd, file);
+  if (!existsSync(full)) throw new LoadError(`cannot find the application module ${JSON.stringify(file)} (looked at ${full})`);
+  if (/\.[cm]?tsx?$/.test(full)) await registerTypeScript();
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as Error;
+    throw new LoadError(`the application module ${file} failed to load: ${e.stack ?? e.message}`);
+  }
+  const names = exportName ? [exportName] : ['application', 'default'];
+  // A CommonJS module (a .ts file outside a `"type": "module"` package) arrives as `default`.
+  const cjs = mod.default !== null && typeof mod.default === 'object' ? (mod.default as Record<string, unknown>) : {};
+  for (const name of names) {
+    let candidate = mod[name] ?? cjs[name];
+    if (name === 'default' && typeof candidate === 'object' && candidate !== null && typeof cjs.application === 'function') {
+      candidate = cjs.application;
+    }
+    if (typeof candidate === 'function') return candidate as Application;
+    if (candidate !== undefined) {
+      throw new LoadError(`${file}: export ${JSON.stringify(name)} is a ${typeof candidate}, not an application function`);
+    }
+  }
+  const found = Object.keys(mod).join(', ') || 'none';
+  throw new LoadError(`${file} has no export named ${names.map((n) => JSON.stringify(n)).join(' or ')} (exports: ${found})`);
+}

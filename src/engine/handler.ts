@@ -1,0 +1,429 @@
+// The engine: runs one application for one request over an abstract Sink, the role of wsgiref's
+// BaseHandler. Every door (HTTP, uwsgi, FastCGI, CGI, the test client, Fetch) uses it, so the
+// contract of docs/SPEC.md is enforced in one place. It imports nothing from Node.
+//
+// Hot path notes: a synchronous application returning an array is answered without a single
+// Promise (the whole response goes to the sink in one `end()` call, with a computed
+// Content-Length); synchronous iterables await only when the sink asks for backpressure.
+import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
+import { EMPTY, concat, toBytes, utf8 } from './bytes.js';
+import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
+import { formatError, type Logger } from './log.js';
+
+/** Where a response goes. A door implements it over its transport. */
+export interface Sink {
+  /**
+   * Status and headers are final. Nothing needs to be written yet: a door should hold them and send
+   * them with the first chunk (or with `end()`), so that small responses leave in one write.
+   * `length` is the Content-Length the headers declare (-1 when unknown: the door frames the body,
+   * chunked on HTTP/1.1, by closing otherwise); `bodyless` is true for HEAD and 1xx/204/304.
+   */
+  head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void;
+  /** Sends a chunk; returns false when the engine should wait for `drain()` before the next. */
+  write(chunk: Uint8Array): boolean;
+  /** Resolves when more may be written, or when the client has gone (never hangs on a closed peer). */
+  drain(): Promise<void>;
+  /** The response is complete; `last` is sent first when given. */
+  end(last?: Uint8Array): void;
+  /** The response cannot be completed: the client must see it cut short (reset or close). */
+  abort(): void;
+  /** True once the client has gone away. */
+  readonly closed: boolean;
+}
+
+export interface RunOptions {
+  /** The error log: application errors, Content-Length mismatches. */
+  log: Logger;
+  /** The request method (HEAD sends no body). */
+  method: string;
+}
+
+const ERROR_STATUS = '500 Internal Server Error';
+const ERROR_BODY = utf8('A server error occurred.  Please contact the administrator.');
+const ERROR_HEADERS = (): HeaderList => [
+  ['Content-Type', 'text/plain'],
+  ['Content-Length', String(ERROR_BODY.length)],
+];
+
+/** What `send()` tells the pump. */
+const GO = 0;
+const WAIT = 1;
+const STOP = 2;
+type SendResult = typeof GO | typeof WAIT | typeof STOP;
+
+/**
+ * The request itself is at fault (a body that stalls, breaks off or is malformed): a door's input
+ * source rejects with it, and when the application lets it through it is answered with `status`
+ * instead of a 500, and the connection is not reused.
+ */
+export class ClientError extends Error {
+  override name = 'ClientError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+};
+
+/** Raised inside the engine when the application breaks the contract. */
+class ContractError extends AssertionError {}
+
+/**
+ * Runs `app` for one request. Returns undefined when the response completed synchronously, else a
+ * Promise that settles when it is complete; it never rejects (errors are answered and logged).
+ */
+export function runApp(app: Application, environ: Environ, sink: Sink, options: RunOptions): void | Promise<void> {
+  return new Exchange(environ, sink, options).run(app);
+}
+
+class Exchange {
+  // Response state, as wsgiref names it.
+  private status: string | null = null;
+  private headers: HeaderList | null = null;
+  private code = -1; // -1 until status and headers passed the checks
+  private declared = -1; // the Content-Length the app declared
+  private headersSent = false;
+  private bodyless = false;
+  private sent = 0;
+  private body: Body | null = null;
+  private closed = false;
+  private readonly isHead: boolean;
+
+  readonly startResponse: StartResponse;
+  readonly write: Write;
+
+  constructor(
+    private readonly environ: Environ,
+    private readonly sink: Sink,
+    private readonly options: RunOptions,
+  ) {
+    this.isHead = options.method === 'HEAD';
+    this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+    this.write = (chunk) => this.legacyWrite(chunk);
+  }
+
+  run(app: Application): void | Promise<void> {
+    let result: Body | Promise<Body>;
+    try {
+      result = app(this.environ, this.startResponse);
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<Body>).then === 'function') {
+      return (result as Promise<Body>).then(
+        (body) => this.consume(body),
+        (err) => this.fail(err),
+      );
+    }
+    return this.consume(result as Body);
+  }
+
+  // --- startResponse and write() -------------------------------------------------------------
+
+  private start(status: string, headers: HeaderList, excInfo?: unknown): Write {
+    if (excInfo !== undefined && excInfo !== null && excInfo !== false) {
+      // R44: after the headers went out the error cannot be reported any more; rethrow it.
+      if (this.headersSent) throw Array.isArray(excInfo) && excInfo.length === 3 ? excInfo[1] : excInfo;
+    } else if (this.status !== null) {
+      throw new AssertionError('Headers already set!');
+    }
+    // R42: store first, then check, so that a retry must come with excInfo.
+    this.status = status;
+    this.headers = headers;
+    this.code = -1;
+    const code = checkStatus(status);
+    this.declared = checkHeaders(headers);
+    this.code = code;
+    return this.write;
+  }
+
+  private legacyWrite(chunk: Chunk): Promise<void> {
+    if (this.status === null) throw new AssertionError('write() before start_response()');
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+      throw new AssertionError(`write() argument must be a Uint8Array or a string (got ${describe(chunk)})`);
+    }
+    const bytes = toBytes(chunk);
+    if (this.declared >= 0 && this.sent + bytes.length > this.declared && !this.isBodyless()) {
+      throw new AssertionError(
+        `write() past Content-Length: ${this.sent + bytes.length} bytes of a declared ${this.declared}`,
+      );
+    }
+    // PEP 3333: the first write() sends the headers even when it is empty.
+    if (!this.headersSent) this.sendHeaders();
+    const r = bytes.length === 0 || this.bodyless ? GO : this.send(bytes);
+    return r === WAIT ? this.sink.drain() : Promise.resolve();
+  }
+
+  // --- the body ------------------------------------------------------------------------------
+
+  private consume(body: Body): void | Promise<void> {
+    if (body === null || body === undefined || typeof body !== 'object' || body instanceof Uint8Array) {
+      return this.fail(
+        new ContractError(
+          `The application must return an iterable of chunks (got ${describe(body)}); ` +
+            (typeof body === 'string' || body instanceof Uint8Array ? 'wrap it in an array: [body]' : 'return [] for no body'),
+        ),
+      );
+    }
+    this.body = body;
+    if (Array.isArray(body) && !this.headersSent) return this.sendArray(body as Chunk[]);
+    const asyncIter = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator];
+    if (typeof asyncIter === 'function') return this.pumpAsync(asyncIter.call(body));
+    const iter = (body as Iterable<Chunk>)[Symbol.iterator];
+    if (typeof iter !== 'function') {
+      return this.fail(new ContractError(`The application returned a non-iterable ${describe(body)}`));
+    }
+    let it: Iterator<Chunk>;
+    try {
+      it = iter.call(body);
+    } catch (err) {
+      return this.fail(err);
+    }
+    return this.pumpSync(it);
+  }
+
+  /** An array: every chunk is here already, so the length is known and the response leaves in one piece. */
+  private sendArray(chunks: Chunk[]): void | Promise<void> {
+    if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
+    if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      if (typeof c !== 'string' && !(c instanceof Uint8Array)) {
+        return this.fail(new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(c)})`));
+      }
+      const b = toBytes(c);
+      if (b.length === 0) continue;
+      parts.push(b);
+      total += b.length;
+    }
+    let data = parts.length === 0 ? EMPTY : concat(parts, total);
+    if (this.declared === -1) {
+      // R48: the length is known, so declare it (HEAD then reports what GET would send).
+      if (!this.noContentStatus()) {
+        this.headers!.push(['Content-Length', String(total)]);
+        this.declared = total;
+      }
+    } else if (total > this.declared && !this.isBodyless()) {
+      this.options.log.error(
+        `${this.where()}: the application sent ${total} bytes, more than its Content-Length ${this.declared}; truncated`,
+      );
+      data = data.subarray(0, this.declared);
+    }
+    this.sendHeaders();
+    if (this.bodyless) {
+      this.sink.end();
+      return this.close();
+    }
+    this.sent = data.length;
+    if (this.sent < this.declared) {
+      if (data.length > 0) this.sink.write(data);
+      return this.finish(); // reports the short body and aborts
+    }
+    this.sink.end(data);
+    return this.close();
+  }
+
+  private pumpSync(it: Iterator<Chunk>): void | Promise<void> {
+    for (;;) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = it.next();
+      } catch (err) {
+        return this.fail(err);
+      }
+      if (r.done) return this.finish();
+      let s: SendResult;
+      try {
+        s = this.accept(r.value);
+      } catch (err) {
+        return this.stopIterator(it, err);
+      }
+      if (s === STOP) return this.stopIterator(it);
+      if (s === WAIT) {
+        return this.sink.drain().then(() => (this.sink.closed ? this.stopIterator(it) : this.pumpSync(it)));
+      }
+    }
+  }
+
+  private async pumpAsync(it: AsyncIterator<Chunk>): Promise<void> {
+    for (;;) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        return this.fail(err);
+      }
+      if (r.done) return this.finish();
+      let s: SendResult;
+      try {
+        s = this.accept(r.value);
+      } catch (err) {
+        return this.stopIterator(it, err);
+      }
+      if (s === STOP) return this.stopIterator(it);
+      if (s === WAIT) {
+        await this.sink.drain();
+        if (this.sink.closed) return this.stopIterator(it);
+      }
+    }
+  }
+
+  /** Ends iteration early (HEAD, Content-Length reached, client gone, bad chunk): run the iterator's finally blocks. */
+  private stopIterator(it: Iterator<Chunk> | AsyncIterator<Chunk>, err?: unknown): void | Promise<void> {
+    let ret: unknown;
+    try {
+      ret = it.return?.();
+    } catch (e) {
+      this.options.log.error(`${this.where()}: error while stopping the body iterator: ${formatError(e)}`);
+    }
+    const next = () => (err !== undefined ? this.fail(err) : this.sink.closed ? this.close() : this.finish());
+    if (ret && typeof (ret as Promise<unknown>).then === 'function') {
+      return (ret as Promise<unknown>).then(next, (e) => {
+        this.options.log.error(`${this.where()}: error while stopping the body iterator: ${formatError(e)}`);
+        return next();
+      });
+    }
+    return next();
+  }
+
+  /** One chunk from the iterable. */
+  private accept(chunk: Chunk): SendResult {
+    if (this.sink.closed) return STOP;
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+      throw new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(chunk)})`);
+    }
+    const bytes = toBytes(chunk);
+    // R43: headers go with the first non-empty chunk; empty chunks before it are no signal.
+    if (bytes.length === 0) return GO;
+    if (this.status === null) throw new ContractError('The application yielded body data before calling startResponse()');
+    if (!this.headersSent) this.sendHeaders();
+    if (this.bodyless) return STOP; // HEAD, 204, 304: the headers were the whole response
+    return this.send(bytes);
+  }
+
+  private send(bytes: Uint8Array): SendResult {
+    if (this.declared >= 0) {
+      const room = this.declared - this.sent;
+      if (bytes.length > room) {
+        this.options.log.error(
+          `${this.where()}: the application sent more than its Content-Length ${this.declared}; truncated`,
+        );
+        if (room > 0) {
+          this.sent += room;
+          this.sink.write(bytes.subarray(0, room));
+        }
+        return STOP;
+      }
+    }
+    this.sent += bytes.length;
+    const more = this.sink.write(bytes);
+    if (this.sink.closed) return STOP;
+    return more ? GO : WAIT;
+  }
+
+  private noContentStatus(): boolean {
+    const c = this.code;
+    return c < 200 || c === 204 || c === 304;
+  }
+
+  private isBodyless(): boolean {
+    return this.isHead || this.noContentStatus();
+  }
+
+  private sendHeaders(): void {
+    if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers');
+    this.bodyless = this.isBodyless();
+    this.headersSent = true;
+    this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless);
+  }
+
+  /** The iterable is exhausted. */
+  private finish(): void | Promise<void> {
+    if (!this.headersSent) {
+      if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
+      if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+      // wsgiref B13: an empty body declares Content-Length 0 (not on 1xx/204/304, where RFC 9110 forbids it).
+      if (this.declared === -1 && !this.noContentStatus()) {
+        this.headers!.push(['Content-Length', '0']);
+        this.declared = 0;
+      }
+      this.sendHeaders();
+    }
+    if (!this.bodyless && this.declared >= 0 && this.sent < this.declared && !this.sink.closed) {
+      // R47: fewer bytes than declared. The client must be able to tell: abort the connection.
+      this.options.log.error(
+        `${this.where()}: the application sent ${this.sent} bytes of its Content-Length ${this.declared}; connection aborted`,
+      );
+      this.sink.abort();
+      return this.close();
+    }
+    this.sink.end();
+    return this.close();
+  }
+
+  /** The application (or its body) failed. */
+  private fail(err: unknown): void | Promise<void> {
+    const clientError = err instanceof ClientError;
+    if (clientError) this.options.log.info(`${this.where()}: ${err.status} ${err.message}`);
+    else this.options.log.error(`${this.where()}: ${formatError(err)}`);
+    if (!this.headersSent && !this.sink.closed) {
+      // R57: nothing sent yet, so answer with our own error response.
+      let body = ERROR_BODY;
+      if (clientError) {
+        const reason = REASONS[err.status] ?? 'Bad Request';
+        body = utf8(reason + '\n');
+        this.status = `${err.status} ${reason}`;
+        this.headers = [
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', String(body.length)],
+          ['Connection', 'close'],
+        ];
+        this.code = err.status;
+      } else {
+        this.status = ERROR_STATUS;
+        this.headers = ERROR_HEADERS();
+        this.code = 500;
+      }
+      this.declared = body.length;
+      this.sendHeaders();
+      this.sink.end(this.bodyless ? undefined : body);
+    } else {
+      this.sink.abort();
+    }
+    return this.close();
+  }
+
+  /** Calls the body's close() exactly once (R7). */
+  private close(): void | Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const body = this.body;
+    if (body === null || typeof body.close !== 'function') return;
+    let r: void | Promise<void>;
+    try {
+      r = body.close();
+    } catch (err) {
+      this.options.log.error(`${this.where()}: error in the body's close(): ${formatError(err)}`);
+      return;
+    }
+    if (r && typeof r.then === 'function') {
+      return r.then(undefined, (err) => {
+        this.options.log.error(`${this.where()}: error in the body's close(): ${formatError(err)}`);
+      });
+    }
+  }
+
+  private where(): string {
+    const e = this.environ;
+    return `${e.REQUEST_METHOD} ${e.SCRIPT_NAME}${e.PATH_INFO}`;
+  }
+}

@@ -1,0 +1,8 @@
+// The engine's public face: run an application over a Sink, and the pieces doors build with.
+export { runApp, ClientError, type Sink, type RunOptions } from './handler.js';
+export { Input, EMPTY_INPUT, bytesSource, type ByteSource } from './input.js';
+export { LogErrors, streamLogger, silentLogger, formatError, type Logger } from './log.js';
+export { AssertionError, ValueError, checkStatus, checkHeaders, isToken, isHopByHopName } from './checks.js';
+export { utf8, latin1Bytes, nativeString, toBytes, concat, EMPTY } from './bytes.js';
+export { splitTarget, decodePath } from './target.js';
+export { headerKey } from './names.js';

@@ -1,0 +1,146 @@
+// wsgi.input over any transport. A door supplies a ByteSource (the decoded body, chunk by chunk);
+// Input serves PEP 3333's read/readline/readlines/iteration on top of it and never hands out more
+// than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
+import type { InputStream } from '../spec.js';
+import { EMPTY, concat } from './bytes.js';
+
+export interface ByteSource {
+  /** The next piece of the body, or null at its end. Rejects when the body breaks or times out. */
+  pull(): Promise<Uint8Array | null>;
+}
+
+const NL = 10;
+
+export class Input implements InputStream {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private eof = false;
+  /** Bytes that may still be handed out (Infinity for a chunked body, which the source terminates). */
+  private remaining: number;
+
+  constructor(
+    private readonly source: ByteSource,
+    limit: number = Infinity,
+  ) {
+    this.remaining = limit;
+    if (limit <= 0) this.eof = true;
+  }
+
+  async read(size?: number | null): Promise<Uint8Array> {
+    if (size === undefined || size === null || size < 0) {
+      while (!this.eof) await this.fill();
+      return this.take(this.buffered);
+    }
+    size = Math.floor(size);
+    while (this.buffered < size && !this.eof) await this.fill();
+    return this.take(Math.min(size, this.buffered));
+  }
+
+  async readline(size?: number | null): Promise<Uint8Array> {
+    const max = size === undefined || size === null || size < 0 ? Infinity : Math.floor(size);
+    let scanned = 0;
+    for (;;) {
+      const nl = this.indexOfNewline(scanned);
+      if (nl !== -1 && nl + 1 <= max) return this.take(nl + 1);
+      if (this.buffered >= max) return this.take(max);
+      if (this.eof) return this.take(this.buffered);
+      scanned = this.buffered;
+      await this.fill();
+    }
+  }
+
+  async readlines(hint?: number | null): Promise<Uint8Array[]> {
+    const lines: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return lines;
+      lines.push(line);
+      total += line.length;
+      if (hint !== undefined && hint !== null && hint > 0 && total >= hint) return lines;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  private async fill(): Promise<void> {
+    const chunk = await this.source.pull();
+    if (chunk === null) {
+      this.eof = true;
+      return;
+    }
+    if (chunk.length === 0) return;
+    // Never keep more than the declared length: extra bytes are not part of this body.
+    const piece = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
+    this.remaining -= piece.length;
+    this.chunks.push(piece);
+    this.buffered += piece.length;
+    if (this.remaining <= 0) this.eof = true;
+  }
+
+  private indexOfNewline(from: number): number {
+    let base = 0;
+    for (const c of this.chunks) {
+      if (from < base + c.length) {
+        const i = c.indexOf(NL, Math.max(0, from - base));
+        if (i !== -1) return base + i;
+      }
+      base += c.length;
+    }
+    return -1;
+  }
+
+  private take(n: number): Uint8Array {
+    if (n <= 0) return EMPTY;
+    const first = this.chunks[0]!;
+    if (first.length === n) {
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
+    const parts: Uint8Array[] = [];
+    let need = n;
+    while (need > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= need) {
+        parts.push(c);
+        this.chunks.shift();
+        need -= c.length;
+      } else {
+        parts.push(c.subarray(0, need));
+        this.chunks[0] = c.subarray(need);
+        need = 0;
+      }
+    }
+    this.buffered -= n;
+    return concat(parts, n);
+  }
+}
+
+const ENDED: ByteSource = { pull: () => Promise.resolve(null) };
+
+/** The input of a request without a body: every read is empty at once. Stateless, so shared. */
+export const EMPTY_INPUT: InputStream = new Input(ENDED, 0);
+
+/** An in-memory source (test client, CGI with a known body). */
+export function bytesSource(data: Uint8Array): ByteSource {
+  let done = false;
+  return {
+    pull() {
+      if (done) return Promise.resolve(null);
+      done = true;
+      return Promise.resolve(data);
+    },
+  };
+}

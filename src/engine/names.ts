@@ -1,0 +1,27 @@
+// Request header names to environ keys (CGI rules, RFC 3875 §4.1.18), shared by every door.
+
+// HTTP_<NAME> for every header name seen so far: the same few names recur on every request, so the
+// upper-casing and the underscore check are done once per name, not once per request.
+const keyCache = new Map<string, string | null>();
+const MAX_CACHED = 2048;
+
+/** The environ key of a request header, or null when the header is dropped (its name has `_`). */
+export function headerKey(name: string): string | null {
+  let key = keyCache.get(name);
+  if (key !== undefined) return key;
+  if (name.includes('_')) {
+    // Dropped, as nginx, waitress and gunicorn >= 22 do: `X_Foo` must not impersonate `X-Foo`.
+    key = null;
+  } else {
+    let upper = '';
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      // ASCII-only upper-casing keeps the latin-1 invariant (wsgi-spec.md T22).
+      upper += c === 45 ? '_' : c >= 97 && c <= 122 ? String.fromCharCode(c - 32) : name[i];
+    }
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : 'HTTP_' + upper;
+  }
+  if (keyCache.size < MAX_CACHED) keyCache.set(name, key);
+  return key;
+}
+

@@ -1,0 +1,76 @@
+// Builds the environ for a request that node:http (llhttp) has parsed, following the five Python
+// servers where they agree and research/oracle.md's "adopt" column where they do not.
+// Request headers come from req.rawHeaders: req.headers merges and drops, and we need to see every
+// line (duplicate Host, underscores) to decide.
+import type { IncomingMessage } from 'node:http';
+import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
+import { WSGI_VERSION } from '../spec.js';
+import { splitTarget } from '../engine/target.js';
+import { headerKey } from '../engine/names.js';
+
+/** Per-server values that every environ shares. */
+export interface EnvironBase {
+  serverName: string;
+  serverPort: string;
+  scheme: string;
+  scriptName: string;
+  software: string;
+  errors: ErrorStream;
+  multiprocess: boolean;
+  fileWrapper: FileWrapperFactory;
+}
+
+/** A request the door refuses before the application sees it. */
+export class BadRequest extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function buildEnviron(req: IncomingMessage, base: EnvironBase, input: InputStream): Environ {
+  const target = req.url ?? '/';
+  const [pathInfo, query] = splitTarget(target);
+  const socket = req.socket;
+  let remote = socket.remoteAddress ?? '';
+  if (remote.startsWith('::ffff:')) remote = remote.slice(7); // IPv4 client on a dual-stack socket
+  const environ: Environ = {
+    REQUEST_METHOD: req.method ?? 'GET',
+    SCRIPT_NAME: base.scriptName,
+    PATH_INFO: pathInfo,
+    QUERY_STRING: query,
+    SERVER_NAME: base.serverName,
+    SERVER_PORT: base.serverPort,
+    SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
+    SERVER_SOFTWARE: base.software,
+    REMOTE_ADDR: remote,
+    REMOTE_PORT: String(socket.remotePort ?? ''),
+    REQUEST_URI: target,
+    RAW_URI: target,
+    'wsgi.version': WSGI_VERSION,
+    'wsgi.url_scheme': base.scheme,
+    'wsgi.input': input,
+    'wsgi.errors': base.errors,
+    'wsgi.multithread': false,
+    'wsgi.multiprocess': base.multiprocess,
+    'wsgi.run_once': false,
+    'wsgi.file_wrapper': base.fileWrapper,
+    // gunicorn and waitress always set it: the body always ends with an EOF we can give.
+    'wsgi.input_terminated': true,
+  };
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const key = headerKey(name);
+    if (key === null) continue;
+    const value = raw[i + 1]!;
+    const prev = environ[key] as string | undefined;
+    if (prev === undefined) environ[key] = value;
+    else if (key === 'HTTP_HOST') throw new BadRequest(400, 'more than one Host header');
+    else if (key === 'CONTENT_LENGTH') throw new BadRequest(400, 'more than one Content-Length header');
+    else environ[key] = prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
+  }
+  return environ;
+}

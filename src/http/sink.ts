@@ -1,0 +1,54 @@
+// The engine's Sink over node:http's ServerResponse. node:http frames the body: Content-Length when
+// the engine declared one, chunked on HTTP/1.1 otherwise, close-delimited on HTTP/1.0; it drops the
+// body of HEAD, 204 and 304 responses, and adds Date.
+import type { ServerResponse } from 'node:http';
+import type { Sink } from '../engine/handler.js';
+import type { HeaderList } from '../spec.js';
+
+export class ResponseSink implements Sink {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly keepAlive: boolean,
+  ) {}
+
+  get closed(): boolean {
+    const s = this.res.socket;
+    return s === null || s.destroyed;
+  }
+
+  head(code: number, status: string, headers: HeaderList, _length: number, _bodyless: boolean): void {
+    if (!this.keepAlive) this.res.shouldKeepAlive = false;
+    // writeHead takes the [name, value] list as it is (no copy, one header block built once) and
+    // sends it with the first body write, so a small response leaves in one packet.
+    this.res.writeHead(code, status.slice(4), headers as unknown as string[]);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.res.write(chunk);
+  }
+
+  drain(): Promise<void> {
+    const res = this.res;
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  end(last?: Uint8Array): void {
+    if (last !== undefined && last.length > 0) this.res.end(last);
+    else this.res.end();
+  }
+
+  abort(): void {
+    // Destroying the socket leaves a chunked body without its last chunk and a sized body short:
+    // either way the client can tell the response is incomplete.
+    this.res.destroy();
+  }
+}

@@ -1,0 +1,22 @@
+// tsgi: PEP 3333 for TypeScript. The main entry point gathers what most programs use; the
+// sub-paths (tsgi/http, tsgi/engine, tsgi/testing, tsgi/util, tsgi/headers) hold the rest.
+export type {
+  Application,
+  Body,
+  Chunk,
+  Environ,
+  ErrorStream,
+  ExcInfo,
+  FileLike,
+  FileWrapperFactory,
+  HeaderList,
+  InputStream,
+  Middleware,
+  StartResponse,
+  Write,
+} from './spec.js';
+export { WSGI_VERSION } from './spec.js';
+export { serve, makeServer, WSGIServer, type ServeOptions, type ServerHandle } from './http/serve.js';
+export type { HttpOptions } from './http/server.js';
+export { runApp, ClientError, type Sink } from './engine/handler.js';
+export { VERSION } from './version.js';
