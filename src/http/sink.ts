@@ -47,8 +47,14 @@ export class ResponseSink implements Sink {
   }
 
   abort(): void {
-    // Destroying the socket leaves a chunked body without its last chunk and a sized body short:
-    // either way the client can tell the response is incomplete.
-    this.res.destroy();
+    // Closing the connection leaves a chunked body without its last chunk and a sized body short:
+    // either way the client can tell the response is incomplete. What was written goes out first
+    // (node:http corks the socket within a tick; destroying at once would drop the partial body),
+    // and a client that stopped reading cannot hold the socket open.
+    const socket = this.res.socket;
+    if (socket === null || socket.destroyed) return;
+    socket.uncork();
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
   }
 }
