@@ -8,6 +8,7 @@ import { makeServer } from 'tsgi';
 // Python's str.encode('latin-1', 'backslashreplace'): environ values are native strings, so each
 // char is one byte; anything above U+00FF (there should be none) shows as a visible \uXXXX escape.
 function encode(text: string): Uint8Array {
+  if (!/[^\x00-\xff]/.test(text)) return Buffer.from(text, 'latin1'); // the usual case, in one step
   const bytes: number[] = [];
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;

@@ -1,6 +1,6 @@
 // The TSGI interface: PEP 3333 mapped onto TypeScript and asynchronous I/O.
 // docs/SPEC.md is the prose of this file; the two must say the same thing.
-// This module holds types only (and two constants), so any runtime can import it.
+// This module holds types and one constant only, so any runtime can import it.
 
 /** A body chunk. A string is sent as UTF-8; bytes are sent as they are. */
 export type Chunk = Uint8Array | string;
@@ -58,7 +58,7 @@ export interface FileLike {
   fd?: number;
 }
 
-/** `wsgi.file_wrapper(filelike, blockSize?)`: callable with or without `new`. */
+/** `wsgi.file_wrapper(filelike, blockSize?)`: call it as a function (as Python apps do). */
 export type FileWrapperFactory = (filelike: FileLike, blockSize?: number) => Body;
 
 /** The environ: CGI variables as native (latin-1) strings plus the `wsgi.*` keys. A plain object. */

@@ -66,17 +66,20 @@ export function checkStatus(status: unknown): number {
   if (status.charCodeAt(3) !== 32) throw new AssertionError('Status message must have a space after code');
   for (let i = 4; i < status.length; i++) {
     const c = status.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ValueError('Control characters are not allowed in status');
+    if (c < 0x20 || c === 0x7f) throw new ValueError('Control characters are not allowed in status');
     if (c > 0xff) throw new ValueError(`Status must be latin-1 (got U+${c.toString(16).toUpperCase().padStart(4, '0')})`);
   }
-  return c0 * 100 + c1 * 10 + c2;
+  const code = c0 * 100 + c1 * 10 + c2;
+  // An interim (1xx) status cannot end a response: the client would wait for the final one forever.
+  if (code < 200) throw new AssertionError(`Status ${code} is interim (1xx); a response needs a final status, 200-599`);
+  return code;
 }
 
 /**
  * Checks the header list and returns the declared Content-Length (or -1 when there is none).
  * Throws on the first bad header, naming it.
  */
-export function checkHeaders(headers: unknown): number {
+export function checkHeaders(headers: unknown, code = 200): number {
   if (!Array.isArray(headers)) {
     throw new TypeError(`Headers must be a list of [name, value] pairs (got ${describe(headers)})`);
   }
@@ -109,6 +112,8 @@ export function checkHeaders(headers: unknown): number {
       if (HOP_BY_HOP.has(lower)) throw new AssertionError(`Hop-by-hop header, '${name}: ${value}', not allowed`);
       if (lower === 'content-length') {
         if (!/^[0-9]{1,15}$/.test(value)) throw new ValueError(`Invalid Content-Length ${JSON.stringify(value)}`);
+        // RFC 9110 §8.6: no Content-Length on 204 (nor 1xx, refused above).
+        if (code === 204) throw new AssertionError('Content-Length is not allowed with status 204');
         const v = Number(value);
         if (length !== -1 && length !== v) throw new ValueError('Conflicting Content-Length headers');
         length = v;

@@ -29,6 +29,11 @@ export interface Sink {
   abort(): void;
   /** True once the client has gone away. */
   readonly closed: boolean;
+  /**
+   * Optional: calls `listener` once when the client goes away (or the response is over). The engine
+   * uses it for bodies that wait between chunks, to run `close()` without waiting for the next one.
+   */
+  onClose?(listener: () => void): void;
 }
 
 export interface RunOptions {
@@ -139,7 +144,7 @@ class Exchange {
     this.headers = headers;
     this.code = -1;
     const code = checkStatus(status);
-    this.declared = checkHeaders(headers);
+    this.declared = checkHeaders(headers, code);
     this.code = code;
     return this.write;
   }
@@ -255,6 +260,18 @@ class Exchange {
   }
 
   private async pumpAsync(it: AsyncIterator<Chunk>): Promise<void> {
+    this.sink.onClose?.(() => {
+      if (this.closed || !this.sink.closed) return;
+      // The client left while the body may be awaiting something else: ask the iterator to stop
+      // (an async generator runs its finally blocks at its next yield) and close the body now (R7).
+      try {
+        const r = it.return?.();
+        if (r && typeof r.then === 'function') r.then(undefined, () => {});
+      } catch {
+        // the pump reports iterator errors; here only the disconnect matters
+      }
+      void this.close();
+    });
     for (;;) {
       let r: IteratorResult<Chunk>;
       try {

@@ -11,6 +11,14 @@ export interface ByteSource {
 
 const NL = 10;
 
+/** Sizes are whole numbers (or null/undefined/negative for "all"), as in Python. */
+function checkSize(size: unknown, method: string): void {
+  if (size === undefined || size === null) return;
+  if (typeof size !== 'number' || !Number.isInteger(size)) {
+    throw new TypeError(`wsgi.input.${method}() size must be a whole number, null or undefined (got ${String(size)})`);
+  }
+}
+
 export class Input implements InputStream {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
@@ -27,17 +35,18 @@ export class Input implements InputStream {
   }
 
   async read(size?: number | null): Promise<Uint8Array> {
+    checkSize(size, 'read');
     if (size === undefined || size === null || size < 0) {
       while (!this.eof) await this.fill();
       return this.take(this.buffered);
     }
-    size = Math.floor(size);
     while (this.buffered < size && !this.eof) await this.fill();
     return this.take(Math.min(size, this.buffered));
   }
 
   async readline(size?: number | null): Promise<Uint8Array> {
-    const max = size === undefined || size === null || size < 0 ? Infinity : Math.floor(size);
+    checkSize(size, 'readline');
+    const max = size === undefined || size === null || size < 0 ? Infinity : size;
     let scanned = 0;
     for (;;) {
       const nl = this.indexOfNewline(scanned);

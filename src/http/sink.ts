@@ -41,6 +41,10 @@ export class ResponseSink implements Sink {
     });
   }
 
+  onClose(listener: () => void): void {
+    this.res.once('close', listener);
+  }
+
   end(last?: Uint8Array): void {
     if (last !== undefined && last.length > 0) this.res.end(last);
     else this.res.end();

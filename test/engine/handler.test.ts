@@ -401,3 +401,37 @@ describe('wsgi.input', () => {
     assert.equal(res.text, '{"a":1}');
   });
 });
+
+describe('statuses that cannot carry what the app gives them', () => {
+  it('refuses an interim 1xx status as the response status', async () => {
+    const res = await request((_e, start) => {
+      start('103 Early Hints', []);
+      return [];
+    });
+    assert.equal(res.statusCode, 500);
+    assert.match(res.log.join('\n'), /Status 103 is interim/);
+  });
+
+  it('refuses Content-Length on 204', async () => {
+    const res = await request((_e, start) => {
+      start('204 No Content', [['Content-Length', '5']]);
+      return [];
+    });
+    assert.equal(res.statusCode, 500);
+    assert.match(res.log.join('\n'), /Content-Length is not allowed with status 204/);
+  });
+
+  it('refuses a tab in the reason phrase, as wsgiref does', async () => {
+    const res = await request((_e, start) => {
+      start('200 O\tK', []);
+      return [];
+    });
+    assert.match(res.log.join('\n'), /Control characters are not allowed in status/);
+  });
+
+  it('refuses a size that is not a whole number in wsgi.input', async () => {
+    const environ = createEnviron('/', { body: 'abc' });
+    await assert.rejects(environ['wsgi.input'].read(Number.NaN), /size must be a whole number/);
+    await assert.rejects(environ['wsgi.input'].readline(1.5), /size must be a whole number/);
+  });
+});

@@ -297,3 +297,44 @@ describe('graceful close', () => {
     await closing;
   });
 });
+
+describe('disconnects while the body waits', () => {
+  it('closes an async body at once when the client leaves between chunks', async () => {
+    let closed = 0;
+    let finallyRan = false;
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    const app: Application = (_e, start) => {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      const body: Body = {
+        async *[Symbol.asyncIterator]() {
+          try {
+            yield 'first;';
+            await stalled; // waiting on something that is not the client
+            yield 'second;';
+          } finally {
+            finallyRan = true;
+          }
+        },
+        close: () => void closed++,
+      };
+      return body;
+    };
+    const server = await serve(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+    try {
+      const socket = net.connect({ host: '127.0.0.1', port: server.port });
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+      await new Promise((r) => socket.once('data', r));
+      socket.destroy();
+      for (let i = 0; i < 100 && closed === 0; i++) await sleep(10);
+      assert.equal(closed, 1, 'close() ran while the body was still waiting');
+      release();
+      for (let i = 0; i < 100 && !finallyRan; i++) await sleep(10);
+      assert.equal(finallyRan, true, "the generator's finally block ran");
+      assert.equal(closed, 1, 'close() ran exactly once');
+    } finally {
+      await server.close();
+    }
+  });
+});
