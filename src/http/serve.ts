@@ -84,6 +84,8 @@ export class WSGIServer {
   private wake: (() => void) | null = null;
   private forever = false;
   private stopped = false;
+  /** Connections handed to the http server, closed by close() if still open after the drain. */
+  private readonly sockets = new Set<net.Socket>();
 
   private constructor(
     private readonly door: HttpDoor,
@@ -109,6 +111,10 @@ export class WSGIServer {
     await listen(listener, port, host);
     const addr = listener.address() as net.AddressInfo;
     door.bound(host, addr.port);
+    // The http server never listens itself: connections are injected (node's documented
+    // 'connection' event). Its timeout checks (headersTimeout, requestTimeout) and connection
+    // tracking start on 'listening' (Node 24 starts nothing before), so announce it.
+    httpServer.emit('listening');
     return new WSGIServer(door, httpServer, listener, host, addr.port);
   }
 
@@ -117,6 +123,8 @@ export class WSGIServer {
   }
 
   private dispatch(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     this.http.emit('connection', socket);
     socket.resume();
   }
@@ -156,6 +164,7 @@ export class WSGIServer {
     for (const s of this.queue.splice(0)) s.destroy();
     const listenerClosed = new Promise<void>((r) => this.listener.close(() => r()));
     await stop(this.door, this.http, gracefulTimeout);
+    for (const s of this.sockets) s.destroy();
     await listenerClosed;
   }
 

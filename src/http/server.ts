@@ -86,6 +86,8 @@ export class HttpDoor {
   private idleWaiters: Array<() => void> = [];
   /** Sockets that may carry one request only (wsgiref's handleRequest()). */
   readonly oneShot = new WeakSet<Socket>();
+  /** Sockets whose parser failed: the response in progress may finish, nothing after it runs. */
+  private readonly doomed = new WeakSet<Socket>();
 
   constructor(
     readonly app: Application,
@@ -126,6 +128,23 @@ export class HttpDoor {
       joinDuplicateHeaders: false,
       noDelay: true,
     } as http.ServerOptions);
+    // H50: Node 20 ignores the maxHeadersCount *option* (measured: 1023 fields kept of 1500, the rest
+    // dropped without a word); only the property lifts the cap. 0 = no cap: the total stays bounded by
+    // maxHeaderSize, and handle() counts the fields against limitRequestFields.
+    server.maxHeadersCount = 0;
+    // A client may send its request and half-close (shutdown(SHUT_WR), `nc -q`): it still waits for
+    // the answer. node:http would end the socket at once and drop the response of an async app.
+    // But a FIN that arrives once the response has started means the client has gone (browsers never
+    // half-close): close now, so a stream waiting between chunks learns it at once, not at its next
+    // write. And after a half-closed client's answer, nothing more can come: close then.
+    server.httpAllowHalfOpen = true;
+    server.on('connection', (socket: Socket) => {
+      socket.on('end', () => {
+        const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (!res || res.headersSent) socket.destroy();
+        else res.once('finish', () => socket.destroySoon());
+      });
+    });
     server.on('request', this.onRequest);
     server.on('checkContinue', this.onContinue);
     server.on('clientError', this.onClientError);
@@ -147,6 +166,24 @@ export class HttpDoor {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    // H20, H46+S, H47+S (hostile.test.ts): node:http emits 'request' for a pipelined request as soon
+    // as it has parsed its head, while the response before it is still under way. When that response
+    // then closes the connection (a refusal, HTTP/1.0 framing, Connection: close, a parse error
+    // after it), the later request is never answered, but its application would already have run:
+    // a smuggled request with all its side effects. So a pipelined request waits for its turn: node
+    // hands it the socket once the previous response is finished *and* the connection stays open.
+    if (res.socket === null) {
+      res.once('socket', () => this.handle(req, res, expectContinue));
+      return;
+    }
+    // A parse error on this connection after this request's head (see onClientError): the
+    // connection closes after the response in progress, and no later request runs. Nor does one
+    // that node parsed after a closing response ended the socket (H50+S: the bytes were already in
+    // flight while node was closing): it could never be answered.
+    if (this.doomed.has(req.socket) || !req.socket.writable) {
+      req.socket.destroySoon();
+      return;
+    }
     const o = this.opts;
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
       // llhttp lets HTTP/0.9 and HTTP/2.0 request lines through; we speak 1.0 and 1.1 only.
@@ -172,7 +209,10 @@ export class HttpDoor {
       const source = new RequestSource(req, expectContinue ? res : null, o.bodyTimeout);
       environ['wsgi.input'] = new Input(source, length !== undefined ? Number(length) : Infinity);
     }
-    const keepAlive = !this.draining && !this.oneShot.has(req.socket);
+    // H20: RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; it may be
+    // processed, but the connection MUST close after it (llhttp honours `Connection: keep-alive` here).
+    const faultyFraming = req.httpVersionMinor === 0 && environ.HTTP_TRANSFER_ENCODING !== undefined;
+    const keepAlive = !this.draining && !this.oneShot.has(req.socket) && !faultyFraming;
     this.inFlight++;
     const done = runApp(this.app, environ, new ResponseSink(res, keepAlive), { log: this.log, method: environ.REQUEST_METHOD });
     if (done === undefined) this.finished();
@@ -203,23 +243,44 @@ export class HttpDoor {
 
   onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket): void {
     const code = err.code ?? '';
+    // node:http calls this again for every chunk that reaches a parser that has already failed.
+    if (this.doomed.has(socket)) return;
+    this.doomed.add(socket);
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
     }
     let status = 400;
     if (code === 'HPE_HEADER_OVERFLOW') {
-      // One limit in llhttp covers the request line and the headers; tell the two apart for the client.
+      // One limit in llhttp covers the request line and the headers; tell the two apart for the client
+      // when the packet shows the request line. rawPacket is only the last read: split byte by byte,
+      // an oversized header arrives as one byte with no line in sight (H49), so 431 unless it is clear.
       const raw = err.rawPacket;
-      const lineEnd = raw ? raw.indexOf('\n') : 0;
-      status = raw && (lineEnd === -1 || lineEnd > this.opts.limitRequestLine) ? 414 : 431;
+      const lineEnd = raw ? raw.indexOf('\n') : -1;
+      const lineStart = raw !== undefined && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /.test(raw.subarray(0, 32).toString('latin1'));
+      const lineLength = lineEnd === -1 ? (raw?.length ?? 0) : lineEnd;
+      status = lineStart && lineLength > this.opts.limitRequestLine ? 414 : 431;
     } else if (code === 'HPE_HEADERS_TIMEOUT' || code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
     this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${code || err.message}`);
-    // A response already under way on this connection (pipelining) cannot be followed by ours.
-    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      socket.destroy();
-      return;
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res) {
+      if (res.req.complete) {
+        // The error is in a later, pipelined request (H21: bytes after `Connection: close`): the
+        // response in progress belongs to a whole request, so let it finish, then close; handle()
+        // runs nothing more on this socket.
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        else res.once('finish', () => socket.destroySoon());
+        return;
+      }
+      // The error is in the body of the request being answered (H31–H37, a body cut by
+      // requestTimeout). If its response has not started, the error answer takes its place, as
+      // node:http's default handler does (the application's later output goes nowhere);
+      // otherwise the client must see the response cut short.
+      if (res.headersSent) {
+        socket.destroy();
+        return;
+      }
     }
     socket.end(rawError(status));
     socket.destroySoon?.();

@@ -338,3 +338,30 @@ describe('disconnects while the body waits', () => {
     }
   });
 });
+
+describe('half-closed clients', () => {
+  it('answers a client that half-closes after its request, then closes', async () => {
+    const slow: Application = async (_e, start) => {
+      await sleep(50);
+      start('200 OK', []);
+      return ['late answer'];
+    };
+    const server = await serve(slow, { host: '127.0.0.1', port: 0, log: silentLogger });
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true }, () => {
+          s.end('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+        });
+        let data = '';
+        s.on('data', (d) => (data += d));
+        s.on('close', () => resolve(data));
+        s.on('error', reject);
+        setTimeout(() => reject(new Error(`no close; got ${JSON.stringify(data)}`)), 5000);
+      });
+      assert.match(text, /^HTTP\/1\.1 200 OK/);
+      assert.ok(text.endsWith('late answer'));
+    } finally {
+      await server.close();
+    }
+  });
+});
