@@ -33,9 +33,6 @@ export class BadRequest extends Error {
 export function buildEnviron(req: IncomingMessage, base: EnvironBase, input: InputStream): Environ {
   const target = req.url ?? '/';
   const [pathInfo, query] = splitTarget(target);
-  const socket = req.socket;
-  let remote = socket.remoteAddress ?? '';
-  if (remote.startsWith('::ffff:')) remote = remote.slice(7); // IPv4 client on a dual-stack socket
   const environ: Environ = {
     REQUEST_METHOD: req.method ?? 'GET',
     SCRIPT_NAME: base.scriptName,
@@ -45,8 +42,6 @@ export function buildEnviron(req: IncomingMessage, base: EnvironBase, input: Inp
     SERVER_PORT: base.serverPort,
     SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
     SERVER_SOFTWARE: base.software,
-    REMOTE_ADDR: remote,
-    REMOTE_PORT: String(socket.remotePort ?? ''),
     REQUEST_URI: target,
     RAW_URI: target,
     'wsgi.version': WSGI_VERSION,
@@ -60,6 +55,14 @@ export function buildEnviron(req: IncomingMessage, base: EnvironBase, input: Inp
     // gunicorn and waitress always set it: the body always ends with an EOF we can give.
     'wsgi.input_terminated': true,
   };
+  // Absent, not empty, when the transport has no peer address (a Unix socket): PEP 3333 R13.
+  const socket = req.socket;
+  let remote = socket.remoteAddress;
+  if (remote !== undefined) {
+    if (remote.startsWith('::ffff:')) remote = remote.slice(7); // IPv4 client on a dual-stack socket
+    environ.REMOTE_ADDR = remote;
+    environ.REMOTE_PORT = String(socket.remotePort);
+  }
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;

@@ -4,6 +4,7 @@
 // header count: node silently drops headers past its cap), versions other than 1.0/1.1, duplicate
 // Host and Content-Length, 100-continue on first read, timeouts, and a graceful stop.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import os from 'node:os';
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { runApp } from '../engine/handler.js';
@@ -137,7 +138,7 @@ export class HttpDoor {
     // But a FIN that arrives once the response has started means the client has gone (browsers never
     // half-close): close now, so a stream waiting between chunks learns it at once, not at its next
     // write. And after a half-closed client's answer, nothing more can come: close then.
-    server.httpAllowHalfOpen = true;
+    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('connection', (socket: Socket) => {
       socket.on('end', () => {
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -153,7 +154,8 @@ export class HttpDoor {
 
   /** Sets SERVER_NAME/SERVER_PORT from the bound address. */
   bound(host: string, port: number): void {
-    if (!this.base.serverName) this.base.serverName = host;
+    // SERVER_NAME must never be empty (PEP 3333); an empty bind host means every interface.
+    if (!this.base.serverName) this.base.serverName = host || os.hostname();
     this.base.serverPort = String(port);
   }
 
