@@ -12,14 +12,15 @@ export interface ByteSource {
 const NL = 10;
 
 /** Sizes are whole numbers (or null/undefined/negative for "all"), as in Python. */
-function checkSize(size: unknown, method: string): void {
-  if (size === undefined || size === null) return;
-  if (typeof size !== 'number' || !Number.isInteger(size)) {
-    throw new TypeError(`wsgi.input.${method}() size must be a whole number, null or undefined (got ${String(size)})`);
-  }
+function checkSize(size: unknown, method: string): TypeError | undefined {
+  if (size === undefined || size === null || (typeof size === 'number' && Number.isInteger(size))) return undefined;
+  return new TypeError(`wsgi.input.${method}() size must be a whole number, null or undefined (got ${String(size)})`);
 }
 
 export class Input implements InputStream {
+  /** The read in progress: reads run one after another, so concurrent calls get bytes in order. */
+  private turn: Promise<void> = Promise.resolve();
+  private busy = false;
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private eof = false;
@@ -34,8 +35,33 @@ export class Input implements InputStream {
     if (limit <= 0) this.eof = true;
   }
 
-  async read(size?: number | null): Promise<Uint8Array> {
-    checkSize(size, 'read');
+  read(size?: number | null): Promise<Uint8Array> {
+    const bad = checkSize(size, 'read');
+    return bad ? Promise.reject(bad) : this.queue(() => this.readNow(size));
+  }
+
+  readline(size?: number | null): Promise<Uint8Array> {
+    const bad = checkSize(size, 'readline');
+    return bad ? Promise.reject(bad) : this.queue(() => this.readlineNow(size));
+  }
+
+  /** Runs `op` after every read queued before it (at once when none is in progress). */
+  private queue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.busy ? this.turn.then(op, op) : op();
+    this.busy = true;
+    const settled: Promise<void> = run.then(
+      () => this.release(settled),
+      () => this.release(settled),
+    );
+    this.turn = settled;
+    return run;
+  }
+
+  private release(settled: Promise<void>): void {
+    if (this.turn === settled) this.busy = false;
+  }
+
+  private async readNow(size?: number | null): Promise<Uint8Array> {
     if (size === undefined || size === null || size < 0) {
       while (!this.eof) await this.fill();
       return this.take(this.buffered);
@@ -44,8 +70,7 @@ export class Input implements InputStream {
     return this.take(Math.min(size, this.buffered));
   }
 
-  async readline(size?: number | null): Promise<Uint8Array> {
-    checkSize(size, 'readline');
+  private async readlineNow(size?: number | null): Promise<Uint8Array> {
     const max = size === undefined || size === null || size < 0 ? Infinity : size;
     let scanned = 0;
     for (;;) {

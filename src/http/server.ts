@@ -11,6 +11,7 @@ import { runApp } from '../engine/handler.js';
 import { EMPTY_INPUT, Input } from '../engine/input.js';
 import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
 import { FileWrapper } from '../util.js';
+import { looksLikeUwsgi } from '../uwsgi/parser.js';
 import { VERSION } from '../version.js';
 import { BadRequest, buildEnviron, type EnvironBase } from './environ.js';
 import { ResponseSink } from './sink.js';
@@ -253,6 +254,11 @@ export class HttpDoor {
       return;
     }
     let status = 400;
+    if (err.rawPacket && looksLikeUwsgi(err.rawPacket)) {
+      this.log.warn(
+        `this looks like uwsgi on an HTTP port (from ${socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`,
+      );
+    }
     if (code === 'HPE_HEADER_OVERFLOW') {
       // One limit in llhttp covers the request line and the headers; tell the two apart for the client
       // when the packet shows the request line. rawPacket is only the last read: split byte by byte,

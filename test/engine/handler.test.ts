@@ -435,3 +435,16 @@ describe('statuses that cannot carry what the app gives them', () => {
     await assert.rejects(environ['wsgi.input'].readline(1.5), /size must be a whole number/);
   });
 });
+
+describe('wsgi.input under concurrent reads', () => {
+  it('hands out bytes in order when reads overlap', async () => {
+    const { Input } = await import('../../src/engine/input.js');
+    const pieces = ['ab', 'cd', 'ef', 'gh'].map((s) => new TextEncoder().encode(s));
+    let i = 0;
+    // A source that answers each pull on a later tick, as a socket does.
+    const input = new Input({ pull: () => new Promise((r) => setTimeout(() => r(pieces[i++] ?? null), 5)) }, 8);
+    const [a, b, c] = await Promise.all([input.read(3), input.read(3), input.read()]);
+    assert.equal([a, b, c].map(text).join(''), 'abcdefgh');
+    assert.deepEqual([a, b, c].map(text), ['abc', 'def', 'gh']);
+  });
+});

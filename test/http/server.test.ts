@@ -365,3 +365,20 @@ describe('half-closed clients', () => {
     }
   });
 });
+
+describe('wrong protocol on the port', () => {
+  it('logs that a uwsgi packet looks like uwsgi on an HTTP port, and answers 400', async () => {
+    const lines: string[] = [];
+    const log: Logger = { error: (m) => lines.push(m), warn: (m) => lines.push(m), info: (m) => lines.push(m) };
+    const server = await serve(echo, { host: '127.0.0.1', port: 0, log });
+    try {
+      const vars = Buffer.from([14, 0, ...Buffer.from('REQUEST_METHOD'), 3, 0, ...Buffer.from('GET')]);
+      const packet = Buffer.concat([Buffer.from([0, vars.length & 0xff, vars.length >> 8, 0]), vars]);
+      const r = await rawRequest(server.port, [packet]);
+      assert.deepEqual(statuses(r.text), [400]);
+      assert.ok(lines.some((l) => l.includes('looks like uwsgi on an HTTP port')), lines.join('\n'));
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,277 @@
+// One uwsgi connection: one request, one response, then close (every front end opens a connection
+// per request: protocols.md §1.7). The phases:
+//   vars   parse the packet; a malformed one is closed at once, without calling the application,
+//          with one log line (reliability.md (e));
+//   body   run the application; this object is the ByteSource of wsgi.input, reading exactly
+//          CONTENT_LENGTH bytes (or a chunked stream) from the socket, with backpressure;
+//   linger the response went out and the write side is ended; what the front end still sends (an
+//          unread body, a pipelined packet: U14) is read and dropped until it closes, so the close
+//          never turns into a reset that the front end would report as an error.
+import type { Socket } from 'node:net';
+import type { Application } from '../spec.js';
+import { ClientError, runApp } from '../engine/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
+import { formatError, type Logger } from '../engine/log.js';
+import { ChunkError, ChunkedDecoder } from './chunked.js';
+import { buildEnviron, type BodyFraming, type UwsgiBase } from './environ.js';
+import { PacketError, UwsgiParser, type Parsed } from './parser.js';
+import { SocketSink } from './sink.js';
+
+export interface ConnectionSettings {
+  app: Application;
+  base: UwsgiBase;
+  log: Logger;
+  bufferSize: number;
+  headerTimeout: number;
+  bodyTimeout: number;
+  lingerTimeout: number;
+}
+
+/** Pause the socket when this much body is buffered and not yet read by the application. */
+const HIGH_WATER = 256 * 1024;
+
+export class Connection implements ByteSource {
+  private phase: 'vars' | 'body' | 'linger' | 'closed' = 'vars';
+  private parser: UwsgiParser;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  // The body, as received and not yet pulled.
+  private framing: BodyFraming = { kind: 'none' };
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private received = 0;
+  private complete = false;
+  private peerEnded = false;
+  private bodyError: ClientError | null = null;
+  private decoder: ChunkedDecoder | null = null;
+  private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  private bodyTimer: ReturnType<typeof setTimeout> | undefined;
+  private sawBytes = false;
+  /** Once the application runs, the engine's completion calls onDone; before, this object does. */
+  private appCalled = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly s: ConnectionSettings,
+    /** Called once, when the application has finished (or was never called) for this connection. */
+    private readonly onDone: () => void,
+  ) {
+    this.parser = new UwsgiParser(s.bufferSize);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    // ECONNRESET/EPIPE when the front end gives up: 'close' follows and says what matters.
+    socket.on('error', () => {});
+    this.timer = setTimeout(() => this.refuse(new PacketError('truncated', `no complete packet within ${s.headerTimeout} ms`)), s.headerTimeout);
+  }
+
+  private get peer(): string {
+    const a = this.socket.remoteAddress;
+    return a === undefined ? 'unix socket peer' : `${a}:${this.socket.remotePort}`;
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.receive(chunk);
+    } catch (err) {
+      // A bug of ours must cost this connection, not the process and every other request.
+      this.s.log.error(`uwsgi: ${this.peer}: internal error, connection closed: ${formatError(err)}`);
+      this.phase = 'closed';
+      this.socket.destroy();
+      if (!this.appCalled) this.onDone();
+    }
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.phase === 'vars') {
+      this.sawBytes = true;
+      let parsed: Parsed | null;
+      try {
+        parsed = this.parser.push(chunk);
+      } catch (err) {
+        if (err instanceof PacketError) return this.refuse(err);
+        throw err;
+      }
+      if (parsed !== null) this.start(parsed);
+    } else if (this.phase === 'body') this.addBody(chunk);
+    // linger: dropped
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    if (this.phase === 'vars') this.refuse(this.parser.end());
+    else if (this.phase === 'body') this.wake();
+    else if (this.phase === 'linger') this.socket.destroySoon();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.bodyTimer);
+    this.peerEnded = true;
+    const wasVars = this.phase === 'vars';
+    if (this.phase === 'body') this.wake();
+    this.phase = 'closed';
+    if (wasVars) this.onDone();
+  }
+
+  /** A malformed packet: one log line, close without a response, the application never called. */
+  private refuse(err: PacketError): void {
+    if (this.phase !== 'vars') return;
+    this.phase = 'closed';
+    clearTimeout(this.timer);
+    // A peer that connected and left without a byte is a port check, not an error worth a line.
+    if (this.sawBytes || err.code !== 'truncated') {
+      this.s.log.warn(`uwsgi: ${this.peer}: ${err.message}; closed without calling the application`);
+    }
+    this.socket.destroy();
+    this.onDone();
+  }
+
+  private start({ packet, rest }: Parsed): void {
+    clearTimeout(this.timer);
+    const s = this.socket;
+    let request;
+    try {
+      request = buildEnviron(
+        packet.vars,
+        this.s.base,
+        { localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '') },
+        EMPTY_INPUT,
+      );
+    } catch (err) {
+      if (err instanceof PacketError) return this.refuse(err);
+      throw err;
+    }
+    const { environ, body, responseProtocol } = request;
+    this.phase = 'body';
+    this.framing = body;
+    if (body.kind === 'chunked') this.decoder = new ChunkedDecoder();
+    if (body.kind !== 'none') environ['wsgi.input'] = new Input(this, body.kind === 'length' ? body.length : Infinity);
+    else this.complete = true;
+    if (rest.length > 0) this.addBody(rest);
+    const sink = new SocketSink(s, responseProtocol, () => this.linger());
+    // runApp never throws nor rejects: it answers and logs the application's errors itself.
+    this.appCalled = true;
+    const done = runApp(this.s.app, environ, sink, { log: this.s.log, method: environ.REQUEST_METHOD });
+    if (done === undefined) this.finished();
+    else done.then(() => this.finished());
+  }
+
+  private finished(): void {
+    // Still in 'body': the response never ended (the front end left first, or an abort): let it go.
+    if (this.phase === 'body') this.socket.destroy();
+    this.onDone();
+  }
+
+  /** The response is out and the write side ended: read and drop until the front end closes. */
+  private linger(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'linger';
+    this.queue = [];
+    this.queued = 0;
+    clearTimeout(this.bodyTimer);
+    const socket = this.socket;
+    // destroySoon: after what is still buffered for writing has gone out.
+    if (this.peerEnded) return void socket.destroySoon();
+    socket.resume();
+    // The linger clock starts once the response has left Node's buffers: a slow reader is not cut.
+    const arm = () => {
+      this.timer = setTimeout(() => socket.destroy(), this.s.lingerTimeout);
+      this.timer.unref?.();
+    };
+    if (socket.writableFinished) arm();
+    else socket.once('finish', arm);
+  }
+
+  // --- the body ----------------------------------------------------------------------------
+
+  private addBody(chunk: Uint8Array): void {
+    if (this.complete || this.bodyError !== null) return; // bytes after the body: not ours (U14)
+    if (this.decoder !== null) {
+      const out: Uint8Array[] = [];
+      try {
+        this.decoder.push(chunk, out);
+      } catch (err) {
+        this.bodyError = new ClientError(400, `bad chunked request body: ${(err as ChunkError).message}`);
+        this.wake();
+        return;
+      }
+      for (const c of out) this.enqueue(c);
+      if (this.decoder.done) this.complete = true;
+    } else if (this.framing.kind === 'length') {
+      const want = this.framing.length - this.received;
+      const piece = chunk.length > want ? chunk.subarray(0, want) : chunk;
+      this.received += piece.length;
+      this.enqueue(piece);
+      if (this.received === this.framing.length) this.complete = true;
+    }
+    if (this.queued >= HIGH_WATER) this.socket.pause();
+    this.wake();
+  }
+
+  private enqueue(c: Uint8Array): void {
+    if (c.length === 0) return;
+    this.queue.push(c);
+    this.queued += c.length;
+  }
+
+  /** ByteSource: the next piece of the body, null at its end; rejects with a ClientError. */
+  pull(): Promise<Uint8Array | null> {
+    if (this.waiter === null) {
+      const n = this.take();
+      if (n !== undefined) return n.error ? Promise.reject(n.error) : Promise.resolve(n.chunk);
+      return this.wait();
+    }
+    // Two reads at once: the second waits for the first, so each gets its own piece, in order.
+    const after = this.pending.then(() => this.pull());
+    this.pending = after.catch(() => {});
+    return after;
+  }
+
+  private pending: Promise<unknown> = Promise.resolve();
+
+  private wait(): Promise<Uint8Array | null> {
+    const p = new Promise<Uint8Array | null>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.socket.resume();
+      const ms = this.s.bodyTimeout;
+      if (ms > 0) {
+        this.bodyTimer = setTimeout(() => {
+          this.waiter = null;
+          reject(new ClientError(408, `no request body data for ${ms} ms`));
+        }, ms);
+      }
+    });
+    this.pending = p.catch(() => {});
+    return p;
+  }
+
+  /** What pull() can answer now (a piece, the end, an error), or undefined to wait. */
+  private take(): { chunk: Uint8Array | null; error?: undefined } | { error: ClientError } | undefined {
+    if (this.queue.length > 0) {
+      const c = this.queue.shift()!;
+      this.queued -= c.length;
+      if (this.queued < HIGH_WATER / 2 && this.phase === 'body') this.socket.resume();
+      return { chunk: c };
+    }
+    if (this.complete) return { chunk: null };
+    if (this.bodyError !== null) return { error: this.bodyError };
+    if (this.peerEnded) {
+      const want = this.framing.kind === 'length' ? ` (${this.received} of ${this.framing.length} bytes)` : '';
+      return { error: new ClientError(400, `the front end closed the connection before the end of the body${want}`) };
+    }
+    return undefined;
+  }
+
+  /** New body bytes, an error or the end: answer the waiting pull() at once (so pieces keep their order). */
+  private wake(): void {
+    const w = this.waiter;
+    if (w === null) return;
+    const n = this.take();
+    if (n === undefined) return;
+    this.waiter = null;
+    clearTimeout(this.bodyTimer);
+    if (n.error) w.reject(n.error);
+    else w.resolve(n.chunk);
+  }
+}

@@ -1,0 +1,117 @@
+// The uwsgi door's request handling, shared by every listener: options to settings, the allow-list,
+// one Connection per accepted socket, and the count of unfinished requests for a graceful stop.
+import type { Socket } from 'node:net';
+import type { Application } from '../spec.js';
+import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
+import { FileWrapper } from '../util.js';
+import { VERSION } from '../version.js';
+import { allowList, type AllowCheck } from './allow.js';
+import { Connection, type ConnectionSettings } from './connection.js';
+import { MAX_VARS_SIZE } from './parser.js';
+
+export interface UwsgiOptions {
+  /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
+  host?: string;
+  /** Port to bind; 0 picks a free one. Default 8001. */
+  port?: number;
+  /** A Unix socket path to bind instead of host:port. */
+  path?: string;
+  /** An inherited, already bound socket to listen on (systemd socket activation, `fd://N`). */
+  fd?: number;
+  /** A bound socket handle from a prefork master (what node:child_process passes); listened on as is. */
+  handle?: object;
+  /** The kernel's accept queue length. */
+  backlog?: number;
+  /** File mode for the Unix socket (e.g. 0o660 so the web server's group can connect). */
+  socketMode?: number;
+  /** The largest vars block accepted, in bytes: 1 to 65535, default 65535 (uWSGI's default 4096 is too small for big cookies). */
+  bufferSize?: number;
+  /** Peers allowed to connect over TCP: addresses, CIDR blocks, or '*'. Default loopback only. */
+  allow?: string | readonly string[];
+  /** Milliseconds for the whole packet (header and vars) to arrive after the connection opens. */
+  headerTimeout?: number;
+  /** Milliseconds the body may stall while the application waits for it; then a 408. */
+  bodyTimeout?: number;
+  /** Milliseconds in-flight requests get to finish on close(); then their connections are cut. */
+  gracefulTimeout?: number;
+  /** SERVER_SOFTWARE; default `tsgi/<version>`. */
+  serverSoftware?: string;
+  /** wsgi.multiprocess: true when several workers serve the same application. */
+  multiprocess?: boolean;
+  /** The error log. */
+  log?: Logger;
+  /** Aborting it closes the server gracefully (an already aborted signal rejects before listening). */
+  signal?: AbortSignal;
+}
+
+export const UWSGI_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8001,
+  bufferSize: MAX_VARS_SIZE,
+  headerTimeout: 10_000,
+  bodyTimeout: 30_000,
+  gracefulTimeout: 30_000,
+  /** How long a finished connection keeps reading what the front end still sends before it is cut. */
+  lingerTimeout: 5_000,
+} as const;
+
+export class UwsgiDoor {
+  readonly log: Logger;
+  private readonly settings: ConnectionSettings;
+  private readonly allowed: AllowCheck;
+  /** Connections whose request is not finished (packet incoming or application running). */
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+  /** Every open socket, so that close() can cut the ones still open after the grace period. */
+  readonly sockets = new Set<Socket>();
+
+  constructor(app: Application, options: UwsgiOptions) {
+    this.log = options.log ?? streamLogger();
+    this.allowed = allowList(options.allow);
+    const bufferSize = options.bufferSize ?? UWSGI_DEFAULTS.bufferSize;
+    if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_VARS_SIZE) {
+      throw new RangeError(`bufferSize must be an integer from 1 to ${MAX_VARS_SIZE} (got ${bufferSize})`);
+    }
+    this.settings = {
+      app,
+      log: this.log,
+      bufferSize,
+      headerTimeout: options.headerTimeout ?? UWSGI_DEFAULTS.headerTimeout,
+      bodyTimeout: options.bodyTimeout ?? UWSGI_DEFAULTS.bodyTimeout,
+      lingerTimeout: UWSGI_DEFAULTS.lingerTimeout,
+      base: {
+        software: options.serverSoftware ?? `tsgi/${VERSION}`,
+        errors: new LogErrors(this.log),
+        multiprocess: options.multiprocess ?? false,
+        fileWrapper: FileWrapper,
+      },
+    };
+    this.onConnection = this.onConnection.bind(this);
+  }
+
+  onConnection(socket: Socket): void {
+    // Reset before we got to it: nothing to serve, and its 'close' may already have gone by.
+    if (socket.destroyed) return;
+    if (!this.allowed(socket.remoteAddress)) {
+      this.log.warn(`uwsgi: connection from ${socket.remoteAddress} refused: not in the allow list`);
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.inFlight++;
+    let done = false;
+    new Connection(socket, this.settings, () => {
+      if (done) return;
+      done = true;
+      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves when no request is in progress. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,19 @@
+// The uwsgi door: tsgi behind nginx `uwsgi_pass`, Apache `ProxyPass uwsgi://`, lighttpd's uwsgi
+// module and the uWSGI HTTP router. docs/deploy.md shows the front-end configurations.
+export { serveUwsgi, type UwsgiServerHandle } from './serve.js';
+export { UwsgiDoor, UWSGI_DEFAULTS, type UwsgiOptions } from './door.js';
+export {
+  UwsgiParser,
+  PacketError,
+  MAX_VARS_SIZE,
+  parseVars,
+  encodePacket,
+  looksLikeHttp,
+  looksLikeUwsgi,
+  type Packet,
+  type PacketErrorCode,
+  type Parsed,
+} from './parser.js';
+export { ChunkedDecoder, ChunkError } from './chunked.js';
+export { buildEnviron, mergeVars, type UwsgiBase, type ConnectionInfo, type BodyFraming, type Request } from './environ.js';
+export { allowList, LOOPBACK, type AllowCheck } from './allow.js';

@@ -1,0 +1,85 @@
+// The engine's Sink over the uwsgi connection. A uwsgi response is a plain HTTP/1.x response with no
+// uwsgi header (research/protocols.md §1.6): status line, headers in the application's order,
+// a blank line, the body, and the end of the body is the end of the connection. Like uWSGI
+// (fixtures uwsgi-response-*.bin) nothing is added: no Date, Server, Connection or chunking;
+// nginx, Apache and the router add what the client needs.
+import type { Socket } from 'node:net';
+import type { Sink } from '../engine/handler.js';
+import type { HeaderList } from '../spec.js';
+
+/** Below this a chunk is copied behind the head into one buffer; above it, one writev of both. */
+const COPY_LIMIT = 16384;
+
+export class SocketSink implements Sink {
+  /** Status line and headers, held until the first body bytes or end() so they leave together. */
+  private pending: Buffer | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly protocol: string,
+    /** Called once the response is complete and the socket's write side has been ended. */
+    private readonly onEnd: () => void,
+  ) {}
+
+  get closed(): boolean {
+    return this.socket.destroyed || this.ended || !this.socket.writable;
+  }
+
+  head(_code: number, status: string, headers: HeaderList): void {
+    let s = `${this.protocol} ${status}\r\n`;
+    for (let i = 0; i < headers.length; i++) s += `${headers[i]![0]}: ${headers[i]![1]}\r\n`;
+    // The engine checked status and headers: latin-1 only, no CR/LF, so this cannot split the response.
+    this.pending = Buffer.from(s + '\r\n', 'latin1');
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.closed) return false;
+    const head = this.pending;
+    if (head === null) return this.socket.write(chunk);
+    this.pending = null;
+    if (chunk.length <= COPY_LIMIT) return this.socket.write(Buffer.concat([head, chunk]));
+    this.socket.cork();
+    this.socket.write(head);
+    const more = this.socket.write(chunk);
+    this.socket.uncork();
+    return more;
+  }
+
+  drain(): Promise<void> {
+    const socket = this.socket;
+    if (this.closed || !socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  end(last?: Uint8Array): void {
+    if (this.ended) return;
+    if (!this.socket.destroyed && this.socket.writable) {
+      if (last !== undefined && last.length > 0) this.write(last);
+      else if (this.pending !== null) this.socket.write(this.pending);
+      this.pending = null;
+      this.socket.end();
+    }
+    this.ended = true;
+    this.onEnd();
+  }
+
+  abort(): void {
+    // A close-delimited body cut by a plain FIN would look complete to the front end: reset instead,
+    // so nginx logs "upstream prematurely closed" and does not finish the client's response.
+    this.ended = true;
+    const s = this.socket;
+    if (!s.destroyed) {
+      if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+      else s.destroy();
+    }
+  }
+}
