@@ -1,164 +1,1152 @@
 #!/usr/bin/env node
-// npm run bench: tsgi against raw node:http serving the same bytes, side by side in one run.
-// Each server runs alone on core 0 while wrk loads it from core 1 (taskset), after a warm-up; the
-// rounds interleave the servers so drift on a noisy machine hits all of them alike; medians are
-// reported, with each row's ratio to raw node:http (1.0). Timings are reported, never asserted.
+// npm run bench: tsgi side by side with raw node:http (the reference, ratio 1.0), the Node frameworks,
+// the Python WSGI servers and nginx, all measured in the same run so that the ratios hold on a noisy
+// machine. Timings are reported, never asserted.
 //
-//   npm run bench                      all scenarios, 3 rounds of 5 s
-//   BENCH_ROUNDS=5 BENCH_SECONDS=10 npm run bench
+//   npm run bench                                  every scenario, its default rows: 3 rounds of 3 s (about 16 min)
+//   npm run bench -- --quick                       smoke run: 1 round of 2 s (about 4 min)
+//   npm run bench -- --only hello,environ --servers tsgi,node,uwsgi
+//   npm run bench -- --write-docs                  also writes docs/benchmarks.md
+//   npm run bench -- --all                         also each scenario's extra rows
+//   npm run bench -- --list                        the scenarios and rows, then exit
+//   BENCH_ONLY=hello* BENCH_SERVERS=tsgi* BENCH_ROUNDS=5 BENCH_SECONDS=10 npm run bench
+//   BENCH_TSGI_LAUNCHER=1   nginx -> tsgi rows through bench/servers/tsgi-door.mjs, not the CLI
+//   BENCH_TSGI_ARGS='...'   more CLI flags for every tsgi row
+//   BENCH_KEEP_TMP=1        keep the scratch folder (server logs, nginx configs) under $TMPDIR/tsgi-bench-*
+//
+// On a fresh machine it installs what is missing: wrk, nginx-light, uwsgi-core, uwsgi-plugin-python3,
+// python3-gunicorn and python3-waitress with apt-get (as root, or with sudo -n), the Node peers
+// (devDependencies) with npm install; rows whose peer is still missing are skipped with the reason.
+//
+// Method (research: peer-bench.md). Every server starts fresh for each measurement on 127.0.0.1,
+// pinned with taskset to core 0 (nginx and its backend share it), except the 2-worker rows, which may
+// use both cores; wrk runs from a second process pinned to core 1. Readiness: the port accepts a
+// connection, then a curl-like request must get status 200 and the expected body. Then a warm-up run
+// of wrk, then the measured run with --latency. Rounds go round-robin over the rows of a scenario (the
+// starting row rotates each round), and the tables give medians over the rounds. RSS is summed over
+// the server's process group right after the measured run; CPU is read from /proc over the measured
+// run. Every process is started in its own process group and killed with it, on errors too.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, readSync, fstatSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const cores = os.cpus().length;
-const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
-const pin = (core, cmd, args) => (hasTaskset && cores > 1 ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
+const rel = (...p) => path.join(root, ...p);
+const CLI = rel('dist/cli/main.js');
+const PY_DIR = rel('bench/python');
+const MIB = 1024 * 1024;
 
-function ensureWrk() {
-  if (spawnSync('wrk', ['--version']).error === undefined) return;
-  if (process.getuid?.() === 0) {
-    console.error('bench: installing wrk from Debian packages');
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+// ---------------------------------------------------------------------------------------------------
+// Options
+
+const USAGE = `Usage: npm run bench -- [options]
+  --quick              smoke run: 1 round, 2 s measured, 1 s warm-up
+  --rounds N           rounds per row (default 3; env BENCH_ROUNDS)
+  --seconds N          measured seconds per run (default 3; env BENCH_SECONDS)
+  --warmup N           warm-up seconds before each measured run (default 1; env BENCH_WARMUP)
+  --only LIST          scenarios, comma-separated ids, 'prefix*' allowed (env BENCH_ONLY)
+  --servers LIST       rows, comma-separated ids, 'prefix*' allowed (env BENCH_SERVERS); the
+                       reference node:http row always runs
+  --write-docs [FILE]  also write the report to docs/benchmarks.md (or FILE)
+  --json FILE          also write every measurement as JSON
+  --no-install         never apt-get / npm install missing peers (env BENCH_NO_INSTALL=1)
+  --no-build           do not run npm run build first
+  --all                also the extra rows of each scenario (env BENCH_ALL=1; about twice as long)
+  --list               list scenarios and rows, then exit
+`;
+
+function parseOptions(argv, env) {
+  const o = {
+    quick: env.BENCH_QUICK === '1',
+    rounds: env.BENCH_ROUNDS,
+    seconds: env.BENCH_SECONDS,
+    warmup: env.BENCH_WARMUP,
+    only: env.BENCH_ONLY ?? '',
+    servers: env.BENCH_SERVERS ?? '',
+    docs: null,
+    json: null,
+    install: env.BENCH_NO_INSTALL !== '1',
+    build: true,
+    list: false,
+    all: env.BENCH_ALL === '1',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) fail(`${flag} needs a value`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--rounds': o.rounds = value(); break;
+      case '--seconds': o.seconds = value(); break;
+      case '--warmup': o.warmup = value(); break;
+      case '--only': o.only = value(); break;
+      case '--servers': o.servers = value(); break;
+      case '--write-docs':
+        o.docs = inline ?? (argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'docs/benchmarks.md');
+        break;
+      case '--json': o.json = value(); break;
+      case '--no-install': o.install = false; break;
+      case '--no-build': o.build = false; break;
+      case '--list': o.list = true; break;
+      case '--all': o.all = true; break;
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
+      default: fail(`unknown option ${a}\n${USAGE}`);
+    }
   }
-  if (spawnSync('wrk', ['--version']).error !== undefined) {
-    console.error('bench: wrk is missing (apt-get install wrk)');
-    process.exit(2);
+  const int = (v, dflt, name) => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) fail(`${name} must be a whole number >= 1, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  o.rounds = int(o.rounds, o.quick ? 1 : 3, 'rounds');
+  o.seconds = int(o.seconds, o.quick ? 2 : 3, 'seconds');
+  o.warmup = int(o.warmup, 1, 'warmup');
+  const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  o.only = list(o.only);
+  o.servers = list(o.servers);
+  return o;
+}
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+const matches = (patterns, id) =>
+  patterns.length === 0 || patterns.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : p === id));
+
+// ---------------------------------------------------------------------------------------------------
+// Machine and tools
+
+const cores = os.cpus().length;
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const PIN = hasTaskset && cores >= 2;
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const SOMAXCONN = Number(readText('/proc/sys/net/core/somaxconn')?.trim()) || 128;
+
+function readText(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
   }
 }
 
+function which(name) {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const f = path.join(d, name);
+    if (existsSync(f)) return f;
+  }
+  return null;
+}
+
+// Debian's Python (the one python3-gunicorn and python3-waitress install into), else whatever is on PATH.
+const pythonBin = () => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : which('python3'));
+const pyHas = (mod) => {
+  const py = pythonBin();
+  return py !== null && spawnSync(py, ['-c', `import ${mod}`]).status === 0;
+};
+const uwsgiHasPython = () => {
+  const u = which('uwsgi');
+  if (!u) return false;
+  const r = spawnSync(u, ['--need-plugin', 'python3', '--help'], { encoding: 'utf8', timeout: 10000 });
+  return r.status === 0;
+};
+const nodeHas = (pkg) => existsSync(rel('node_modules', pkg, 'package.json'));
+
+// What a row needs: a test, and the Debian package or npm devDependency that provides it.
+const NEEDS = {
+  nginx: { test: () => which('nginx') !== null, apt: ['nginx-light'] },
+  uwsgi: { test: uwsgiHasPython, apt: ['uwsgi-core', 'uwsgi-plugin-python3'] },
+  gunicorn: { test: () => pyHas('gunicorn'), apt: ['python3-gunicorn'] },
+  waitress: { test: () => pyHas('waitress'), apt: ['python3-waitress'] },
+  fastify: { test: () => nodeHas('fastify'), npm: true },
+  express: { test: () => nodeHas('express'), npm: true },
+  hono: { test: () => nodeHas('hono') && nodeHas('@hono/node-server'), npm: true },
+};
+
+function canInstallApt() {
+  if (!which('apt-get')) return null;
+  if (process.getuid?.() === 0) return [];
+  if (which('sudo') && spawnSync('sudo', ['-n', 'true']).status === 0) return ['sudo', '-n'];
+  return null;
+}
+
+function aptInstall(pkgs) {
+  const prefix = canInstallApt();
+  if (prefix === null) return false;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (args) => {
+    const [cmd, ...rest] = [...prefix, 'apt-get', ...args];
+    return spawnSync(cmd, rest, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
+  };
+  log(`bench: installing ${pkgs.join(' ')} from the Debian packages`);
+  return run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...pkgs]);
+}
+
+/** Installs what the selected rows need and can get; returns the reasons the others must skip. */
+function ensureTools(rows, install) {
+  const wanted = new Set(rows.flatMap((r) => r.needs ?? []));
+  if (which('wrk') === null && install) aptInstall(['wrk']);
+  if (which('wrk') === null) fail('wrk is missing: apt-get install wrk');
+  if (!which('bash')) fail('bash is missing');
+  const missing = [...wanted].filter((n) => !NEEDS[n].test());
+  if (install) {
+    const apt = [...new Set(missing.flatMap((n) => NEEDS[n].apt ?? []))];
+    if (apt.length > 0) aptInstall(apt);
+    if (missing.some((n) => NEEDS[n].npm)) {
+      log('bench: installing the Node peers (devDependencies) with npm install');
+      spawnSync('npm', ['install', '--no-audit', '--no-fund', '--include=dev'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    }
+  }
+  const why = new Map();
+  for (const n of wanted) {
+    if (NEEDS[n].test()) continue;
+    why.set(n, NEEDS[n].apt ? `${n} missing (apt-get install ${NEEDS[n].apt.join(' ')})` : `${n} missing (npm install)`);
+  }
+  return why;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Processes: each server in its own process group, killed with the group
+
+const live = new Set();
+let tmpRoot = null;
+
+function log(line) {
+  process.stderr.write(line + '\n');
+}
+
+/** Spawns `spec` ({cmd, args, cwd, env}) in a new process group, output to `logFile`, pinned to `core` (or not). */
+function spawnGroup(spec, logFile, core) {
+  const fd = openSync(logFile, 'a');
+  const [cmd, args] = core !== null && PIN ? ['taskset', ['-c', String(core), spec.cmd, ...spec.args]] : [spec.cmd, spec.args];
+  const child = spawn(cmd, args, { cwd: spec.cwd ?? root, env: spec.env ?? cleanEnv(), stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  child.exited = false;
+  child.exitCode_ = null;
+  child.exitPromise = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      child.exited = true;
+      child.exitCode_ = code ?? signal;
+      resolve();
+    });
+    child.once('error', (err) => {
+      child.exited = true;
+      child.exitCode_ = err.message;
+      resolve();
+    });
+  });
+  child.logFile = logFile;
+  live.add(child);
+  return child;
+}
+
+/** Every pid in the process group of `leader`, and their descendants. */
+function groupPids(leader) {
+  const procs = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readText(`/proc/${name}/stat`);
+    if (!stat) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.push({ pid: Number(name), ppid: Number(f[1]), pgrp: Number(f[2]), state: f[0], utime: Number(f[11]), stime: Number(f[12]) });
+  }
+  const set = new Map(procs.filter((p) => p.pgrp === leader || p.pid === leader).map((p) => [p.pid, p]));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (!set.has(p.pid) && set.has(p.ppid)) {
+        set.set(p.pid, p);
+        grew = true;
+      }
+    }
+  }
+  return [...set.values()].filter((p) => p.state !== 'Z');
+}
+
+function killGroupSync(child) {
+  if (!child.pid) return;
+  const pids = child.exited ? [] : groupPids(child.pid).map((p) => p.pid);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+async function stopGroup(child) {
+  killGroupSync(child);
+  await Promise.race([child.exitPromise, sleep(3000)]);
+  live.delete(child);
+}
+
+function cleanupAll() {
+  for (const child of live) killGroupSync(child);
+  live.clear();
+  if (tmpRoot && process.env.BENCH_KEEP_TMP !== '1') {
+    try {
+      rmSync(tmpRoot, { recursive: true, force: true });
+    } catch {}
+  }
+}
+
+process.on('exit', cleanupAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    log(`bench: ${sig}, stopping every server`);
+    cleanupAll();
+    process.exit(130);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The servers start with a clean environment, as in peer-bench.md.
+function cleanEnv(extra = {}) {
+  return {
+    PATH: `${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    HOME: '/',
+    LANG: 'C.UTF-8',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...extra,
+  };
+}
+
 function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
   });
 }
 
-const tsgi = (app) => (port) => [process.execPath, [path.join(root, 'dist/cli/main.js'), app, '--bind', `127.0.0.1:${port}`]];
-const raw = (file) => (port) => [process.execPath, [path.join(root, 'bench/servers', file), String(port)]];
+function connects(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+    sock.setTimeout(1000, () => {
+      sock.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function tail(file, max = 600) {
+  try {
+    const fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, max);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    closeSync(fd);
+    return buf.toString('utf8').trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+  } catch {
+    return '';
+  }
+}
+
+async function waitListening(child, port, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exited) return `${what} exited (${child.exitCode_}): ${tail(child.logFile) || 'no output'}`;
+    if (await connects(port)) return null;
+    await sleep(50);
+  }
+  return `${what} was not listening on ${port} after ${ms / 1000} s: ${tail(child.logFile)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Apps: what each scenario asks and what a correct answer is
+
+const APPS = {
+  hello: { check: (b) => b.toString('latin1') === 'Hello, World!\n' || `body ${JSON.stringify(b.toString('latin1').slice(0, 80))}` },
+  environ: {
+    check: (b) => {
+      const s = b.toString('latin1');
+      return (s.startsWith('The Begining\n') && s.endsWith('\nThe End') && s.includes('REQUEST_METHOD:GET')) || `body ${JSON.stringify(s.slice(0, 80))}`;
+    },
+  },
+  mib: { check: (b) => (b.length === MIB && b[0] === 0x78 && b[MIB - 1] === 0x78) || `${b.length} bytes, not 1 MiB of 'x'` },
+  upload: { method: 'POST', body: Buffer.alloc(MIB, 'x'), check: (b) => b.toString() === String(MIB) || `body ${JSON.stringify(b.toString().slice(0, 80))}` },
+  stream: { count: true, check: (n) => n === 100 * MIB || `${n} bytes, not 100 MiB` },
+};
+
+/** A curl-like request: status 200 and the expected body, else the reason. `light`: status only. */
+function httpCheck(port, scenario, light) {
+  const app = APPS[scenario.app];
+  return new Promise((resolve) => {
+    const headers = { ...(scenario.checkHeaders ?? {}) };
+    if (app.body) Object.assign(headers, { 'Content-Type': 'application/octet-stream', 'Content-Length': app.body.length });
+    const req = http.request({ host: '127.0.0.1', port, path: scenario.path ?? '/', method: app.method ?? 'GET', headers, agent: false });
+    req.setTimeout(30000, () => req.destroy(new Error('no answer in 30 s')));
+    req.once('error', (err) => resolve(`request failed: ${err.message}`));
+    req.once('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return resolve(`status ${res.statusCode}`);
+      }
+      if (light) {
+        res.destroy();
+        return resolve(null);
+      }
+      const chunks = [];
+      let n = 0;
+      res.on('data', (c) => {
+        n += c.length;
+        if (!app.count) chunks.push(c);
+      });
+      res.once('error', (err) => resolve(`response failed: ${err.message}`));
+      res.once('end', () => {
+        const verdict = app.check(app.count ? n : Buffer.concat(chunks));
+        resolve(verdict === true ? null : `unexpected answer: ${verdict}`);
+      });
+    });
+    req.end(app.body);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// nginx
+
+function nginxConf(dir, listenPort, location, upstream = '') {
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d), { recursive: true });
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    sendfile on;
+    tcp_nopush on;
+    client_max_body_size 4m;
+    client_body_buffer_size 2m;
+    client_body_temp_path ${dir}/body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+    ${upstream}
+    server {
+        listen 127.0.0.1:${listenPort};
+        server_name localhost;
+        root ${dir}/www;
+        location / {
+            ${location}
+        }
+    }
+}
+`,
+  );
+  return conf;
+}
+
+const nginxSpec = (dir, conf) => ({ cmd: which('nginx') ?? 'nginx', args: ['-p', dir, '-c', conf, '-e', `${dir}/error.log`] });
+
+/** The location of nginx in front of a uwsgi or FastCGI backend on 127.0.0.1:back. */
+function frontConf(dir, port, proto, back) {
+  if (proto === 'uwsgi') {
+    // nginx keeps no upstream connection alive over uwsgi (the protocol ends a response by closing).
+    return nginxConf(dir, port, `include ${rel('bench/nginx/uwsgi_params')};
+            uwsgi_pass 127.0.0.1:${back};
+            uwsgi_max_temp_file_size 0;`);
+  }
+  return nginxConf(
+    dir,
+    port,
+    `include ${rel('bench/nginx/fastcgi_params')};
+            fastcgi_pass backend;
+            fastcgi_keep_conn on;
+            fastcgi_max_temp_file_size 0;`,
+    `upstream backend { server 127.0.0.1:${back}; keepalive 64; }`,
+  );
+}
+
+/** Static files for the nginx ceiling rows: 1 MiB and 100 MiB of 'x'. */
+function ceilingFiles() {
+  const www = path.join(tmpRoot, 'www');
+  if (!existsSync(path.join(www, 'stream'))) {
+    mkdirSync(www, { recursive: true });
+    writeFileSync(path.join(www, 'mib'), Buffer.alloc(MIB, 'x'));
+    const fd = openSync(path.join(www, 'stream'), 'w');
+    const chunk = Buffer.alloc(MIB, 'x');
+    for (let i = 0; i < 100; i++) writeFileSync(fd, chunk);
+    closeSync(fd);
+    // nginx's worker runs as an unprivileged user (nobody) when started as root.
+    chmodSync(tmpRoot, 0o711);
+    chmodSync(www, 0o755);
+  }
+  return www;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rows. Each row: how to start it for an app on a port (alternatives tried in order, the first that
+// listens is kept), whether it is pinned to core 0, what it needs, and an optional nginx front.
+
+const TSGI_APPS = {
+  hello: 'examples/hello.ts',
+  environ: 'examples/environ.ts',
+  mib: 'bench/apps/tsgi.ts:mib',
+  upload: 'bench/apps/tsgi.ts:upload',
+  stream: 'bench/apps/tsgi.ts:stream',
+};
+const node = (script, ...args) => ({ cmd: process.execPath, args: [rel('bench/servers', script), ...args.map(String)] });
+// BENCH_TSGI_ARGS: more CLI flags for every tsgi row (e.g. '--log-level warning').
+const tsgiArgs = (process.env.BENCH_TSGI_ARGS ?? '').split(/\s+/).filter(Boolean);
+const tsgiCli = (app, bind, ...extra) => ({ via: 'CLI', cmd: process.execPath, args: [CLI, TSGI_APPS[app], '--bind', bind, ...extra, ...tsgiArgs] });
+const tsgiDoor = (proto, app, port) => ({ via: 'bench/servers/tsgi-door.mjs', ...node('tsgi-door.mjs', proto, TSGI_APPS[app], port) });
+// BENCH_TSGI_LAUNCHER=1: serve the uwsgi and FastCGI rows with bench/servers/tsgi-door.mjs (one
+// process, no master) even when the CLI could.
+const tsgiDoors = (alternatives) => (process.env.BENCH_TSGI_LAUNCHER === '1' ? alternatives.slice(1) : alternatives);
+const uwsgiSpec = (app, socketFlag, addr, processes = 1) => ({
+  cmd: which('uwsgi') ?? 'uwsgi',
+  args: [
+    '--plugin', 'python3', '--master', '--processes', String(processes), '--listen', String(Math.min(1024, SOMAXCONN)),
+    '--die-on-term', '--need-app', '--disable-logging', '--chdir', PY_DIR, '--wsgi-file', 'apps.py', '--callable', app,
+    socketFlag, addr,
+  ],
+  cwd: PY_DIR,
+});
+const py = (...args) => ({ cmd: pythonBin() ?? 'python3', args, cwd: PY_DIR });
+
+function tsgiHonoSpec(port) {
+  // The other bridge file may be an application module (for the CLI) or a script that listens itself.
+  const file = rel('bench/servers/tsgi-hono.ts');
+  const text = readText(file) ?? '';
+  if (/export\s+(const|function|let)\s+application\b|export\s+default\b/.test(text) && !/process\.argv/.test(text)) {
+    return { via: 'CLI', cmd: process.execPath, args: [CLI, 'bench/servers/tsgi-hono.ts', '--bind', `127.0.0.1:${port}`] };
+  }
+  return { cmd: process.execPath, args: ['--import', 'tsx', file, String(port), 'hello'] };
+}
+
+const ROWS = [
+  { id: 'node', label: 'node:http', ref: true, pinned: true, note: 'reference', start: ({ app, port }) => [node('node-http.mjs', port, app)] },
+  {
+    id: 'node-w2',
+    label: 'node:http cluster, 2 workers',
+    pinned: false,
+    note: '*2 cores*; SCHED_NONE (workers accept on the shared socket)',
+    start: ({ app, port }) => [node('node-http.mjs', port, app, 2)],
+  },
+  { id: 'tsgi', label: '**tsgi** (1 worker)', pinned: true, note: 'master + 1 worker', start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)] },
+  {
+    id: 'tsgi-w2',
+    label: '**tsgi** (`-w 2`)',
+    pinned: false,
+    note: '*2 cores*',
+    compareTo: 'node-w2',
+    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '-w', '2')],
+  },
+  { id: 'fastify', label: 'fastify', pinned: true, needs: ['fastify'], note: 'logger off', start: ({ app, port }) => [node('fastify.mjs', port, app)] },
+  { id: 'express', label: 'express 5', pinned: true, needs: ['express'], note: 'defaults (ETag, X-Powered-By)', start: ({ app, port }) => [node('express.mjs', port, app)] },
+  { id: 'hono', label: 'hono + @hono/node-server', pinned: true, needs: ['hono'], start: ({ app, port }) => [node('hono.mjs', port, app)] },
+  {
+    id: 'gunicorn',
+    label: 'gunicorn (sync, 1 worker)',
+    pinned: true,
+    needs: ['gunicorn'],
+    note: 'sync worker closes every connection',
+    start: ({ app, port }) => [py('-m', 'gunicorn', '--workers', '1', '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', `apps:${app}`)],
+  },
+  {
+    id: 'uwsgi',
+    label: 'uWSGI `--http-socket`',
+    pinned: true,
+    needs: ['uwsgi'],
+    note: 'closes every connection (wrk counts a read error each)',
+    start: ({ app, port }) => [uwsgiSpec(app, '--http-socket', `127.0.0.1:${port}`)],
+  },
+  { id: 'waitress', label: 'waitress (4 threads)', pinned: true, needs: ['waitress'], start: ({ app, port }) => [py('-m', 'waitress', `--listen=127.0.0.1:${port}`, `apps:${app}`)] },
+  {
+    id: 'nginx-tsgi-uwsgi',
+    label: 'nginx → **tsgi** (uwsgi)',
+    pinned: true,
+    needs: ['nginx'],
+    front: 'uwsgi',
+    compareTo: 'nginx-uwsgi',
+    note: 'both on core 0',
+    start: ({ app, back }) => tsgiDoors([tsgiCli(app, `uwsgi://127.0.0.1:${back}`), tsgiDoor('uwsgi', app, back)]),
+  },
+  {
+    id: 'nginx-tsgi-fastcgi',
+    label: 'nginx → **tsgi** (FastCGI)',
+    pinned: true,
+    needs: ['nginx'],
+    front: 'fastcgi',
+    compareTo: 'nginx-uwsgi',
+    note: 'both on core 0; upstream keepalive',
+    start: ({ app, back }) => tsgiDoors([tsgiCli(app, `fastcgi://127.0.0.1:${back}`), tsgiDoor('fastcgi', app, back)]),
+  },
+  {
+    id: 'nginx-uwsgi',
+    label: 'nginx → uWSGI (uwsgi)',
+    pinned: true,
+    needs: ['nginx', 'uwsgi'],
+    front: 'uwsgi',
+    note: 'both on core 0',
+    start: ({ app, back }) => [uwsgiSpec(app, '--socket', `127.0.0.1:${back}`)],
+  },
+  {
+    id: 'nginx',
+    label: 'nginx (ceiling)',
+    pinned: true,
+    needs: ['nginx'],
+    start: ({ app, port, dir }) => {
+      const location = {
+        hello: 'default_type text/plain;\n            return 200 "Hello, World!\\n";',
+        mib: 'default_type application/octet-stream;\n            try_files /mib =404;',
+        stream: 'default_type application/octet-stream;\n            try_files /stream =404;',
+      }[app];
+      if (!location) throw new Skip(`no nginx ceiling for ${app}`);
+      const conf = nginxConf(dir, port, location.replace('try_files', `root ${ceilingFiles()};\n            try_files`));
+      return [nginxSpec(dir, conf)];
+    },
+    notes: { hello: '`return 200`', mib: 'static file, sendfile', stream: 'static file, sendfile, with Content-Length' },
+  },
+  {
+    id: 'hono-node-server',
+    label: 'Hono app on @hono/node-server',
+    pinned: true,
+    needs: ['hono'],
+    file: 'bench/servers/hono-node-server.mjs',
+    start: ({ port }) => [node('hono-node-server.mjs', port, 'hello')],
+  },
+  {
+    id: 'tsgi-hono',
+    label: '**tsgi** hosting the Hono app (`fromFetchHandler`)',
+    pinned: true,
+    needs: ['hono'],
+    file: 'bench/servers/tsgi-hono.ts',
+    compareTo: 'hono-node-server',
+    start: ({ port }) => [tsgiHonoSpec(port)],
+  },
+];
+const ROW = new Map(ROWS.map((r) => [r.id, r]));
+
+class Skip extends Error {}
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios
 
 const SCENARIOS = [
   {
-    name: 'hello',
-    servers: [
-      { name: 'node:http (raw)', ref: true, cmd: raw('raw-hello.mjs') },
-      { name: 'tsgi', cmd: tsgi('examples/hello.ts') },
-    ],
+    id: 'hello',
+    title: 'Hello world, 50 keep-alive connections',
+    app: 'hello',
+    connections: 50,
+    rows: ['node', 'node-w2', 'tsgi', 'tsgi-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
   },
   {
-    name: 'seed environ demo',
-    servers: [
-      { name: 'node:http (raw)', ref: true, cmd: raw('raw-environ.mjs') },
-      { name: 'tsgi', cmd: tsgi('examples/environ.ts') },
-    ],
+    id: 'hello-c200',
+    title: 'Hello world, 200 keep-alive connections',
+    app: 'hello',
+    connections: 200,
+    rows: ['node', 'node-w2', 'tsgi', 'tsgi-w2', 'uwsgi', 'nginx'],
+    extra: ['fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+  },
+  {
+    id: 'hello-close',
+    title: 'Hello world, `Connection: close` (a new connection per request), 50 connections',
+    app: 'hello',
+    connections: 50,
+    wrk: ['-H', 'Connection: close'],
+    checkHeaders: { Connection: 'close' },
+    rows: ['node', 'node-w2', 'tsgi', 'tsgi-w2', 'waitress', 'nginx'],
+    extra: ['fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    text: 'gunicorn (sync) and uWSGI `--http-socket` close every connection anyway: their hello rows above are this case.',
+  },
+  {
+    id: 'environ',
+    title: "The seed's environ app, 50 keep-alive connections",
+    app: 'environ',
+    connections: 50,
+    rows: ['node', 'tsgi', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['node-w2', 'tsgi-w2'],
+    text: 'The Node frameworks build the dump by hand from the request (bench/servers/common.mjs); the body sizes differ a little between servers (each has its own environ).',
+  },
+  {
+    id: 'mib',
+    title: '1 MiB response, 16 keep-alive connections',
+    app: 'mib',
+    connections: 16,
+    transfer: true,
+    rows: ['node', 'tsgi', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
+    extra: ['node-w2', 'tsgi-w2', 'express'],
+  },
+  {
+    id: 'upload',
+    title: '1 MiB upload (POST, the app reads it all and answers its length), 16 keep-alive connections',
+    app: 'upload',
+    connections: 16,
+    wrk: ['-s', rel('bench/wrk/upload.lua')],
+    rows: ['node', 'tsgi', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['node-w2', 'tsgi-w2', 'express'],
+    text: 'nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
+  },
+  {
+    id: 'stream',
+    title: 'Streamed 100 MiB response (64 KiB chunks from a generator, no Content-Length), 4 connections',
+    app: 'stream',
+    connections: 4,
+    timeout: 30,
+    transfer: true,
+    heavyCheck: true,
+    rows: ['node', 'tsgi', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['fastify', 'express', 'hono', 'nginx'],
+  },
+  {
+    id: 'bridge',
+    title: 'Bridges: one Hono hello-world app, hosted by @hono/node-server and by tsgi through `fromFetchHandler`, 50 keep-alive connections',
+    app: 'hello',
+    connections: 50,
+    rows: ['node', 'hono-node-server', 'tsgi-hono'],
   },
 ];
 
-async function start(server) {
+// ---------------------------------------------------------------------------------------------------
+// One measurement
+
+const chosenVariant = new Map();
+const fallbackWhy = new Map();
+
+/** Starts `row` for `scenario`; returns the process groups and the HTTP port, or throws Skip. */
+async function startRow(row, scenario, runDir) {
+  if (row.file && !existsSync(rel(row.file))) throw new Skip(`${row.file} does not exist yet`);
   const port = await freePort();
-  const [cmd, args] = server.cmd(port);
-  const [pcmd, pargs] = pin(0, cmd, args);
-  const child = spawn(pcmd, pargs, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${server.name} did not start: ${err}`)), 15000);
-    child.stderr.on('data', (d) => {
-      err += d;
-      if (err.includes('Listening at')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (c) => reject(new Error(`${server.name} exited ${c}: ${err}`)));
-  });
-  child.removeAllListeners('exit');
-  return { child, port };
+  const back = row.front ? await freePort() : null;
+  const ctx = { app: scenario.app, port, back, dir: runDir };
+  const alternatives = row.start(ctx);
+  const core = row.pinned ? 0 : null;
+  const failures = [];
+  const procs = [];
+  let via;
+  for (let i = chosenVariant.get(row.id) ?? 0; i < alternatives.length; i++) {
+    const alt = alternatives[i];
+    const child = spawnGroup(alt, path.join(runDir, `server-${i}.log`), core);
+    const why = await waitListening(child, back ?? port, alt.via ?? path.basename(alt.cmd));
+    if (why === null) {
+      if (i > 0 && !chosenVariant.has(row.id)) fallbackWhy.set(row.id, failures.join('; '));
+      chosenVariant.set(row.id, i);
+      procs.push(child);
+      if (alt.via && alt.via !== 'CLI') via = `via ${alt.via}`;
+      if (i > 0) via += ` (the ${alternatives[0].via ?? 'first way'} failed: ${fallbackWhy.get(row.id) ?? '?'})`;
+      break;
+    }
+    failures.push(why);
+    await stopGroup(child);
+  }
+  if (procs.length === 0) throw new Skip(failures.join('; '));
+  if (row.front) {
+    const conf = frontConf(runDir, port, row.front, back);
+    const nginx = spawnGroup(nginxSpec(runDir, conf), path.join(runDir, 'nginx.log'), core);
+    procs.push(nginx);
+    const why = await waitListening(nginx, port, 'nginx');
+    if (why !== null) {
+      for (const p of procs) await stopGroup(p);
+      throw new Skip(why);
+    }
+  }
+  return { procs, port, via };
 }
 
-function wrk(port, seconds) {
-  const [cmd, args] = pin(cores > 1 ? 1 : 0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]);
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  const out = r.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+function treeStats(procs) {
+  let ticks = 0;
+  let rssKb = 0;
+  let count = 0;
+  for (const child of procs) {
+    for (const p of groupPids(child.pid)) {
+      ticks += p.utime + p.stime;
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readText(`/proc/${p.pid}/status`) ?? '')?.[1]);
+      if (!Number.isNaN(kb)) {
+        rssKb += kb;
+        count++;
+      }
+    }
+  }
+  return { ticks, rssMb: rssKb / 1024, count };
+}
+
+function busyTicks() {
+  const f = (readText('/proc/stat') ?? '').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+}
+
+let wrkChild = null;
+
+function runWrk(port, scenario, seconds, latency) {
+  const args = [
+    '-t1',
+    `-c${scenario.connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    `${scenario.timeout ?? 5}s`,
+    ...(latency ? ['--latency'] : []),
+    ...(scenario.wrk ?? []),
+    `http://127.0.0.1:${port}${scenario.path ?? '/'}`,
+  ];
+  // bash's `times` reports wrk's CPU time, to tell when the client was the bottleneck.
+  const script = '"$0" "$@"; s=$?; times; exit $s';
+  const cmd = [...(PIN ? ['taskset', '-c', '1'] : []), 'bash', '-c', script, which('wrk'), ...args];
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    wrkChild = child;
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + (scenario.timeout ?? 5) + 30) * 1000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      wrkChild = null;
+      resolve(parseWrk(out, err, code));
+    });
+  });
+}
+process.on('exit', () => wrkChild?.kill('SIGKILL'));
+
+const SIZE = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+function parseWrk(out, err, code) {
+  const num = (re) => {
+    const m = re.exec(out);
+    return m ? Number(m[1]) : NaN;
+  };
   const ms = (label) => {
-    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
     if (!m) return NaN;
     const v = Number(m[1]);
-    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+    return { us: v / 1000, ms: v, s: v * 1000, m: v * 60000 }[m[2]];
   };
-  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? '';
-  return { rps, p50: ms('50'), p99: ms('99'), errors };
+  const t = /Transfer\/sec:\s+([\d.]+)([KMGT]?B)/.exec(out);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const cpu = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(out.trim());
+  return {
+    ok: code === 0 && /Requests\/sec/.test(out),
+    error: code === 0 ? '' : (err || out).trim().split('\n').slice(-2).join(' / '),
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50: ms('50'),
+    p99: ms('99'),
+    mibps: t ? (Number(t[1]) * SIZE[t[2]]) / MIB : NaN,
+    errors: se ? { connect: +se[1], read: +se[2], write: +se[3], timeout: +se[4] } : { connect: 0, read: 0, write: 0, timeout: 0 },
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    wrkCpu: cpu ? Number(cpu[1]) * 60 + Number(cpu[2]) + Number(cpu[3]) * 60 + Number(cpu[4]) : NaN,
+  };
 }
 
-function rssMb(pid) {
+async function measure(row, scenario, round, opts) {
+  const runDir = mkdtempSync(path.join(tmpRoot, `${scenario.id}-${row.id}-`));
+  let server;
   try {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-    return kb / 1024;
-  } catch {
-    return NaN;
+    server = await startRow(row, scenario, runDir);
+    const bad = await httpCheck(server.port, scenario, scenario.heavyCheck && round > 0);
+    if (bad !== null) throw new Skip(`check failed: ${bad}`);
+    const warm = await runWrk(server.port, scenario, opts.warmup, false);
+    if (!warm.ok) throw new Skip(`wrk failed: ${warm.error}`);
+    const before = treeStats(server.procs);
+    const busy0 = busyTicks();
+    const r = await runWrk(server.port, scenario, opts.seconds, true);
+    const busy1 = busyTicks();
+    const after = treeStats(server.procs);
+    if (!r.ok) throw new Skip(`wrk failed: ${r.error}`);
+    const cpu = (after.ticks - before.ticks) / CLK_TCK;
+    return {
+      ...r,
+      seconds: opts.seconds,
+      via: server.via,
+      serverCpu: cpu,
+      otherCpu: Math.max(0, (busy1 - busy0) / CLK_TCK - cpu - (Number.isNaN(r.wrkCpu) ? 0 : r.wrkCpu)),
+      rss: after.rssMb,
+      procs: after.count,
+    };
+  } finally {
+    if (server) for (const p of server.procs) await stopGroup(p);
+    else for (const p of [...live]) if (p.logFile?.startsWith(runDir)) await stopGroup(p);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Report
 
 const median = (xs) => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+  const s = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+const fmtInt = (x) => (Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const fmtRate = (x) => (Number.isNaN(x) ? '—' : x >= 100 ? fmtInt(x) : x.toFixed(1));
+const fmtMs = (x) => (Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmtK = (x) => (x >= 10000 ? `${Math.round(x / 1000)}k` : String(Math.round(x)));
+
+function summarize(runs) {
+  const get = (k) => median(runs.map((r) => r[k]));
+  const rps = runs.map((r) => r.rps);
+  return {
+    rps: get('rps'),
+    min: Math.min(...rps),
+    max: Math.max(...rps),
+    p50: get('p50'),
+    p99: get('p99'),
+    mibps: get('mibps'),
+    rss: get('rss'),
+    procs: get('procs'),
+    cpu: get('serverCpu'),
+    wrkCpu: get('wrkCpu'),
+    other: get('otherCpu'),
+    perCpu: median(runs.map((r) => (r.serverCpu > 0 ? r.requests / r.serverCpu : NaN))),
+    mibPerCpu: median(runs.map((r) => (r.serverCpu > 0 ? (r.mibps * r.seconds) / r.serverCpu : NaN))),
+    errors: ['connect', 'read', 'write', 'timeout'].map((k) => [k, median(runs.map((r) => r.errors[k]))]).filter(([, v]) => v > 0),
+    non2xx: median(runs.map((r) => r.non2xx)),
+  };
+}
+
+const cell = (text) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+function scenarioTable(scenario, results, opts) {
+  const res = results.get(scenario.id);
+  const ref = res.get('node');
+  // Big bodies: the ratio is of bytes per second (a streamed run completes only a few responses).
+  const by = scenario.transfer ? 'mibps' : 'rps';
+  const refRps = ref?.runs.length ? summarize(ref.runs)[by] : NaN;
+  const showRange = opts.rounds > 1;
+  const head = ['row', 'req/s', ...(showRange ? ['range'] : []), ...(scenario.transfer ? ['MiB/s'] : []), scenario.transfer ? 'MiB/s × node:http' : '× node:http', 'p50 ms', 'p99 ms', 'RSS MB (procs)', scenario.transfer ? 'MiB per server CPU-s' : 'req per server CPU-s', 'notes'];
+  const align = head.map((h) => (h === 'row' || h === 'notes' ? '---' : '---:'));
+  const lines = [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`];
+  const others = [];
+  for (const id of scenario.rows) {
+    const row = ROW.get(id);
+    const r = res.get(id);
+    if (!r) continue;
+    const notes = [];
+    const n = row.notes?.[scenario.app] ?? row.note;
+    if (n) notes.push(n);
+    if (r.runs.length === 0) {
+      notes.push(`**skipped**: ${r.skip ?? 'not run'}`);
+      const dash = head.slice(1, -1).map(() => '—');
+      lines.push(`| ${row.label} | ${dash.join(' | ')} | ${cell(notes.join('; '))} |`);
+      continue;
+    }
+    const s = summarize(r.runs);
+    others.push(s.other);
+    if (r.via) notes.push(r.via);
+    if (s.wrkCpu >= 0.9 * opts.seconds) notes.push('wrk-bound');
+    if (row.compareTo && results.get(scenario.id).get(row.compareTo)?.runs.length) {
+      const c = summarize(results.get(scenario.id).get(row.compareTo).runs)[by];
+      notes.push(`${(s[by] / c).toFixed(2)}× ${ROW.get(row.compareTo).label.replace(/\*\*/g, '')}`);
+    }
+    if (s.errors.length) notes.push(`socket errors/run: ${s.errors.map(([k, v]) => `${k} ${fmtK(v)}`).join(', ')}`);
+    if (s.non2xx > 0) notes.push(`**non-2xx/run: ${fmtK(s.non2xx)}**`);
+    if (r.skip) notes.push(`some rounds failed: ${r.skip}`);
+    const cells = [
+      fmtRate(s.rps),
+      ...(showRange ? [`${fmtRate(s.min)}–${fmtRate(s.max)}`] : []),
+      ...(scenario.transfer ? [fmtInt(s.mibps)] : []),
+      Number.isNaN(refRps) ? '—' : (s[by] / refRps).toFixed(2),
+      fmtMs(s.p50),
+      fmtMs(s.p99),
+      `${s.rss.toFixed(0)} (${s.procs})`,
+      fmtInt(scenario.transfer ? s.mibPerCpu : s.perCpu),
+    ];
+    lines.push(`| ${row.label} | ${cells.join(' | ')} | ${cell(notes.join('; '))} |`);
+  }
+  const args = [`-t1 -c${scenario.connections}`, `--timeout ${scenario.timeout ?? 5}s`, ...(scenario.wrk ?? []).map((a) => (a.includes(' ') ? `'${a}'` : a.startsWith(root) ? path.relative(root, a) : a))];
+  const out = [`### ${scenario.title}`, '', `\`${scenario.id}\`: \`wrk ${args.join(' ')}\`, ${opts.warmup} s warm-up, then ${opts.seconds} s with \`--latency\`. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`, '', ...lines, ''];
+  return out.join('\n');
+}
+
+function versions() {
+  const out = (cmd, args) => {
+    if (!cmd) return '';
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10000 });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  };
+  const deb = (pkg) => (which('dpkg-query') ? out('dpkg-query', ['-W', '-f', '${Version}', pkg]).split('\n')[0] : '');
+  const npmv = (pkg) => {
+    try {
+      return JSON.parse(readFileSync(rel('node_modules', pkg, 'package.json'), 'utf8')).version;
+    } catch {
+      return 'missing';
+    }
+  };
+  const pyv = (mod) => out(pythonBin(), ['-c', `import importlib.metadata as m; print(m.version('${mod}'))`]).split('\n').pop();
+  const git = out('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+  const dirty = out('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']) ? ' + local changes' : '';
+  const pkg = JSON.parse(readFileSync(rel('package.json'), 'utf8'));
+  const withDeb = (v, p) => (v && deb(p) ? `${v} (Debian ${p} ${deb(p)})` : v || 'missing');
+  return [
+    ['tsgi', `${pkg.version} (${git}${dirty})`],
+    ['Node.js', process.version],
+    ['fastify', npmv('fastify')],
+    ['express', npmv('express')],
+    ['hono', npmv('hono')],
+    ['@hono/node-server', npmv('@hono/node-server')],
+    ['Python', out(pythonBin(), ['--version']).replace('Python ', '')],
+    ['gunicorn', withDeb(pyv('gunicorn'), 'python3-gunicorn')],
+    ['waitress', withDeb(pyv('waitress'), 'python3-waitress')],
+    ['uWSGI', withDeb(out(which('uwsgi'), ['--version']), 'uwsgi-core')],
+    ['nginx', withDeb(out(which('nginx'), ['-v']).replace(/^nginx version: nginx\//, ''), 'nginx-light') ],
+    ['wrk', out(which('wrk'), ['--version']).split('\n')[0].replace(/ Copyright.*/, '')],
+  ];
+}
+
+function machine() {
+  const osName = /PRETTY_NAME="?([^"\n]*)/.exec(readText('/etc/os-release') ?? '')?.[1] ?? os.type();
+  const mem = (os.totalmem() / 1024 ** 3).toFixed(0);
+  return `${cores} × ${os.cpus()[0]?.model?.trim() ?? 'CPU'}, ${mem} GiB, ${osName}, kernel ${os.release()}`;
+}
+
+function report(results, opts, started, command) {
+  const date = started.toISOString().replace(/\.\d+Z$/, 'Z');
+  const vs = versions();
+  const pinning = PIN
+    ? 'servers pinned to core 0 with taskset (nginx and its backend share it; the *2 cores* rows are not pinned), wrk pinned to core 1'
+    : 'no pinning (taskset missing or one core): server and wrk share the machine';
+  const head = [
+    '# Benchmarks',
+    '',
+    `The latest run of \`npm run bench\` (bench/run.mjs). Only ratios taken within one run mean anything: every row below was measured in the same run, interleaved, so each is compared with raw \`node:http\` serving the same bytes (× node:http, 1.00 for the reference). The method and the pitfalls are in the comment at the top of bench/run.mjs.`,
+    '',
+    `- **Date**: ${date}`,
+    `- **Command**: \`${command}\``,
+    `- **Machine**: ${machine()}`,
+    `- **Load**: wrk, one thread, from a second process; ${pinning}`,
+    `- **Rounds**: ${opts.rounds} × ${opts.seconds} s after a ${opts.warmup} s warm-up, each server started fresh for each run; medians${opts.rounds > 1 ? ' (range: lowest and highest req/s)' : ''}`,
+    '- **RSS**: summed over the server\'s processes after the measured run (nginx included in the nginx → X rows), process count in brackets',
+    '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here)',
+    '',
+    '| component | version |',
+    '|---|---|',
+    ...vs.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '## Reading the tables',
+    '',
+    '- **tsgi (1 worker)** is what `tsgi APP` runs: a master process and one worker; its RSS counts both. The nginx → tsgi rows use the CLI\'s `--bind uwsgi://` / `--bind fastcgi://` (or bench/servers/tsgi-door.mjs, one process, when the CLI lacks them: the notes say so).',
+    '- **2-worker rows** (*2 cores*) are not pinned, so one worker shares core 1 with wrk; compare them with each other (tsgi `-w 2` against node:http cluster with SCHED_NONE), not with the pinned rows.',
+    '- **gunicorn\'s sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).',
+    '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
+    '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
+    '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length.',
+    '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
+    '',
+    '## Results',
+    '',
+  ];
+  const tables = SCENARIOS.filter((s) => results.has(s.id)).map((s) => scenarioTable(s, results, opts));
+  return head.join('\n') + '\n' + tables.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 async function main() {
-  ensureWrk();
-  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(1);
-  const node = process.version;
-  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-  console.log(`# tsgi benchmark — ${new Date().toISOString().slice(0, 10)}`);
-  console.log(`node ${node}, ${wrkVersion.trim()}, ${cores} cores (${os.cpus()[0]?.model ?? '?'}), ` +
-    `${hasTaskset && cores > 1 ? 'server on core 0, wrk on core 1' : 'no pinning'}; ` +
-    `${ROUNDS} rounds × ${SECONDS} s after ${WARMUP} s warm-up, ${CONNECTIONS} keep-alive connections, medians\n`);
-  for (const scenario of SCENARIOS) {
-    const results = new Map(scenario.servers.map((s) => [s.name, { rps: [], p50: [], p99: [], rss: [], errors: '' }]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? scenario.servers : [...scenario.servers].reverse();
-      for (const server of order) {
-        const { child, port } = await start(server);
-        wrk(port, WARMUP);
-        const r = wrk(port, SECONDS);
-        const acc = results.get(server.name);
-        acc.rps.push(r.rps);
-        acc.p50.push(r.p50);
-        acc.p99.push(r.p99);
-        acc.rss.push(rssMb(child.pid));
-        if (r.errors) acc.errors = r.errors;
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
+  const opts = parseOptions(process.argv.slice(2), process.env);
+  const scenarios = SCENARIOS.filter((s) => matches(opts.only, s.id));
+  if (scenarios.length === 0) fail(`no scenario matches ${opts.only.join(',')}; see --list`);
+  // --all, or rows named with --servers, add the scenario's extra rows.
+  for (const s of scenarios) if (opts.all || opts.servers.length > 0) s.rows = [...s.rows, ...(s.extra ?? [])];
+  const plan = scenarios
+    .map((s) => ({ scenario: s, rows: s.rows.filter((id) => id === 'node' || matches(opts.servers, id)).map((id) => ROW.get(id)) }))
+    .filter((p) => opts.servers.length === 0 || p.rows.length > 1);
+  if (opts.list) {
+    for (const s of SCENARIOS) {
+      process.stdout.write(`${s.id.padEnd(12)} ${s.title}\n${''.padEnd(13)}rows: ${s.rows.join(', ')}\n`);
+      if (s.extra) process.stdout.write(`${''.padEnd(13)}with --all: ${s.extra.join(', ')}\n`);
+    }
+    process.stdout.write(`\nrows: ${ROWS.map((r) => r.id).join(', ')}\n`);
+    return;
+  }
+  const started = new Date();
+  const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ') +
+    ['BENCH_ONLY', 'BENCH_SERVERS', 'BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_WARMUP', 'BENCH_QUICK'].filter((k) => process.env[k]).map((k) => ` (${k}=${process.env[k]})`).join('');
+
+  const missing = ensureTools(plan.flatMap((p) => p.rows), opts.install);
+  if (opts.build) {
+    const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (build.status !== 0) {
+      if (!existsSync(CLI)) fail('npm run build failed and dist/cli/main.js is missing');
+      log('bench: npm run build failed; measuring the dist/ that is there');
+    }
+  }
+  tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
+
+  const results = new Map(plan.map(({ scenario, rows }) => [scenario.id, new Map(rows.map((r) => [r.id, { runs: [], skip: null }]))]));
+  for (const { scenario, rows } of plan) {
+    for (const row of rows) {
+      const why = (row.needs ?? []).map((n) => missing.get(n)).filter(Boolean);
+      if (why.length) results.get(scenario.id).get(row.id).skip = why.join('; ');
+    }
+  }
+  const runs = plan.reduce((n, p) => n + p.rows.length, 0) * opts.rounds;
+  const eta = Math.ceil((runs * (opts.seconds + opts.warmup + 0.7)) / 60);
+  log(`bench: ${runs} runs (${plan.length} scenarios, ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s + ${opts.warmup} s warm-up), about ${eta} min; ${PIN ? 'servers on core 0, wrk on core 1' : 'no pinning'}`);
+
+  let done = 0;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const { scenario, rows } of plan) {
+      const order = rows.map((_, i) => rows[(i + round) % rows.length]);
+      for (const row of order) {
+        const acc = results.get(scenario.id).get(row.id);
+        done++;
+        if (acc.skip && acc.runs.length === 0) continue;
+        const tag = `[${round + 1}/${opts.rounds} ${String(done).padStart(3)}/${runs}] ${scenario.id} ${row.id}`;
+        try {
+          const r = await measure(row, scenario, round, opts);
+          acc.runs.push(r);
+          if (r.via) acc.via = r.via;
+          log(`${tag}: ${fmtRate(r.rps)} req/s, p99 ${fmtMs(r.p99)} ms, RSS ${r.rss.toFixed(0)} MB, server ${r.serverCpu.toFixed(1)} CPU-s, wrk ${r.wrkCpu.toFixed(1)} CPU-s`);
+        } catch (err) {
+          const why = err instanceof Skip ? err.message : (err?.stack ?? String(err));
+          acc.skip = why.replace(/\s+/g, ' ').slice(0, 400);
+          log(`${tag}: skipped: ${acc.skip}`);
+        }
       }
     }
-    const ref = median(results.get(scenario.servers.find((s) => s.ref).name).rps);
-    console.log(`## ${scenario.name}\n`);
-    console.log('| server | req/s | ratio to node:http | p50 ms | p99 ms | RSS MB | notes |');
-    console.log('|---|---:|---:|---:|---:|---:|---|');
-    for (const s of scenario.servers) {
-      const acc = results.get(s.name);
-      const rps = median(acc.rps);
-      console.log(
-        `| ${s.name} | ${rps.toFixed(0)} | ${(rps / ref).toFixed(2)} | ${median(acc.p50).toFixed(2)} | ` +
-          `${median(acc.p99).toFixed(2)} | ${median(acc.rss).toFixed(0)} | ${acc.errors} |`,
-      );
-    }
-    console.log('');
+  }
+
+  const md = report(results, opts, started, command);
+  process.stdout.write('\n' + md);
+  if (opts.docs) {
+    const file = path.resolve(root, opts.docs);
+    writeFileSync(file, md);
+    log(`bench: wrote ${path.relative(root, file) || file}`);
+  }
+  if (opts.json) {
+    const data = Object.fromEntries([...results].map(([s, m]) => [s, Object.fromEntries([...m].map(([id, r]) => [id, r]))]));
+    writeFileSync(path.resolve(opts.json), JSON.stringify({ date: started, command, machine: machine(), opts, results: data }, null, 2));
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    log(`bench: ${err?.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(cleanupAll);

@@ -1,0 +1,38 @@
+// The TSGI applications of `npm run bench` beyond examples/hello.ts and examples/environ.ts: the
+// same bytes as bench/python/apps.py and the node:http reference (bench/servers/common.mjs).
+//
+//   npx tsgi bench/apps/tsgi.ts:mib       1 MiB of 'x', with Content-Length
+//   npx tsgi bench/apps/tsgi.ts:upload    reads the whole request body, answers its length
+//   npx tsgi bench/apps/tsgi.ts:stream    100 MiB of 'x' in 64 KiB chunks, no Content-Length
+import type { Environ, StartResponse } from 'tsgi';
+
+const MIB = Buffer.alloc(1024 * 1024, 'x');
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+const CHUNKS = 1600; // 1600 x 64 KiB = 100 MiB
+
+export function mib(_environ: Environ, startResponse: StartResponse) {
+  startResponse('200 OK', [
+    ['Content-Type', 'application/octet-stream'],
+    ['Content-Length', String(MIB.length)],
+  ]);
+  return [MIB];
+}
+
+export async function upload(environ: Environ, startResponse: StartResponse) {
+  const data = await environ['wsgi.input'].read();
+  const body = String(data.length);
+  startResponse('200 OK', [
+    ['Content-Type', 'text/plain'],
+    ['Content-Length', String(body.length)],
+  ]);
+  return [body];
+}
+
+function* chunks(): Generator<Uint8Array> {
+  for (let i = 0; i < CHUNKS; i++) yield CHUNK;
+}
+
+export function stream(_environ: Environ, startResponse: StartResponse) {
+  startResponse('200 OK', [['Content-Type', 'application/octet-stream']]);
+  return chunks();
+}

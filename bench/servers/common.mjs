@@ -1,0 +1,56 @@
+// What the Node peers of `npm run bench` serve: the same bytes as the tsgi apps (examples/hello.ts,
+// examples/environ.ts, bench/apps/tsgi.ts) and the Python apps (bench/python/apps.py).
+// Every server script takes `PORT APP` (APP: hello, environ, mib, upload, stream), listens on
+// 127.0.0.1 and prints "Listening at: http://127.0.0.1:PORT" on stderr.
+
+export const APPS = ['hello', 'environ', 'mib', 'upload', 'stream'];
+export const HELLO = Buffer.from('Hello, World!\n');
+export const MIB = Buffer.alloc(1024 * 1024, 'x');
+export const CHUNK = Buffer.alloc(64 * 1024, 'x');
+export const CHUNKS = 1600; // 100 MiB
+
+export function args() {
+  const port = Number(process.argv[2]);
+  const app = process.argv[3] ?? 'hello';
+  if (!Number.isInteger(port) || !APPS.includes(app)) {
+    process.stderr.write(`usage: ${process.argv[1]} PORT [${APPS.join('|')}]\n`);
+    process.exit(2);
+  }
+  return { port, app };
+}
+
+export const listening = (port) => process.stderr.write(`Listening at: http://127.0.0.1:${port} (pid ${process.pid})\n`);
+
+const STARS = '*'.repeat(30);
+
+/**
+ * The seed demo by hand, with no WSGI layer: the CGI variables and headers of the request (an
+ * IncomingMessage), sorted, between the banner lines, as latin-1 bytes.
+ */
+export function environDump(req, port) {
+  const q = req.url.indexOf('?');
+  const env = {
+    REQUEST_METHOD: req.method,
+    SCRIPT_NAME: '',
+    PATH_INFO: q === -1 ? req.url : req.url.slice(0, q),
+    QUERY_STRING: q === -1 ? '' : req.url.slice(q + 1),
+    SERVER_NAME: '127.0.0.1',
+    SERVER_PORT: String(port),
+    SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
+    REMOTE_ADDR: req.socket.remoteAddress,
+    REMOTE_PORT: String(req.socket.remotePort),
+    REQUEST_URI: req.url,
+  };
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) env['HTTP_' + raw[i].toUpperCase().replace(/-/g, '_')] = raw[i + 1];
+  const body = Object.keys(env)
+    .sort()
+    .map((k) => `${k}:${env[k]}`)
+    .join('\n');
+  return Buffer.from(`The Begining\n${STARS}\n${body}\n${STARS}\nThe End`, 'latin1');
+}
+
+/** 100 MiB in 64 KiB chunks. */
+export function* chunks() {
+  for (let i = 0; i < CHUNKS; i++) yield CHUNK;
+}

@@ -1,0 +1,74 @@
+// The reference of `npm run bench` (ratio 1.0): raw node:http serving the same bytes as tsgi.
+//
+//   node bench/servers/node-http.mjs PORT APP [WORKERS]
+//
+// With WORKERS > 1 it runs node:cluster with SCHED_NONE: every worker accepts on the shared listening
+// socket (as gunicorn and uWSGI workers do), not Node's default round-robin, where the primary
+// accepts each connection and hands it to a worker (peer-bench.md: 0.56x with Connection: close).
+import cluster from 'node:cluster';
+import http from 'node:http';
+import { HELLO, MIB, CHUNK, CHUNKS, args, environDump, listening } from './common.mjs';
+
+const { port, app } = args();
+const workers = Number(process.argv[4] ?? 1);
+
+function handler(req, res) {
+  switch (app) {
+    case 'hello':
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': HELLO.length });
+      res.end(HELLO);
+      return;
+    case 'environ': {
+      const data = environDump(req, port);
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': data.length });
+      res.end(data);
+      return;
+    }
+    case 'mib':
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': MIB.length });
+      res.end(MIB);
+      return;
+    case 'upload': {
+      let n = 0;
+      req.on('data', (chunk) => (n += chunk.length));
+      req.on('end', () => {
+        const body = Buffer.from(String(n));
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+        res.end(body);
+      });
+      return;
+    }
+    case 'stream': {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      let i = 0;
+      const pump = () => {
+        while (i < CHUNKS) {
+          i++;
+          if (!res.write(CHUNK)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      res.on('close', () => (i = CHUNKS + 1));
+      pump();
+      return;
+    }
+  }
+}
+
+if (workers > 1 && cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  let ready = 0;
+  for (let i = 0; i < workers; i++) {
+    cluster.fork().on('listening', () => {
+      if (++ready === workers) listening(port);
+    });
+  }
+  cluster.on('exit', () => process.exit(1));
+} else {
+  http.createServer(handler).listen(port, '127.0.0.1', () => {
+    if (workers === 1) listening(port);
+  });
+}
