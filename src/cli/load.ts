@@ -4,20 +4,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Application } from '../spec.js';
+import { registerTypeScript } from '../settings/resolve.js';
 
 export class LoadError extends Error {
   override name = 'LoadError';
-}
-
-let tsxRegistered = false;
-async function registerTypeScript(): Promise<void> {
-  if (tsxRegistered) return;
-  // Both hooks: a .ts file outside a `"type": "module"` package is loaded as CommonJS.
-  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
-  const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
-  esm.register();
-  cjs.register();
-  tsxRegistered = true;
 }
 
 /** Splits `path/to/app.ts:export` (a Windows drive letter's colon is not a separator). */

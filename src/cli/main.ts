@@ -1,11 +1,22 @@
 #!/usr/bin/env node
-// `tsgi MODULE[:EXPORT] [--bind HOST:PORT]...`: loads the application and serves it over HTTP until
-// SIGINT or SIGTERM, then stops gracefully (in-flight requests finish, idle connections close now).
+// `tsgi MODULE[:EXPORT] [options]`: a master process that binds the sockets and runs --workers
+// worker processes serving the application (src/prefork/arbiter.ts), until SIGTERM (graceful) or
+// SIGINT (quick). A worker process runs this same file's sibling, src/prefork/worker-main.ts.
 import { streamLogger, type Logger } from '../engine/log.js';
-import { serve, type ServerHandle } from '../http/serve.js';
-import { SettingError, helpText, parseCommandLine, resolve, type Settings } from '../settings/index.js';
+import { Arbiter, checkPidfile } from '../prefork/arbiter.js';
+import { openServerLog, type ServerLog } from '../prefork/log.js';
+import { ListenError, bindAll, systemdBinds, type Listener } from '../prefork/sockets.js';
+import {
+  SettingError,
+  helpText,
+  parseCommandLine,
+  printConfig,
+  resolveAll,
+  type Resolved,
+  type Settings,
+} from '../settings/index.js';
 import { VERSION } from '../version.js';
-import { BindError, parseBind } from './bind.js';
+import { BindError, parseBind, type Bind } from './bind.js';
 import { LoadError, loadApp } from './load.js';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
@@ -26,91 +37,97 @@ function fatal(message: string, code = 2): never {
   process.exit(code);
 }
 
-export async function main(argv: string[]): Promise<void> {
-  let settings: Settings;
+/** The binds to open: --bind (or TSGI_BIND/PORT/config), else systemd's LISTEN_FDS, else the default. */
+export function chooseBinds(resolved: Resolved, env: Record<string, string | undefined>): Bind[] {
+  const fromSystemd = systemdBinds(env);
+  if (resolved.sources.bind === 'default' && fromSystemd.length > 0) return fromSystemd;
+  return resolved.settings.bind.map(parseBind);
+}
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  let resolved: Resolved;
   let positionals: string[];
+  let cliSettings: Partial<Settings>;
   try {
     const cli = parseCommandLine(argv);
     if (cli.help) {
       process.stdout.write(helpText());
-      return;
+      return 0;
     }
     if (cli.version) {
       process.stdout.write(`tsgi ${VERSION}\n`);
-      return;
+      return 0;
     }
     positionals = cli.positionals;
-    settings = resolve(cli.settings, process.env);
+    cliSettings = cli.settings;
+    resolved = await resolveAll(cliSettings, process.env);
   } catch (err) {
     if (err instanceof SettingError) fatal(`${err.message}\nSee tsgi --help.`);
     throw err;
   }
+  const settings = resolved.settings;
+  if (settings.printConfig) {
+    process.stdout.write(printConfig(resolved));
+    return 0;
+  }
   if (positionals.length !== 1) fatal('expected one application, as MODULE[:EXPORT] (e.g. tsgi app.ts:application)\nSee tsgi --help.');
-  let binds;
+  const appSpec = positionals[0]!;
+  if ((settings.certfile === '') !== (settings.keyfile === '')) fatal('--certfile and --keyfile go together: TLS needs both (setting certfile/keyfile)');
+  let binds: Bind[];
   try {
-    binds = settings.bind.map(parseBind);
+    binds = chooseBinds(resolved, process.env);
   } catch (err) {
     if (err instanceof BindError) fatal(err.message);
     throw err;
   }
-  const log = levelLogger(settings.logLevel);
-  let app;
+  if (settings.checkConfig) {
+    try {
+      await loadApp(appSpec);
+    } catch (err) {
+      if (err instanceof LoadError) fatal(err.message, 1);
+      throw err;
+    }
+    process.stdout.write(`tsgi: the configuration is valid and ${appSpec} loads${resolved.configFile ? ` (config file ${resolved.configFile})` : ''}\n`);
+    return 0;
+  }
+
+  let log: ServerLog;
   try {
-    app = await loadApp(positionals[0]!);
+    log = openServerLog(settings.errorLog, settings.logLevel);
+    checkPidfile(settings.pidfile);
   } catch (err) {
-    if (err instanceof LoadError) fatal(err.message, 1);
+    fatal((err as Error).message, 1);
+  }
+  let listeners: Listener[];
+  try {
+    listeners = await bindAll(binds, {
+      retries: settings.bindRetries,
+      socketMode: settings.socketMode,
+      socketOwner: settings.socketOwner,
+      socketGroup: settings.socketGroup,
+      log,
+      tls: settings.certfile !== '',
+    });
+  } catch (err) {
+    if (err instanceof ListenError) fatal(err.message, 1);
     throw err;
   }
-  const servers: ServerHandle[] = [];
-  for (const b of binds) {
-    try {
-      servers.push(
-        await serve(app, {
-          host: b.host,
-          port: b.port,
-          log,
-          serverName: settings.serverName || undefined,
-          scriptName: settings.scriptName,
-          limitRequestLine: settings.limitRequestLine,
-          limitRequestFields: settings.limitRequestFields,
-          maxHeaderSize: settings.maxHeaderSize,
-          headersTimeout: settings.headersTimeout * 1000,
-          bodyTimeout: settings.bodyTimeout * 1000,
-          requestTimeout: settings.requestTimeout * 1000,
-          keepAliveTimeout: settings.keepAlive * 1000,
-          gracefulTimeout: settings.gracefulTimeout * 1000,
-        }),
-      );
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      for (const s of servers) await s.close();
-      fatal(`cannot listen on ${b.host}:${b.port}: ${why}`, 1);
-    }
-  }
-  for (const s of servers) log.info(`Listening at: ${s.url} (pid ${process.pid})`);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      if (signal === 'SIGINT') {
-        log.warn('Second SIGINT: exiting now');
-        process.exit(1);
-      }
-      return;
-    }
-    stopping = true;
-    log.info(`${signal}: shutting down gracefully (up to ${settings.gracefulTimeout} s)`);
-    Promise.all(servers.map((s) => s.close())).then(() => {
-      log.info('Stopped');
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const arbiter = new Arbiter({
+    app: appSpec,
+    settings,
+    listeners,
+    log,
+    reread: async () => (await resolveAll(cliSettings, process.env)).settings,
+  });
+  return arbiter.run();
 }
 
-main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`tsgi: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`tsgi: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

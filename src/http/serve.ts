@@ -1,7 +1,11 @@
 // Starting and stopping HTTP servers: `serve()` for programs, `makeServer()` for wsgiref's API.
+// serve() listens on host:port, a Unix socket path, an inherited file descriptor, or a socket handle
+// passed by the prefork master, with or without TLS.
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Application } from '../spec.js';
+import { clearUnixPath } from '../prefork/sockets.js';
 import { HttpDoor, type HttpOptions } from './server.js';
 
 export interface ServeOptions extends HttpOptions {
@@ -9,31 +13,53 @@ export interface ServeOptions extends HttpOptions {
   host?: string;
   /** Port to bind; 0 picks a free one. Default 8000. */
   port?: number;
+  /** A Unix socket path to listen on instead of host:port (a stale socket file is replaced, a live one never). */
+  path?: string;
+  /** An inherited, already bound socket to listen on (systemd socket activation, `fd://N`). */
+  fd?: number;
+  /** A bound socket handle from a prefork master (what node:child_process passes); listened on as is. */
+  handle?: object;
+  /** The kernel's accept queue length. */
+  backlog?: number;
+  /** HTTPS: the PEM certificate chain and private key. wsgi.url_scheme becomes https. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Milliseconds in-flight requests get to finish on close(); then their connections are cut. */
   gracefulTimeout?: number;
-  /** Aborting it closes the server gracefully. */
+  /** Aborting it closes the server gracefully (an already aborted signal rejects before listening). */
   signal?: AbortSignal;
 }
 
 export interface ServerHandle extends AsyncDisposable {
   readonly server: http.Server;
+  /** The server that accepts connections: `server`, or the TLS server in front of it. */
+  readonly listener: net.Server;
   readonly host: string;
   readonly port: number;
-  /** `http://host:port`, for logs and tests. */
+  /** The Unix socket path, when listening on one. */
+  readonly path: string | undefined;
+  /** `http://host:port` (or https, or `http+unix://PATH`), for logs and tests. */
   readonly url: string;
   /** Stops accepting, lets in-flight requests finish (up to gracefulTimeout), closes every connection. */
   close(): Promise<void>;
 }
 
+type ListenTarget = net.ListenOptions | object;
+
 /** Waits for `listening` or the bind error. */
-function listen(server: net.Server, port: number, host: string): Promise<void> {
+function listen(server: net.Server, target: ListenTarget, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const done = () => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    if (Object.getPrototypeOf(target) === Object.prototype) {
+      server.listen({ ...(target as net.ListenOptions), ...(backlog ? { backlog } : {}) }, done);
+    } else {
+      // A raw handle: net.Server.listen(handle, backlog, cb).
+      (server.listen as (h: object, b: number | undefined, cb: () => void) => net.Server)(target, backlog, done);
+    }
   });
 }
 
@@ -42,33 +68,117 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Graceful stop shared by serve() and makeServer(). */
-async function stop(door: HttpDoor, server: http.Server, graceMs: number): Promise<void> {
+/**
+ * Connections that have not sent a request yet. On a graceful stop they are not "idle keep-alive
+ * connections" to cut: the kernel may have handed one over an instant before the listener closed,
+ * with its request already on the way (cutting it made a reload drop requests). They get a short
+ * while to send it, and are answered with `Connection: close`.
+ */
+class ConnectionTracker {
+  readonly all = new Set<net.Socket>();
+  readonly fresh = new Set<net.Socket>();
+  constructor(server: http.Server) {
+    server.on('connection', (socket: net.Socket) => {
+      this.all.add(socket);
+      this.fresh.add(socket);
+      socket.once('close', () => {
+        this.all.delete(socket);
+        this.fresh.delete(socket);
+      });
+    });
+    const used = (req: http.IncomingMessage) => void this.fresh.delete(req.socket);
+    server.prependListener('request', used);
+    server.prependListener('checkContinue', used);
+  }
+
+  /** Cuts connections that served a request and now wait for another (no response in progress). */
+  closeIdle(): void {
+    for (const s of this.all) {
+      if (!this.fresh.has(s) && !(s as net.Socket & { _httpMessage?: unknown })._httpMessage) s.destroy();
+    }
+  }
+
+  /** Resolves when no fresh connection is left, or after `ms`. */
+  async settled(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.fresh.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** How long, at most, a connection accepted just before a graceful stop gets to send its request. */
+const FRESH_GRACE_MS = 1000;
+
+/** Graceful stop shared by serve() and makeServer(). Safe when the listener was already closed. */
+async function stop(door: HttpDoor, server: http.Server, graceMs: number, tracker?: ConnectionTracker): Promise<void> {
   door.draining = true;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  if (tracker) {
+    // Stop accepting, but not http.Server.close(): it would also cut connections accepted an instant
+    // ago whose request is in flight.
+    if (server.listening) net.Server.prototype.close.call(server);
+    tracker.closeIdle();
+  } else {
+    // Stop accepting now; http.Server.close() also closes the idle keep-alive connections.
+    if (server.listening) server.close();
+    server.closeIdleConnections();
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([door.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  const drained = async () => {
+    await tracker?.settled(Math.min(graceMs, FRESH_GRACE_MS));
+    await door.idle();
+  };
+  await Promise.race([drained(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
   clearTimeout(timer);
   server.closeAllConnections();
-  await closed;
+  // Clears node:http's connection-checking timer.
+  if (server.listening) server.close();
+  else (server as http.Server & { closeIdleConnections(): void }).closeIdleConnections();
 }
 
 export async function serve(app: Application, options: ServeOptions = {}): Promise<ServerHandle> {
-  const door = new HttpDoor(app, options);
+  options.signal?.throwIfAborted();
+  const door = new HttpDoor(app, options.tls ? { ...options, scheme: 'https' } : options);
   const server = door.createServer();
-  const host = options.host ?? '127.0.0.1';
-  await listen(server, options.port ?? 8000, host);
-  const addr = server.address() as net.AddressInfo;
-  door.bound(host, addr.port);
+  const tracker = new ConnectionTracker(server);
+  let listener: net.Server = server;
+  if (options.tls) {
+    const secure = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'] });
+    secure.on('secureConnection', (socket) => server.emit('connection', socket));
+    secure.on('tlsClientError', (_err, socket) => socket.destroy());
+    listener = secure;
+  }
+  let host = options.host ?? '127.0.0.1';
+  let path: string | undefined;
+  let target: ListenTarget;
+  if (options.handle) target = options.handle;
+  else if (options.fd !== undefined) target = { fd: options.fd };
+  else if (options.path !== undefined) {
+    path = options.path;
+    await clearUnixPath(path, `unix:${path}`);
+    target = { path };
+  } else target = { port: options.port ?? 8000, host };
+  await listen(listener, target, options.backlog);
+  const addr = listener.address();
+  let port = 0;
+  if (addr !== null && typeof addr === 'object') {
+    port = addr.port;
+    if (options.handle || options.fd !== undefined) host = addr.address;
+  } else if (typeof addr === 'string') path = addr;
+  door.bound(path !== undefined ? 'localhost' : host, port);
+  const scheme = options.tls ? 'https' : 'http';
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= stop(door, server, options.gracefulTimeout ?? 30_000));
+  const close = () =>
+    (closing ??= (async () => {
+      if (listener !== server && listener.listening) listener.close();
+      await stop(door, server, options.gracefulTimeout ?? 30_000, tracker);
+    })());
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   return {
     server,
-    host,
-    port: addr.port,
-    url: `http://${hostForUrl(host)}:${addr.port}`,
+    listener,
+    host: path !== undefined ? '' : host,
+    port,
+    path,
+    url: path !== undefined ? `${scheme}+unix://${path}` : `${scheme}://${hostForUrl(host)}:${port}`,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -108,7 +218,7 @@ export class WSGIServer {
     const door = new HttpDoor(app, options);
     const httpServer = door.createServer();
     const listener = net.createServer({ pauseOnConnect: true });
-    await listen(listener, port, host);
+    await listen(listener, { port, host });
     const addr = listener.address() as net.AddressInfo;
     door.bound(host, addr.port);
     // The http server never listens itself: connections are injected (node's documented

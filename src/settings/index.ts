@@ -1,2 +1,21 @@
-export { SETTINGS, type Setting, type SettingType } from './table.js';
-export { resolve, fromEnv, parseCommandLine, defaults, helpText, SettingError, type Settings } from './resolve.js';
+export { SETTINGS, type Setting, type SettingType, type Settings, type ConfigFile, type Section } from './table.js';
+export {
+  resolve,
+  resolveAll,
+  fromEnv,
+  fromConfig,
+  readConfigFile,
+  findConfigFile,
+  registerTypeScript,
+  parseCommandLine,
+  parseArgsOptions,
+  defaults,
+  defineConfig,
+  helpText,
+  printConfig,
+  SettingError,
+  CONFIG_NAMES,
+  type Resolved,
+  type CommandLine,
+} from './resolve.js';
+export { renderSettingsDoc } from './doc.js';

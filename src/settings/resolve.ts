@@ -1,26 +1,21 @@
-// Turns the settings table, the environment and the command line into one settings object.
-// Precedence: defaults < environment < command line. Every error names the setting it is about.
+// Turns the settings table, a config file, the environment and the command line into one settings
+// object. Precedence: defaults < config file < environment < command line. Every error names the
+// setting it is about (and the allowed values when there is a list of them).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SETTINGS, type Setting } from './table.js';
+import { SETTINGS, type ConfigFile, type Setting, type Settings } from './table.js';
 
-export type Settings = Record<string, unknown> & {
-  bind: string[];
-  serverName: string;
-  scriptName: string;
-  limitRequestLine: number;
-  limitRequestFields: number;
-  maxHeaderSize: number;
-  headersTimeout: number;
-  bodyTimeout: number;
-  requestTimeout: number;
-  keepAlive: number;
-  gracefulTimeout: number;
-  logLevel: string;
-};
+export type { Settings, ConfigFile };
 
 export class SettingError extends Error {
   override name = 'SettingError';
 }
+
+const TABLE: readonly Setting[] = SETTINGS;
+const BY_KEY = new Map(TABLE.map((s) => [s.key, s]));
+const BY_FLAG = new Map(TABLE.map((s) => [s.flag, s]));
 
 function convert(setting: Setting, raw: string, source: string): unknown {
   const fail = (why: string): never => {
@@ -59,25 +54,32 @@ function check(setting: Setting, value: unknown, source: string): void {
 
 export function defaults(): Settings {
   const out: Record<string, unknown> = {};
-  for (const s of SETTINGS) out[s.key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  for (const s of TABLE) out[s.key] = Array.isArray(s.default) ? [...s.default] : s.default;
   return out as Settings;
 }
 
-/** Settings from environment variables (TSGI_*, and the platform conventions PORT and HOST). */
-export function fromEnv(env: Record<string, string | undefined>): Partial<Settings> {
+/** Where each value came from, for --print-config. */
+export type Source = 'default' | 'config' | 'env' | 'cli';
+
+/** Settings from environment variables (TSGI_*, and the platform conventions PORT, HOST, WEB_CONCURRENCY, FORWARDED_ALLOW_IPS). */
+export function fromEnv(env: Record<string, string | undefined>, names?: Map<string, string>): Partial<Settings> {
   const out: Record<string, unknown> = {};
-  for (const s of SETTINGS) {
+  for (const s of TABLE) {
     const name = s.env.find((n) => env[n] !== undefined && env[n] !== '');
     if (name === undefined) continue;
     const raw = env[name]!;
-    const value =
-      s.type === 'list' ? raw.split(/[\s,]+/).filter(Boolean) : convert(s, raw, `${name} (setting ${s.flag})`);
-    check(s, value, `${name} (setting ${s.flag})`);
+    const source = `${name} (setting ${s.flag})`;
+    const value = s.type === 'list' ? raw.split(/[\s,]+/).filter(Boolean) : convert(s, raw, source);
+    check(s, value, source);
     out[s.key] = value;
+    names?.set(s.key, name);
   }
   if (out.bind === undefined && env.PORT) {
-    if (!/^\d+$/.test(env.PORT)) throw new SettingError(`PORT: ${JSON.stringify(env.PORT)} is not a port number`);
+    if (!/^\d+$/.test(env.PORT) || Number(env.PORT) > 65535) {
+      throw new SettingError(`PORT: ${JSON.stringify(env.PORT)} is not a port number (setting bind)`);
+    }
     out.bind = [`${env.HOST || '0.0.0.0'}:${env.PORT}`];
+    names?.set('bind', env.HOST ? 'PORT, HOST' : 'PORT');
   }
   return out as Partial<Settings>;
 }
@@ -89,26 +91,30 @@ export interface CommandLine {
   version: boolean;
 }
 
-export function parseCommandLine(argv: string[]): CommandLine {
+export function parseArgsOptions(): NonNullable<ParseArgsConfig['options']> {
   const options: NonNullable<ParseArgsConfig['options']> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   };
-  for (const s of SETTINGS) {
+  for (const s of TABLE) {
     options[s.flag] = {
       type: s.type === 'boolean' ? 'boolean' : 'string',
       multiple: s.type === 'list',
       ...(s.short ? { short: s.short } : {}),
     };
   }
+  return options;
+}
+
+export function parseCommandLine(argv: string[]): CommandLine {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: parseArgsOptions(), allowPositionals: true, strict: true });
   } catch (err) {
     throw new SettingError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
   const out: Record<string, unknown> = {};
-  for (const s of SETTINGS) {
+  for (const s of TABLE) {
     const raw = parsed.values[s.flag];
     if (raw === undefined) continue;
     const source = `--${s.flag}`;
@@ -127,9 +133,151 @@ export function parseCommandLine(argv: string[]): CommandLine {
   };
 }
 
-/** defaults < environment < command line. */
+/** Typed identity for `tsgi.config.ts`: `export default defineConfig({ workers: 4 })`. */
+export function defineConfig(config: ConfigFile): ConfigFile {
+  return config;
+}
+
+export const CONFIG_NAMES = ['tsgi.config.ts', 'tsgi.config.mts', 'tsgi.config.mjs', 'tsgi.config.js', 'tsgi.config.json'];
+
+/** The config file to read: the one named, else the first tsgi.config.* in `cwd`, else none. */
+export function findConfigFile(named: string, cwd: string): string | null {
+  if (named) {
+    const full = path.resolve(cwd, named);
+    if (!existsSync(full)) throw new SettingError(`--config (setting config): ${JSON.stringify(named)} does not exist (looked at ${full})`);
+    return full;
+  }
+  for (const name of CONFIG_NAMES) {
+    const full = path.join(cwd, name);
+    if (existsSync(full)) return full;
+  }
+  return null;
+}
+
+let tsxRegistered = false;
+/** Lets `import()` load TypeScript (tsx's loader), for apps and config files alike. */
+export async function registerTypeScript(): Promise<void> {
+  if (tsxRegistered) return;
+  // Both hooks: a .ts file outside a `"type": "module"` package is loaded as CommonJS.
+  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
+  const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
+  esm.register();
+  cjs.register();
+  tsxRegistered = true;
+}
+
+/** Reads a config file into raw values (checked by `fromConfig`). A fresh import each call (for SIGHUP). */
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  const name = path.basename(file);
+  if (file.endsWith('.json')) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new SettingError(`${name}: not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript();
+  let mod: Record<string, unknown>;
+  try {
+    // The query defeats the module cache, so a reload reads the file as it is now.
+    mod = (await import(`${pathToFileURL(file).href}?t=${Date.now()}`)) as Record<string, unknown>;
+  } catch (err) {
+    throw new SettingError(`${name}: failed to load: ${(err as Error).message}`);
+  }
+  let value = mod.default ?? mod.config;
+  if (typeof value === 'function') value = await (value as () => unknown)();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SettingError(`${name}: the default export must be an object of settings (use defineConfig({ ... }))`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Checks a config file's values against the table. Keys may be spelled as in TypeScript (maxRequests) or as flags (max-requests). */
+export function fromConfig(raw: Record<string, unknown>, fileName: string): Partial<Settings> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const s = BY_KEY.get(name) ?? BY_FLAG.get(name);
+    const where = `${fileName}: ${name}`;
+    if (!s || s.cliOnly || s.key === 'config') {
+      const near = TABLE.filter((t) => !t.cliOnly && t.key.toLowerCase().includes(name.toLowerCase().replace(/[^a-z]/g, '').slice(0, 4)))
+        .map((t) => t.key)
+        .slice(0, 5);
+      throw new SettingError(`${where}: unknown setting${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; see tsgi --help`);
+    }
+    let v: unknown = value;
+    const bad = (why: string): never => {
+      throw new SettingError(`${where} (setting ${s.flag}): ${JSON.stringify(value)} ${why}`);
+    };
+    switch (s.type) {
+      case 'int':
+        if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) v = Number(v);
+        if (typeof v !== 'number' || !Number.isInteger(v)) bad('is not a whole number');
+        break;
+      case 'number':
+        if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) v = Number(v);
+        if (typeof v !== 'number' || !Number.isFinite(v)) bad('is not a number');
+        break;
+      case 'boolean':
+        if (typeof v !== 'boolean') bad('is not true or false');
+        break;
+      case 'list':
+        if (typeof v === 'string') v = [v];
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad('is not a list of strings');
+        break;
+      default:
+        if (typeof v === 'number') v = String(v);
+        if (typeof v !== 'string') bad('is not a string');
+    }
+    check(s, v, `${where} (setting ${s.flag})`);
+    out[s.key] = v;
+  }
+  return out as Partial<Settings>;
+}
+
+export interface Resolved {
+  settings: Settings;
+  /** Where each setting's value came from. */
+  sources: Record<string, string>;
+  /** The config file read, if any. */
+  configFile: string | null;
+}
+
+/** defaults < config file < environment < command line, remembering where each value came from. */
+export async function resolveAll(cli: Partial<Settings>, env: Record<string, string | undefined>, cwd = process.cwd()): Promise<Resolved> {
+  const envNames = new Map<string, string>();
+  const fromEnvironment = fromEnv(env, envNames);
+  const named = (cli.config as string | undefined) ?? (fromEnvironment.config as string | undefined) ?? '';
+  const configFile = findConfigFile(named, cwd);
+  const fromFile = configFile ? fromConfig(await readConfigFile(configFile), path.basename(configFile)) : {};
+  const settings = { ...defaults(), ...fromFile, ...fromEnvironment, ...cli } as Settings;
+  if (configFile) settings.config = configFile;
+  const sources: Record<string, string> = {};
+  for (const s of TABLE) {
+    if (s.key in cli) sources[s.key] = `--${s.flag}`;
+    else if (s.key in fromEnvironment) sources[s.key] = envNames.get(s.key) ?? 'environment';
+    else if (s.key in fromFile) sources[s.key] = path.basename(configFile!);
+    else sources[s.key] = 'default';
+  }
+  return { settings, sources, configFile };
+}
+
+/** defaults < environment < command line (no config file). */
 export function resolve(cli: Partial<Settings>, env: Record<string, string | undefined>): Settings {
   return { ...defaults(), ...fromEnv(env), ...cli } as Settings;
+}
+
+function show(value: unknown): string {
+  if (Array.isArray(value)) return value.length ? value.map((v) => JSON.stringify(v)).join(' ') : '(none)';
+  if (value === '') return '(none)';
+  return String(value);
+}
+
+/** --print-config: one `key = value  # source` line per setting. */
+export function printConfig({ settings, sources }: Resolved): string {
+  const rows = TABLE.filter((s) => !s.cliOnly).map((s) => [s.flag, show((settings as Record<string, unknown>)[s.key]), sources[s.key] ?? 'default']);
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.min(60, Math.max(...rows.map((r) => r[1]!.length)));
+  return rows.map(([k, v, src]) => `${k!.padEnd(w0)} = ${v!.padEnd(w1)}  # ${src}`).join('\n') + '\n';
 }
 
 /** --help text, generated from the table. */
@@ -137,18 +285,21 @@ export function helpText(): string {
   const lines = [
     'Usage: tsgi MODULE[:EXPORT] [options]',
     '',
-    'Serves the TSGI application exported by MODULE (a .ts or .js file; no build step).',
-    'EXPORT defaults to `application`, then the default export.',
+    'Serves the TSGI application exported by MODULE (a .ts or .js file; no build step) from a master',
+    'process and --workers worker processes. EXPORT defaults to `application`, then the default export.',
+    'Signals to the master: TERM graceful stop, INT/QUIT quick stop, HUP reload (new workers first),',
+    'TTIN/TTOU one worker more/less, USR1 reopen log files.',
     '',
   ];
-  const sections = [...new Set(SETTINGS.map((s) => s.section))];
+  const sections = [...new Set(TABLE.map((s) => s.section))];
   for (const section of sections) {
     lines.push(`${section}:`);
-    for (const s of SETTINGS.filter((x) => x.section === section)) {
+    for (const s of TABLE.filter((x) => x.section === section)) {
       const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.flag}${s.type === 'boolean' ? '' : ` ${s.meta ?? 'VALUE'}`}`;
       const def = Array.isArray(s.default) ? s.default.join(' ') : String(s.default);
+      const env = s.env.length ? `; env: ${s.env.join(', ')}` : '';
       lines.push(`  ${flag}`);
-      lines.push(`      ${s.help} [default: ${def === '' ? '(none)' : def}; env: ${s.env.join(', ')}]`);
+      lines.push(`      ${s.help} [default: ${def === '' ? '(none)' : def}${env}]`);
     }
     lines.push('');
   }

@@ -1,32 +1,43 @@
 // Every setting, declared once (gunicorn's config.py is the model). The CLI's flags and --help, the
-// TSGI_* environment variables and docs/settings.md are all generated from this table.
+// config file's keys (and their TypeScript type), the TSGI_* environment variables, --print-config
+// and docs/settings.md are all generated from this table.
 // Doors take plain option objects; only the CLI (and the process model) read settings.
 
 export type SettingType = 'string' | 'int' | 'number' | 'boolean' | 'list';
 
+export type Section = 'Server' | 'Workers' | 'Sockets' | 'Limits' | 'Timeouts' | 'Logging' | 'Development' | 'Config';
+
 export interface Setting {
-  /** camelCase key in the resolved settings object. */
+  /** camelCase key in the resolved settings object and in the config file. */
   key: string;
   /** Long CLI flag without dashes. */
   flag: string;
   /** Short CLI flag, one letter. */
   short?: string;
-  /** Environment variable(s) read, most specific first. */
-  env: string[];
+  /** Environment variable(s) read, most specific first. Empty for command-line-only actions. */
+  env: readonly string[];
   type: SettingType;
   default: unknown;
-  section: 'Server' | 'Limits' | 'Timeouts' | 'Logging';
+  section: Section;
   /** Placeholder shown in --help, e.g. HOST:PORT. */
   meta?: string;
   help: string;
-  /** Checks a parsed value; returns an error message, or undefined when the value is fine. */
+  /** Only on the command line (an action such as --print-config), never in a config file. */
+  cliOnly?: boolean;
+  /** Checks a parsed value; returns why it is wrong (naming the allowed values), or undefined. */
   validate?: (value: never) => string | undefined;
 }
 
 const positive = (v: number) => (Number.isInteger(v) && v > 0 ? undefined : 'must be a whole number above 0');
+const wholeNonNegative = (v: number) => (Number.isInteger(v) && v >= 0 ? undefined : 'must be a whole number of 0 or more');
 const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of 0 or more');
+const oneOf =
+  (...allowed: string[]) =>
+  (v: string) =>
+    allowed.includes(v) ? undefined : `must be one of ${allowed.join(', ')}`;
 
-export const SETTINGS: Setting[] = [
+export const SETTINGS = [
+  // ---------------------------------------------------------------- Server
   {
     key: 'bind',
     flag: 'bind',
@@ -37,8 +48,10 @@ export const SETTINGS: Setting[] = [
     section: 'Server',
     meta: 'ADDRESS',
     help:
-      'Where to listen: HOST:PORT, [IPv6]:PORT or PORT. Repeat the flag to listen on several addresses. ' +
-      'PORT and HOST from the environment set the default (as on most platforms).',
+      'Where to listen: HOST:PORT, [IPv6]:PORT, PORT, unix:PATH or fd://N (an inherited socket), optionally ' +
+      'prefixed with the protocol: http:// (the default), uwsgi:// or fastcgi://. Repeat the flag to listen on ' +
+      'several addresses. PORT and HOST from the environment set the default (as on most platforms); sockets ' +
+      'passed by systemd (LISTEN_FDS) are used when no bind is given.',
   },
   {
     key: 'serverName',
@@ -61,6 +74,156 @@ export const SETTINGS: Setting[] = [
     help: 'SCRIPT_NAME for every request: the path the application is mounted at behind a proxy.',
     validate: (v: string) => (v === '' || (v.startsWith('/') && !v.endsWith('/')) ? undefined : "must start with '/' and not end with '/'"),
   },
+  {
+    key: 'forwardedAllowIps',
+    flag: 'forwarded-allow-ips',
+    env: ['TSGI_FORWARDED_ALLOW_IPS', 'FORWARDED_ALLOW_IPS'],
+    type: 'string',
+    default: '127.0.0.1,::1',
+    section: 'Server',
+    meta: 'ADDRESSES',
+    help:
+      'Peers whose X-Forwarded-*/Forwarded headers the proxy middleware trusts: comma-separated addresses or ' +
+      'CIDR blocks, or * for any (only when nothing but your proxy can reach tsgi).',
+  },
+  {
+    key: 'certfile',
+    flag: 'certfile',
+    env: ['TSGI_CERTFILE'],
+    type: 'string',
+    default: '',
+    section: 'Server',
+    meta: 'FILE',
+    help: 'TLS certificate chain (PEM). With --keyfile, every HTTP bind speaks HTTPS.',
+  },
+  {
+    key: 'keyfile',
+    flag: 'keyfile',
+    env: ['TSGI_KEYFILE'],
+    type: 'string',
+    default: '',
+    section: 'Server',
+    meta: 'FILE',
+    help: 'TLS private key (PEM) for --certfile.',
+  },
+  {
+    key: 'pidfile',
+    flag: 'pidfile',
+    short: 'p',
+    env: ['TSGI_PIDFILE'],
+    type: 'string',
+    default: '',
+    section: 'Server',
+    meta: 'FILE',
+    help: "A file to write the master's pid to; removed at exit. Refused while another live tsgi holds it.",
+  },
+  // ---------------------------------------------------------------- Workers
+  {
+    key: 'workers',
+    flag: 'workers',
+    short: 'w',
+    env: ['TSGI_WORKERS', 'WEB_CONCURRENCY'],
+    type: 'int',
+    default: 1,
+    section: 'Workers',
+    meta: 'N',
+    help:
+      'Worker processes serving requests. Each is one event loop, so about one per CPU core. SIGTTIN and ' +
+      'SIGTTOU add and remove one at run time.',
+    validate: positive,
+  },
+  {
+    key: 'maxRequests',
+    flag: 'max-requests',
+    env: ['TSGI_MAX_REQUESTS'],
+    type: 'int',
+    default: 0,
+    section: 'Workers',
+    meta: 'N',
+    help:
+      'Replace a worker after it has served about this many requests (contains slow memory leaks). The ' +
+      'replacement starts first and the response in flight always completes. 0 disables.',
+    validate: wholeNonNegative,
+  },
+  {
+    key: 'maxRequestsJitter',
+    flag: 'max-requests-jitter',
+    env: ['TSGI_MAX_REQUESTS_JITTER'],
+    type: 'int',
+    default: 0,
+    section: 'Workers',
+    meta: 'N',
+    help: 'Adds a random 0..N to each worker\'s max-requests so workers do not all restart at once. Ignored when max-requests is 0.',
+    validate: wholeNonNegative,
+  },
+  {
+    key: 'maxRss',
+    flag: 'max-rss',
+    env: ['TSGI_MAX_RSS'],
+    type: 'int',
+    default: 0,
+    section: 'Workers',
+    meta: 'MIB',
+    help: "Replace a worker whose resident memory grows above this many MiB (as uWSGI's reload-on-rss). 0 disables.",
+    validate: wholeNonNegative,
+  },
+  // ---------------------------------------------------------------- Sockets
+  {
+    key: 'backlog',
+    flag: 'backlog',
+    env: ['TSGI_BACKLOG'],
+    type: 'int',
+    default: 2048,
+    section: 'Sockets',
+    meta: 'N',
+    help: 'Connections the kernel queues for the workers to accept.',
+    validate: positive,
+  },
+  {
+    key: 'bindRetries',
+    flag: 'bind-retries',
+    env: ['TSGI_BIND_RETRIES'],
+    type: 'int',
+    default: 5,
+    section: 'Sockets',
+    meta: 'N',
+    help: 'Times to retry, one second apart, an address that is in use (a previous server may still be letting go of it).',
+    validate: wholeNonNegative,
+  },
+  {
+    key: 'socketMode',
+    flag: 'socket-mode',
+    env: ['TSGI_SOCKET_MODE'],
+    type: 'string',
+    default: '',
+    section: 'Sockets',
+    meta: 'OCTAL',
+    help: 'File mode of unix: sockets, e.g. 660 so that the web server\'s group can connect. Empty: as the umask leaves it.',
+    validate: (v: string) => (v === '' || /^0?[0-7]{3}$/.test(v) ? undefined : 'must be an octal file mode such as 660 or 0660'),
+  },
+  {
+    key: 'socketOwner',
+    flag: 'socket-owner',
+    env: ['TSGI_SOCKET_OWNER'],
+    type: 'string',
+    default: '',
+    section: 'Sockets',
+    meta: 'UID',
+    help: 'Numeric user id to give unix: sockets (needs the privilege to chown).',
+    validate: (v: string) => (v === '' || /^\d+$/.test(v) ? undefined : 'must be a numeric user id'),
+  },
+  {
+    key: 'socketGroup',
+    flag: 'socket-group',
+    env: ['TSGI_SOCKET_GROUP'],
+    type: 'string',
+    default: '',
+    section: 'Sockets',
+    meta: 'GID',
+    help: "Numeric group id to give unix: sockets, e.g. the web server's group.",
+    validate: (v: string) => (v === '' || /^\d+$/.test(v) ? undefined : 'must be a numeric group id'),
+  },
+  // ---------------------------------------------------------------- Limits
   {
     key: 'limitRequestLine',
     flag: 'limit-request-line',
@@ -93,6 +256,22 @@ export const SETTINGS: Setting[] = [
     meta: 'BYTES',
     help: 'The largest request head (request line and headers); larger ones are answered 431.',
     validate: positive,
+  },
+  // ---------------------------------------------------------------- Timeouts
+  {
+    key: 'timeout',
+    flag: 'timeout',
+    short: 't',
+    env: ['TSGI_TIMEOUT'],
+    type: 'number',
+    default: 30,
+    section: 'Timeouts',
+    meta: 'SECONDS',
+    help:
+      "Seconds a worker's event loop may stay blocked (synchronous code that never yields) before the worker " +
+      'logs the request it is stuck in and is replaced. Not a request timeout: slow and streaming responses ' +
+      'keep the loop turning and are never killed by it. 0 disables.',
+    validate: nonNegative,
   },
   {
     key: 'headersTimeout',
@@ -135,7 +314,7 @@ export const SETTINGS: Setting[] = [
     default: 65,
     section: 'Timeouts',
     meta: 'SECONDS',
-    help: 'Seconds an idle keep-alive connection stays open. Keep it above your load balancer\'s idle timeout (60 s on most).',
+    help: "Seconds an idle keep-alive connection stays open. Keep it above your load balancer's idle timeout (60 s on most).",
     validate: nonNegative,
   },
   {
@@ -146,9 +325,12 @@ export const SETTINGS: Setting[] = [
     default: 30,
     section: 'Timeouts',
     meta: 'SECONDS',
-    help: 'Seconds in-flight requests get to finish after SIGTERM or SIGINT; then their connections are cut.',
+    help:
+      'Seconds in-flight requests get to finish after SIGTERM, or in a worker being replaced (SIGHUP, ' +
+      'max-requests); then their connections are cut and the worker is killed.',
     validate: nonNegative,
   },
+  // ---------------------------------------------------------------- Logging
   {
     key: 'logLevel',
     flag: 'log-level',
@@ -158,7 +340,123 @@ export const SETTINGS: Setting[] = [
     section: 'Logging',
     meta: 'LEVEL',
     help: 'The least severe error-log messages shown: debug, info, warning, error or critical.',
-    validate: (v: string) =>
-      ['debug', 'info', 'warning', 'error', 'critical'].includes(v) ? undefined : 'must be one of debug, info, warning, error, critical',
+    validate: oneOf('debug', 'info', 'warning', 'error', 'critical'),
   },
-];
+  {
+    key: 'errorLog',
+    flag: 'error-log',
+    env: ['TSGI_ERROR_LOG'],
+    type: 'string',
+    default: '-',
+    section: 'Logging',
+    meta: 'FILE',
+    help: 'Where the error log goes: a file (appended to; reopened on SIGUSR1), or - for stderr.',
+  },
+  {
+    key: 'accessLog',
+    flag: 'access-log',
+    env: ['TSGI_ACCESS_LOG'],
+    type: 'string',
+    default: '',
+    section: 'Logging',
+    meta: 'FILE',
+    help: 'Where the access log goes: a file (appended to; reopened on SIGUSR1), or - for stdout. Empty: no access log.',
+  },
+  {
+    key: 'accessLogFormat',
+    flag: 'access-log-format',
+    env: ['TSGI_ACCESS_LOG_FORMAT'],
+    type: 'string',
+    default: 'combined',
+    section: 'Logging',
+    meta: 'FORMAT',
+    help: 'Access log line format: combined (Apache/nginx combined) or common.',
+    validate: oneOf('combined', 'common'),
+  },
+  {
+    key: 'metricsBind',
+    flag: 'metrics-bind',
+    env: ['TSGI_METRICS_BIND'],
+    type: 'string',
+    default: '',
+    section: 'Logging',
+    meta: 'HOST:PORT',
+    help:
+      'Serve Prometheus metrics (requests, statuses, durations, busy and idle workers, restarts) summed over ' +
+      'all workers at http://HOST:PORT/metrics, from the master. Empty: off.',
+  },
+  // ---------------------------------------------------------------- Development
+  {
+    key: 'reload',
+    flag: 'reload',
+    env: ['TSGI_RELOAD'],
+    type: 'boolean',
+    default: false,
+    section: 'Development',
+    help:
+      'Development: replace the workers when a source file changes (native file events, debounced). ' +
+      'node_modules and .git are never watched. Not for production.',
+  },
+  {
+    key: 'reloadInclude',
+    flag: 'reload-include',
+    env: ['TSGI_RELOAD_INCLUDE'],
+    type: 'list',
+    default: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts', '**/*.js', '**/*.mjs', '**/*.cjs', '**/*.json'],
+    section: 'Development',
+    meta: 'GLOB',
+    help: 'With --reload: files whose change triggers a reload (globs relative to the working directory; repeatable).',
+  },
+  {
+    key: 'reloadExclude',
+    flag: 'reload-exclude',
+    env: ['TSGI_RELOAD_EXCLUDE'],
+    type: 'list',
+    default: [],
+    section: 'Development',
+    meta: 'GLOB',
+    help: 'With --reload: files to ignore even when included, e.g. **/*.test.ts (repeatable).',
+  },
+  // ---------------------------------------------------------------- Config
+  {
+    key: 'config',
+    flag: 'config',
+    short: 'c',
+    env: ['TSGI_CONFIG'],
+    type: 'string',
+    default: '',
+    section: 'Config',
+    meta: 'FILE',
+    help:
+      'The config file: tsgi.config.ts, .mjs, .js or .json (found in the working directory when not given). ' +
+      'Precedence: defaults < config file < environment < command line.',
+  },
+  {
+    key: 'printConfig',
+    flag: 'print-config',
+    env: [],
+    type: 'boolean',
+    default: false,
+    section: 'Config',
+    help: 'Print every setting with its value and where it came from, then exit.',
+    cliOnly: true,
+  },
+  {
+    key: 'checkConfig',
+    flag: 'check-config',
+    env: [],
+    type: 'boolean',
+    default: false,
+    section: 'Config',
+    help: 'Check the settings and that the application loads, then exit (0 when all is well).',
+    cliOnly: true,
+  },
+] as const satisfies readonly Setting[];
+
+type TypeOf<T extends SettingType> = T extends 'int' | 'number' ? number : T extends 'boolean' ? boolean : T extends 'list' ? string[] : string;
+
+/** The resolved settings: one typed property per row of the table. */
+export type Settings = { [S in (typeof SETTINGS)[number] as S['key']]: TypeOf<S['type']> };
+
+/** What a config file may set (every setting but the command-line actions). */
+export type ConfigFile = Partial<Omit<Settings, 'printConfig' | 'checkConfig' | 'config'>>;

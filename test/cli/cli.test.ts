@@ -73,10 +73,16 @@ describe('tsgi CLI', () => {
     ['a value out of range', ['examples/hello.ts', '--limit-request-fields', '0'], {}, /--limit-request-fields: 0 must be a whole number above 0/, 2],
     ['a bad environment value', ['examples/hello.ts'], { TSGI_KEEP_ALIVE: 'forever' }, /TSGI_KEEP_ALIVE \(setting keep-alive\): "forever" is not a number/, 2],
     ['a bad bind', ['examples/hello.ts', '--bind', 'localhost'], {}, /--bind "localhost": expected HOST:PORT/, 2],
-    ['a missing module', ['nowhere.ts'], {}, /cannot find the application module "nowhere.ts"/, 1],
-    ['a missing export', ['test/fixtures/apps/plain.mjs:nothing'], {}, /has no export named "nothing"/, 1],
-    ['an export that is not a function', ['test/fixtures/apps/plain.mjs:notAnApp'], {}, /export "notAnApp" is a number/, 1],
-    ['a module that throws', ['test/fixtures/apps/broken.ts'], {}, /failed to load: .*this module fails on purpose/s, 1],
+    // The worker loads the application; the master stops with its error and a hint (F19), never loops.
+    ['a missing module', ['nowhere.ts', '-b', '127.0.0.1:0'], {}, /cannot find the application module "nowhere.ts"/, 1],
+    ['a missing export', ['test/fixtures/apps/plain.mjs:nothing', '-b', '127.0.0.1:0'], {}, /has no export named "nothing"/, 1],
+    ['an export that is not a function', ['test/fixtures/apps/plain.mjs:notAnApp', '-b', '127.0.0.1:0'], {}, /export "notAnApp" is a number/, 1],
+    ['a module that throws', ['test/fixtures/apps/broken.ts', '-b', '127.0.0.1:0'], {}, /failed to load: .*this module fails on purpose.*the master stops here/s, 1],
+    ['a bad worker count', ['examples/hello.ts', '-w', '0'], {}, /--workers: 0 must be a whole number above 0/, 2],
+    ['a bad WEB_CONCURRENCY', ['examples/hello.ts'], { WEB_CONCURRENCY: 'many' }, /WEB_CONCURRENCY \(setting workers\): "many" is not a whole number/, 2],
+    ['a bad log format', ['examples/hello.ts', '--access-log-format', 'xml'], {}, /--access-log-format: "xml" must be one of combined, common/, 2],
+    ['an unknown protocol', ['examples/hello.ts', '--bind', 'gopher://127.0.0.1:1'], {}, /unknown protocol "gopher"; the protocols are http, uwsgi, fastcgi/, 2],
+    ['TLS with a certificate and no key', ['examples/hello.ts', '--certfile', 'x.pem'], {}, /--certfile and --keyfile go together/, 2],
   ];
   for (const [name, args, env, message, code] of failures) {
     it(`exits with a message naming the problem for ${name}`, async () => {
@@ -88,8 +94,9 @@ describe('tsgi CLI', () => {
 
   it('says so when the port is taken', async () => {
     const first = await startCli(['examples/hello.ts', '--bind', '127.0.0.1:0']);
-    const r = await runCli(['examples/hello.ts', '--bind', `127.0.0.1:${first.port}`]);
+    const r = await runCli(['examples/hello.ts', '--bind', `127.0.0.1:${first.port}`, '--bind-retries', '1']);
     assert.equal(r.code, 1);
+    assert.match(r.stderr, /the address is already in use; retrying in 1 s \(1 of 1, setting bind-retries\)/);
     assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}: the address is already in use`));
     await first.stop();
   });

@@ -9,7 +9,8 @@ describe('settings table', () => {
     const flags = SETTINGS.map((s) => s.flag);
     assert.equal(new Set(flags).size, flags.length);
     for (const s of SETTINGS) {
-      assert.ok(s.env.length > 0 && s.help.length > 10, s.key);
+      // Only command-line actions (--print-config, --check-config) have no environment variable.
+      assert.ok((s.env.length > 0 || ('cliOnly' in s && s.cliOnly)) && s.help.length > 10, s.key);
       assert.ok(helpText().includes(`--${s.flag}`), s.flag);
     }
   });
@@ -26,6 +27,8 @@ describe('settings table', () => {
 
   it('reads PORT and HOST as platforms set them, unless TSGI_BIND is given', () => {
     assert.deepEqual(fromEnv({ PORT: '5000' }).bind, ['0.0.0.0:5000']);
+    assert.equal(fromEnv({ WEB_CONCURRENCY: '4' }).workers, 4);
+    assert.equal(fromEnv({ WEB_CONCURRENCY: '4', TSGI_WORKERS: '2' }).workers, 2, 'TSGI_WORKERS is more specific');
     assert.deepEqual(fromEnv({ PORT: '5000', HOST: '127.0.0.1' }).bind, ['127.0.0.1:5000']);
     assert.deepEqual(fromEnv({ PORT: '5000', TSGI_BIND: '127.0.0.1:1 127.0.0.1:2' }).bind, ['127.0.0.1:1', '127.0.0.1:2']);
     assert.throws(() => fromEnv({ PORT: 'eighty' }), /PORT: "eighty" is not a port number/);

@@ -1,0 +1,119 @@
+// Serving one of the master's sockets in a worker, with the door its protocol names: HTTP (serve()),
+// uwsgi (src/uwsgi) or FastCGI (src/fastcgi). The uwsgi and FastCGI doors are loaded only when a
+// bind asks for them.
+import net from 'node:net';
+import type { Application } from '../spec.js';
+import type { Logger } from '../engine/log.js';
+import type { Settings } from '../settings/index.js';
+import { serve } from '../http/serve.js';
+import type { Protocol } from '../cli/bind.js';
+
+export interface Served {
+  /** Stops accepting at once (closes this worker's copy of the listening socket). */
+  stopAccepting(): unknown;
+  /** Graceful: in-flight requests finish within gracefulTimeout, idle connections close now. */
+  close(): Promise<void>;
+}
+
+export interface DoorContext {
+  app: Application;
+  settings: Settings;
+  log: Logger;
+  multiprocess: boolean;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+function listenOn(server: net.Server, handle: object, backlog: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    (server.listen as (h: object, b: number, cb: () => void) => net.Server)(handle, backlog, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function graceful(server: net.Server, idle: () => Promise<void>, cut: () => void, graceMs: number): Promise<void> {
+  if (server.listening) server.close();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  clearTimeout(timer);
+  cut();
+}
+
+export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorContext): Promise<Served> {
+  const s = ctx.settings;
+  const graceMs = s.gracefulTimeout * 1000;
+  if (protocol === 'http') {
+    const h = await serve(ctx.app, {
+      handle,
+      backlog: s.backlog,
+      log: ctx.log,
+      multiprocess: ctx.multiprocess,
+      serverName: s.serverName || undefined,
+      scriptName: s.scriptName,
+      limitRequestLine: s.limitRequestLine,
+      limitRequestFields: s.limitRequestFields,
+      maxHeaderSize: s.maxHeaderSize,
+      headersTimeout: s.headersTimeout * 1000,
+      bodyTimeout: s.bodyTimeout * 1000,
+      requestTimeout: s.requestTimeout * 1000,
+      keepAliveTimeout: s.keepAlive * 1000,
+      gracefulTimeout: graceMs,
+      ...(ctx.tls ? { tls: ctx.tls } : {}),
+    });
+    return { stopAccepting: () => h.listener.listening && void h.listener.close(), close: () => h.close() };
+  }
+  if (protocol === 'uwsgi') {
+    const { UwsgiDoor } = await import('../uwsgi/index.js');
+    const door = new UwsgiDoor(ctx.app, {
+      log: ctx.log,
+      multiprocess: ctx.multiprocess,
+      headerTimeout: s.headersTimeout * 1000,
+      bodyTimeout: s.bodyTimeout * 1000,
+      gracefulTimeout: graceMs,
+    });
+    const server = net.createServer({ allowHalfOpen: true }, door.onConnection);
+    await listenOn(server, handle, s.backlog);
+    let closing: Promise<void> | undefined;
+    return {
+      stopAccepting: () => server.listening && void server.close(),
+      close: () =>
+        (closing ??= graceful(
+          server,
+          () => door.idle(),
+          () => {
+            for (const sock of door.sockets) sock.destroy();
+          },
+          graceMs,
+        )),
+    };
+  }
+  const { FastcgiDoor } = await import('../fastcgi/index.js');
+  const door = new FastcgiDoor(ctx.app, {
+    log: ctx.log,
+    multiprocess: ctx.multiprocess,
+    headerTimeout: s.headersTimeout * 1000,
+    bodyTimeout: s.bodyTimeout * 1000,
+    gracefulTimeout: graceMs,
+  });
+  const server = net.createServer({ allowHalfOpen: true }, door.onConnection);
+  server.maxConnections = door.settings.maxConnections;
+  await listenOn(server, handle, s.backlog);
+  let closing: Promise<void> | undefined;
+  return {
+    stopAccepting: () => server.listening && void server.close(),
+    close: () =>
+      (closing ??= (async () => {
+        door.drain();
+        await graceful(
+          server,
+          () => door.idle(),
+          () => {
+            for (const c of door.connections) c.socket.destroy();
+          },
+          graceMs,
+        );
+      })()),
+  };
+}

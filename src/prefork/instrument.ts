@@ -1,0 +1,113 @@
+// Wraps the application to see each request begin and end (status, body bytes, duration) without
+// touching the doors: the access log, the metrics, max-requests and the watchdog's "request in
+// progress" all hang on it. The wrapper is only installed when one of them is on.
+import type { Application, Body, Chunk, Environ, HeaderList, StartResponse } from '../spec.js';
+
+export interface RequestHooks {
+  /** A request reached the application. Returns a token handed back to `end`. */
+  begin(environ: Environ): number;
+  /** Its response is over (the body was closed). */
+  end(token: number, environ: Environ, status: number, bytes: number, started: number): void;
+}
+
+const size = (c: Chunk): number => (typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength);
+
+function statusCode(status: string): number {
+  const n = Number(status.slice(0, 3));
+  return Number.isInteger(n) ? n : 500;
+}
+
+const isPromise = (v: unknown): v is Promise<Body> => v !== null && typeof v === 'object' && typeof (v as Promise<Body>).then === 'function';
+
+export function instrument(app: Application, hooks: RequestHooks): Application {
+  return (environ: Environ, startResponse: StartResponse) => {
+    const started = Date.now();
+    const token = hooks.begin(environ);
+    const head = environ.REQUEST_METHOD === 'HEAD';
+    let status = 500;
+    let done = false;
+    let bytes = 0;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      hooks.end(token, environ, status, head ? 0 : bytes, started);
+    };
+    const sr: StartResponse = (s: string, h: HeaderList, exc?: unknown) => {
+      const write = startResponse(s, h, exc);
+      status = statusCode(s);
+      return (chunk: Chunk) => {
+        bytes += size(chunk);
+        return write(chunk);
+      };
+    };
+    const wrapBody = (body: Body): Body => {
+      if (Array.isArray(body)) {
+        for (const c of body as Chunk[]) bytes += size(c);
+        // An array is written at once, right after this returns.
+        const close = (body as Body).close;
+        if (close) {
+          (body as Body).close = () => {
+            finish();
+            return close.call(body);
+          };
+        } else queueMicrotask(finish);
+        return body;
+      }
+      return wrapIterable(body, (n) => (bytes += n), finish);
+    };
+    let result: Body | Promise<Body>;
+    try {
+      result = app(environ, sr);
+    } catch (err) {
+      status = 500;
+      finish();
+      throw err;
+    }
+    if (isPromise(result)) {
+      return result.then(wrapBody, (err: unknown) => {
+        status = 500;
+        finish();
+        throw err;
+      });
+    }
+    return wrapBody(result);
+  };
+}
+
+/** The same iterable, counting the bytes of each chunk and calling `onClose` when it is closed. */
+function wrapIterable(body: Body, count: (n: number) => void, onClose: () => void): Body {
+  const out: Record<PropertyKey, unknown> = {};
+  const asyncIter = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator];
+  const syncIter = (body as Iterable<Chunk>)[Symbol.iterator];
+  if (typeof asyncIter === 'function') {
+    out[Symbol.asyncIterator] = () => {
+      const it = asyncIter.call(body);
+      return {
+        async next(v?: unknown) {
+          const r = await it.next(v);
+          if (!r.done) count(size(r.value));
+          return r;
+        },
+        return: it.return ? (v?: unknown) => it.return!(v) : undefined,
+      };
+    };
+  }
+  if (typeof syncIter === 'function') {
+    out[Symbol.iterator] = () => {
+      const it = syncIter.call(body);
+      return {
+        next(v?: unknown) {
+          const r = it.next(v);
+          if (!r.done) count(size(r.value));
+          return r;
+        },
+        return: it.return ? (v?: unknown) => it.return!(v) : undefined,
+      };
+    };
+  }
+  out.close = () => {
+    onClose();
+    return body.close?.();
+  };
+  return out as unknown as Body;
+}

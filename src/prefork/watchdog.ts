@@ -1,0 +1,99 @@
+// The worker's side of the heartbeat. The main thread ticks a shared clock and records the request
+// that most recently entered the application; a small watchdog thread watches the clock. When the
+// event loop has not turned for --timeout (a synchronous loop, a blocking call), the thread writes
+// what the worker is stuck in (method, path, elapsed, pid) to the error log on its own, because
+// the blocked main thread cannot; the master, which sees the IPC heartbeats stop, then kills the
+// worker and starts a replacement. A slow or streaming response keeps the loop turning and is
+// never reported.
+import { Worker } from 'node:worker_threads';
+import type { Environ } from '../spec.js';
+
+const TEXT = 512;
+// Float64 slots: 0 last tick, 1 start of the request recorded in the text, 2 in-flight count, 3 token.
+const F = 4;
+
+const THREAD = `
+const { workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { sab, timeoutMs, intervalMs, fd, pid, timeoutSetting } = workerData;
+const f = new Float64Array(sab, 0, ${F});
+const len = new Int32Array(sab, ${F * 8}, 1);
+const text = new Uint8Array(sab, ${F * 8 + 4}, ${TEXT});
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const decoder = new TextDecoder();
+let reported = false;
+for (;;) {
+  Atomics.wait(sleeper, 0, 0, intervalMs);
+  const now = Date.now();
+  const age = now - f[0];
+  if (age <= timeoutMs) { reported = false; continue; }
+  if (reported) continue;
+  reported = true;
+  const started = f[1];
+  const what = started > 0
+    ? 'the last request to enter the application, still in flight: ' + decoder.decode(text.subarray(0, Atomics.load(len, 0))) +
+      ' (started ' + ((now - started) / 1000).toFixed(1) + ' s ago)'
+    : 'no request was in the application (blocked in a timer, an event handler or module code)';
+  const line = '[' + new Date(now).toISOString() + '] [' + pid + '] [CRITICAL] WORKER TIMEOUT (pid ' + pid + '): its event loop has not turned for ' +
+    (age / 1000).toFixed(1) + ' s (setting timeout = ' + timeoutSetting + ' s); ' + what + '; requests in flight: ' + f[2] +
+    '. Synchronous code is blocking it (a busy loop, a blocking call, a huge JSON.parse); the JavaScript stack of a blocked loop is not ' +
+    'reachable from inside the process (run the app under --cpu-prof or node --inspect to find it).\\n';
+  try { writeSync(fd, line); } catch {}
+}
+`;
+
+export class Board {
+  private readonly f: Float64Array;
+  private readonly len: Int32Array;
+  private readonly text: Uint8Array;
+  private readonly encoder = new TextEncoder();
+  private next = 1;
+  private inflight = 0;
+
+  constructor(readonly sab = new SharedArrayBuffer(F * 8 + 4 + TEXT)) {
+    this.f = new Float64Array(sab, 0, F);
+    this.len = new Int32Array(sab, F * 8, 1);
+    this.text = new Uint8Array(sab, F * 8 + 4, TEXT);
+    this.tick();
+  }
+
+  tick(): void {
+    this.f[0] = Date.now();
+  }
+
+  begin(environ: Environ): number {
+    const token = this.next++;
+    const q = environ.QUERY_STRING ? `?${String(environ.QUERY_STRING)}` : '';
+    const what = `${String(environ.REQUEST_METHOD)} ${String(environ.SCRIPT_NAME ?? '')}${String(environ.PATH_INFO ?? '')}${q}`;
+    const { written } = this.encoder.encodeInto(what, this.text);
+    Atomics.store(this.len, 0, written);
+    this.f[1] = Date.now();
+    this.f[2] = ++this.inflight;
+    this.f[3] = token;
+    return token;
+  }
+
+  end(token: number): void {
+    this.f[2] = --this.inflight;
+    if (this.f[3] === token) this.f[1] = 0;
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+}
+
+/** Starts the watchdog thread (unref'd: it never keeps the worker alive). */
+export function startWatchdog(board: Board, timeoutS: number, logFd: number): Worker {
+  const timeoutMs = timeoutS * 1000;
+  const w = new Worker(THREAD, {
+    eval: true,
+    workerData: { sab: board.sab, timeoutMs, intervalMs: Math.max(20, Math.min(250, timeoutMs / 8)), fd: logFd, pid: process.pid, timeoutSetting: timeoutS },
+    stdout: false,
+    stderr: false,
+    // The thread needs no loader: plain CommonJS.
+    execArgv: [],
+  });
+  w.unref();
+  return w;
+}
