@@ -20,3 +20,4 @@ export { serve, makeServer, WSGIServer, type ServeOptions, type ServerHandle } f
 export type { HttpOptions } from './http/server.js';
 export { runApp, ClientError, type Sink } from './engine/handler.js';
 export { VERSION } from './version.js';
+export { compose, mount, type Mounts } from './compose.js';
