@@ -212,8 +212,9 @@ class Exchange {
     }
     let data = parts.length === 0 ? EMPTY : concat(parts, total);
     if (this.declared === -1) {
-      // R48: the length is known, so declare it (HEAD then reports what GET would send).
-      if (!this.noContentStatus()) {
+      // R48: the length is known, so declare it (HEAD then reports what GET would send, unless the
+      // app skipped the body for HEAD: then nothing is declared rather than a wrong 0).
+      if (!this.noContentStatus() && !(this.isHead && total === 0)) {
         this.headers!.push(['Content-Length', String(total)]);
         this.declared = total;
       }
@@ -368,8 +369,9 @@ class Exchange {
     if (!this.headersSent) {
       if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
       if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
-      // wsgiref B13: an empty body declares Content-Length 0 (not on 1xx/204/304, where RFC 9110 forbids it).
-      if (this.declared === -1 && !this.noContentStatus()) {
+      // wsgiref B13: an empty body declares Content-Length 0 (not on 1xx/204/304, where RFC 9110
+      // forbids it, nor on HEAD, where an app may skip the body and 0 would misstate the GET length).
+      if (this.declared === -1 && !this.noContentStatus() && !this.isHead) {
         this.headers!.push(['Content-Length', '0']);
         this.declared = 0;
       }
@@ -391,7 +393,10 @@ class Exchange {
   private fail(err: unknown): void | Promise<void> {
     const clientError = err instanceof ClientError;
     if (clientError) this.options.log.info(`${this.where()}: ${err.status} ${err.message}`);
-    else this.options.log.error(`${this.where()}: ${formatError(err)}`);
+    else if (this.sink.closed && err instanceof ContractError && !this.headersSent) {
+      // The client left before the application answered: not the application's fault.
+      this.options.log.info(`${this.where()}: the client went away before the response (${err.message})`);
+    } else this.options.log.error(`${this.where()}: ${formatError(err)}`);
     if (!this.headersSent && !this.sink.closed) {
       // R57: nothing sent yet, so answer with our own error response.
       let body = ERROR_BODY;

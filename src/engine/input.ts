@@ -45,6 +45,21 @@ export class Input implements InputStream {
     return bad ? Promise.reject(bad) : this.queue(() => this.readlineNow(size));
   }
 
+  /**
+   * At most `size` bytes, waiting only when nothing is buffered (Python's `read1`): for bridges and
+   * interactive uploads that must pass data on as it arrives. Empty at the end.
+   */
+  read1(size?: number | null): Promise<Uint8Array> {
+    const bad = checkSize(size, 'read1');
+    return bad
+      ? Promise.reject(bad)
+      : this.queue(async () => {
+          while (this.buffered === 0 && !this.eof) await this.fill();
+          const max = size === undefined || size === null || size < 0 ? this.buffered : size;
+          return this.take(Math.min(max, this.buffered));
+        });
+  }
+
   /** Runs `op` after every read queued before it (at once when none is in progress). */
   private queue<T>(op: () => Promise<T>): Promise<T> {
     const run = this.busy ? this.turn.then(op, op) : op();

@@ -1,15 +1,30 @@
 // tsgi/testing: build an environ for a request and run an application in-process, through the same
 // engine every door uses (Werkzeug's test.py in spirit). No sockets: tests read like requests.
-import type { Application, Environ, ErrorStream, HeaderList } from '../spec.js';
+//   createEnviron(path, options)   the environ an HTTP door would build
+//   runApp(app, environ)           the response, collected (status, headers, bytes, chunks, log)
+//   request(app, path, options)    both at once
+//   client(app).get('/x')          a Fetch Response, streaming as the application produces it
+import type { Application, Chunk, Environ, ErrorStream, HeaderList } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 import { runApp as runEngine, type Sink } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, bytesSource } from '../engine/input.js';
-import { concat, nativeString, utf8 } from '../engine/bytes.js';
+import { EMPTY_INPUT, Input, bytesSource, type ByteSource } from '../engine/input.js';
+import { concat, nativeString, toBytes, utf8 } from '../engine/bytes.js';
 import { headerKey } from '../engine/names.js';
 import { splitTarget } from '../engine/target.js';
 import { formatError, type Logger } from '../engine/log.js';
+import { StreamSource } from '../fetch/environ.js';
+import { toFetchHandler } from '../fetch/handler.js';
+import { defineSignal } from '../fetch/signal.js';
+import { FetchSink } from '../fetch/sink.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
+
+/**
+ * A request body: bytes or text (sent with its Content-Length), a Blob (its size is the length), or
+ * a stream of chunks (a ReadableStream, an async or sync iterable of chunks) sent chunked, without a
+ * Content-Length, as a client streaming an upload does.
+ */
+export type RequestBody = Uint8Array | string | Blob | ReadableStream<Uint8Array> | AsyncIterable<Chunk> | Iterable<Chunk>;
 
 export interface RequestOptions {
   method?: string;
@@ -17,12 +32,17 @@ export interface RequestOptions {
   headers?: Record<string, string> | HeaderList;
   /** Query parameters, appended to any query in the path. */
   query?: Record<string, string | number | boolean> | URLSearchParams | string;
-  /** The raw body; a string is sent as UTF-8. */
-  body?: Uint8Array | string;
+  /** The raw body; a string is sent as UTF-8 (see RequestBody for streams). */
+  body?: RequestBody;
   /** A JSON body (sets Content-Type: application/json). */
   json?: unknown;
-  /** A urlencoded form body (sets Content-Type: application/x-www-form-urlencoded). */
-  form?: Record<string, string> | URLSearchParams;
+  /**
+   * A form: urlencoded (Content-Type: application/x-www-form-urlencoded) from a record or
+   * URLSearchParams, multipart/form-data (files included) from a FormData.
+   */
+  form?: Record<string, string> | URLSearchParams | FormData;
+  /** The client's connection: aborting it is the client going away (`environ['tsgi.signal']`). */
+  signal?: AbortSignal;
   scheme?: 'http' | 'https';
   serverName?: string;
   serverPort?: string;
@@ -54,8 +74,28 @@ function nativeFromText(s: string): string {
 }
 
 function encodePathForTarget(path: string): string {
-  // Characters a client would percent-encode; '%' is left alone so callers can pass escapes through.
+  // Characters a client would percent-encode (in a path or a query given as text); '%' is left alone so callers can pass escapes through.
   return path.replace(/[^\x21-\x7e]/gu, (c) => Array.from(utf8(c), (b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join(''));
+}
+
+/** A streamed request body as a ByteSource. */
+function chunkSource(body: ReadableStream<Uint8Array> | AsyncIterable<Chunk> | Iterable<Chunk>): ByteSource {
+  if (typeof (body as ReadableStream<Uint8Array>).getReader === 'function') {
+    return new StreamSource(body as ReadableStream<Uint8Array>);
+  }
+  const asyncIt = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator];
+  const it: AsyncIterator<Chunk> | Iterator<Chunk> =
+    typeof asyncIt === 'function' ? asyncIt.call(body) : (body as Iterable<Chunk>)[Symbol.iterator]();
+  return {
+    pull: () =>
+      Promise.resolve(it.next()).then((r) => {
+        if (r.done) return null;
+        if (typeof r.value !== 'string' && !(r.value instanceof Uint8Array)) {
+          throw new TypeError(`a request body chunk must be a Uint8Array or a string (got ${typeof r.value})`);
+        }
+        return toBytes(r.value);
+      }),
+  };
 }
 
 /** Builds the environ an HTTP door would build for this request. */
@@ -64,7 +104,7 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
   if (options.query !== undefined) {
     const q =
       typeof options.query === 'string'
-        ? options.query
+        ? encodePathForTarget(options.query)
         : new URLSearchParams(
             options.query instanceof URLSearchParams
               ? options.query
@@ -100,15 +140,32 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
     ? options.headers
     : Object.entries(options.headers ?? {});
   let body: Uint8Array | undefined;
+  let stream: ByteSource | undefined;
+  let streamLength = -1;
   let contentType: string | undefined;
   if (options.json !== undefined) {
     body = utf8(JSON.stringify(options.json));
     contentType = 'application/json';
   } else if (options.form !== undefined) {
-    body = utf8(new URLSearchParams(options.form as Record<string, string>).toString());
-    contentType = 'application/x-www-form-urlencoded';
+    if (typeof FormData !== 'undefined' && options.form instanceof FormData) {
+      // The runtime's own multipart encoder, as fetch() would send the form.
+      const encoded = new Response(options.form);
+      contentType = encoded.headers.get('content-type') ?? undefined;
+      stream = new StreamSource(encoded.body!);
+    } else {
+      body = utf8(new URLSearchParams(options.form as Record<string, string>).toString());
+      contentType = 'application/x-www-form-urlencoded';
+    }
   } else if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? utf8(options.body) : options.body;
+    const b = options.body;
+    if (typeof b === 'string') body = utf8(b);
+    else if (b instanceof Uint8Array) body = b;
+    else if (typeof Blob !== 'undefined' && b instanceof Blob) {
+      stream = new StreamSource(b.stream() as ReadableStream<Uint8Array>);
+      streamLength = b.size;
+      if (b.type) contentType = b.type;
+    } else if (Array.isArray(b)) body = concat(b.map((c: Chunk) => toBytes(c)));
+    else stream = chunkSource(b as ReadableStream<Uint8Array> | AsyncIterable<Chunk> | Iterable<Chunk>);
   }
   let hasHost = false;
   for (const [name, value] of headers) {
@@ -124,7 +181,13 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
   if (body !== undefined) {
     environ.CONTENT_LENGTH = String(body.length);
     environ['wsgi.input'] = new Input(bytesSource(body), body.length);
+  } else if (stream !== undefined) {
+    if (streamLength >= 0) environ.CONTENT_LENGTH = String(streamLength);
+    else if (environ.CONTENT_LENGTH === undefined) environ.HTTP_TRANSFER_ENCODING = 'chunked';
+    const limit = environ.CONTENT_LENGTH !== undefined ? Number(environ.CONTENT_LENGTH) : Infinity;
+    environ['wsgi.input'] = new Input(stream, limit);
   }
+  if (options.signal !== undefined) environ['tsgi.signal'] = options.signal;
   if (options.environ) Object.assign(environ, options.environ);
   return environ;
 }
@@ -216,3 +279,84 @@ export function request(app: Application, path = '/', options: RequestOptions = 
   return runApp(app, createEnviron(path, options));
 }
 
+
+// --- client(app): Fetch Responses -------------------------------------------------------------
+
+/** What `client()` takes: defaults for every request (headers are merged), and the engine's log. */
+export interface ClientOptions extends RequestOptions {
+  /** Where the engine's log goes as well as `client.log` (default: only `client.log`). */
+  log?: Logger;
+}
+
+export interface Client {
+  /** Runs one request; the Response arrives with the status and headers, its body streams. */
+  request(path: string, options?: RequestOptions): Promise<Response>;
+  get(path: string, options?: RequestOptions): Promise<Response>;
+  head(path: string, options?: RequestOptions): Promise<Response>;
+  options(path: string, options?: RequestOptions): Promise<Response>;
+  delete(path: string, options?: RequestOptions): Promise<Response>;
+  post(path: string, options?: RequestOptions): Promise<Response>;
+  put(path: string, options?: RequestOptions): Promise<Response>;
+  patch(path: string, options?: RequestOptions): Promise<Response>;
+  /** The application as a Fetch handler: `client.fetch(new Request('http://localhost/x'))`. */
+  fetch(request: Request): Promise<Response>;
+  /** What the engine logged (application errors, Content-Length mismatches), every request. */
+  readonly log: string[];
+  /** What the application wrote to `wsgi.errors`, every request. */
+  readonly errors: CapturedErrors;
+}
+
+function headerPairs(h: RequestOptions['headers']): HeaderList {
+  if (h === undefined) return [];
+  return Array.isArray(h) ? h : Object.entries(h);
+}
+
+/**
+ * A test client in the manner of Hono's `app.request()`: `await client(app).get('/x')` is a Fetch
+ * Response. The application runs through the engine as under a real door (its checks, `write()`,
+ * `close()`); the Response resolves once the status and headers are known and its body streams
+ * with backpressure, so a test can read a stream chunk by chunk, or cancel it (`res.body.cancel()`)
+ * to play a client that goes away: `tsgi.signal` fires and the body's `close()` runs.
+ */
+export function client(app: Application, defaults: ClientOptions = {}): Client {
+  const lines: string[] = [];
+  const errors = new CapturedErrors();
+  const outer = defaults.log;
+  const log: Logger = {
+    error: (m) => (lines.push(m), outer?.error(m)),
+    warn: (m) => (lines.push(m), outer?.warn(m)),
+    info: (m) => (lines.push(m), outer?.info(m)),
+  };
+  const run = (path: string, options: RequestOptions = {}): Promise<Response> => {
+    const merged: RequestOptions = { ...defaults, ...options };
+    merged.headers = [...headerPairs(defaults.headers), ...headerPairs(options.headers)];
+    merged.environ = { 'wsgi.errors': errors, ...defaults.environ, ...options.environ };
+    let environ: Environ;
+    try {
+      environ = createEnviron(path, merged);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const signal = merged.signal;
+    const sink = new FetchSink(signal === undefined ? undefined : () => signal);
+    // Fires when the test cancels the Response body or aborts `signal` before the response is complete.
+    defineSignal(environ, (abort) => sink.onClose(abort));
+    const done = runEngine(app, environ, sink, { log, method: environ.REQUEST_METHOD });
+    return sink.ready(done);
+  };
+  const method = (m: string) => (path: string, options: RequestOptions = {}) => run(path, { ...options, method: m });
+  let handler: ((r: Request) => Promise<Response>) | undefined;
+  return {
+    request: run,
+    get: method('GET'),
+    head: method('HEAD'),
+    options: method('OPTIONS'),
+    delete: method('DELETE'),
+    post: method('POST'),
+    put: method('PUT'),
+    patch: method('PATCH'),
+    fetch: (request) => (handler ??= toFetchHandler(app, { log }))(request),
+    log: lines,
+    errors,
+  };
+}

@@ -448,3 +448,29 @@ describe('wsgi.input under concurrent reads', () => {
     assert.deepEqual([a, b, c].map(text), ['abc', 'def', 'gh']);
   });
 });
+
+describe('HEAD without a body, read1, and a client that left', () => {
+  it('declares no Content-Length when the app skips the body for HEAD', async () => {
+    const res = await request(
+      (environ, start) => {
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        return environ.REQUEST_METHOD === 'HEAD' ? [] : ['the GET body'];
+      },
+      '/',
+      { method: 'HEAD' },
+    );
+    assert.equal(res.header('Content-Length'), undefined);
+    assert.equal(res.body.length, 0);
+  });
+
+  it('read1 hands out what has arrived without waiting for more', async () => {
+    const { Input } = await import('../../src/engine/input.js');
+    const pieces = [new TextEncoder().encode('abc'), new Uint8Array(0), new TextEncoder().encode('defg')];
+    let i = 0;
+    const input = new Input({ pull: () => Promise.resolve(pieces[i++] ?? null) }, 7);
+    assert.equal(text(await input.read1(100)), 'abc');
+    assert.equal(text(await input.read1(2)), 'de');
+    assert.equal(text(await input.read1()), 'fg');
+    assert.equal((await input.read1()).length, 0);
+  });
+});

@@ -1,0 +1,175 @@
+// The environ of a Fetch Request, by the rules every door follows (splitTarget for PATH_INFO and
+// QUERY_STRING, headerKey for HTTP_*, Input over the body with its declared length). A Request has
+// no socket, so what the HTTP door takes from the connection comes from the URL here (scheme,
+// SERVER_NAME, SERVER_PORT) unless the options say otherwise, and REMOTE_ADDR from the runtime's
+// connection info when it passes one (see `remoteOf`).
+import type { Environ, ErrorStream } from '../spec.js';
+import { WSGI_VERSION } from '../spec.js';
+import { ClientError } from '../engine/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
+import { headerKey } from '../engine/names.js';
+import { splitTarget } from '../engine/target.js';
+import { FileWrapper } from '../util.js';
+import { VERSION } from '../version.js';
+
+/** A peer address as runtimes report it. */
+export interface RemoteInfo {
+  address?: string;
+  port?: number | string;
+}
+
+/** Finds the client's address from what the runtime passed next to the Request. */
+export type RemoteResolver = (request: Request, env: unknown, ctx: unknown) => RemoteInfo | string | null | undefined;
+
+/** Per-handler values every environ shares. */
+export interface FetchBase {
+  scriptName: string;
+  serverName: string | undefined;
+  serverPort: string | undefined;
+  errors: ErrorStream;
+  multiprocess: boolean;
+  remote: RemoteResolver;
+}
+
+export const SOFTWARE = `tsgi/${VERSION}`;
+
+/**
+ * The runtimes' own ways to tell the peer, duck-typed so nothing here imports them:
+ * @hono/node-server passes `{ incoming }` (an IncomingMessage), Bun passes its server
+ * (`server.requestIP(request)`), Deno passes `{ remoteAddr: { hostname, port } }`.
+ */
+export const defaultRemote: RemoteResolver = (request, env) => {
+  if (env === null || typeof env !== 'object') return undefined;
+  const e = env as {
+    incoming?: { socket?: { remoteAddress?: string; remotePort?: number } };
+    requestIP?: (r: Request) => RemoteInfo | null;
+    remoteAddr?: { hostname?: string; port?: number };
+  };
+  const socket = e.incoming?.socket;
+  if (socket !== undefined) return { address: socket.remoteAddress, port: socket.remotePort };
+  if (typeof e.requestIP === 'function') return e.requestIP(request) ?? undefined;
+  if (e.remoteAddr !== undefined) return { address: e.remoteAddr.hostname, port: e.remoteAddr.port };
+  return undefined;
+};
+
+/** The body of a Request as a ByteSource; the reader is taken on the first pull. */
+export class StreamSource implements ByteSource {
+  private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  constructor(private readonly stream: ReadableStream<Uint8Array>) {}
+
+  pull(): Promise<Uint8Array | null> {
+    const reader = (this.reader ??= this.stream.getReader());
+    return reader.read().then(
+      (r) => (r.done ? null : toUint8(r.value)),
+      (err: unknown) => {
+        throw new ClientError(400, `the request body could not be read: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  }
+}
+
+function toUint8(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new TypeError(`a request body chunk must be bytes (got ${typeof v})`);
+}
+
+/** Splits `scheme://authority/target` without a URL parse (the Request's URL is already normalized). */
+function splitUrl(url: string): [scheme: string, authority: string, target: string] {
+  const sep = url.indexOf('://');
+  if (sep === -1) return ['http', '', url.charCodeAt(0) === 47 ? url : '/'];
+  const scheme = url.slice(0, sep).toLowerCase();
+  let end = sep + 3;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 47 || c === 63 || c === 35) break; // '/', '?', '#'
+    end++;
+  }
+  let authority = url.slice(sep + 3, end);
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) authority = authority.slice(at + 1);
+  let target = url.slice(end);
+  // A fragment is in the URL object but never on the wire.
+  const hash = target.indexOf('#');
+  if (hash !== -1) target = target.slice(0, hash);
+  if (target.charCodeAt(0) !== 47) target = '/' + target;
+  return [scheme, authority, target];
+}
+
+/** [hostname, port] of an authority (IPv6 brackets removed). */
+function splitAuthority(authority: string, scheme: string): [string, string] {
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  let host = authority;
+  let port = '';
+  if (colon > close) {
+    host = authority.slice(0, colon);
+    port = authority.slice(colon + 1);
+  }
+  if (host.charCodeAt(0) === 91) host = host.slice(1, -1);
+  return [host, port || (scheme === 'https' ? '443' : '80')];
+}
+
+export function requestEnviron(request: Request, base: FetchBase, env: unknown, ctx: unknown): Environ {
+  const [scheme, authority, target] = splitUrl(request.url);
+  const [pathInfo, query] = splitTarget(target);
+  const method = request.method;
+  let serverName = base.serverName;
+  let serverPort = base.serverPort;
+  if (serverName === undefined || serverPort === undefined) {
+    const [h, p] = splitAuthority(authority, scheme);
+    serverName ??= h || 'localhost';
+    serverPort ??= p;
+  }
+  const environ: Environ = {
+    REQUEST_METHOD: method,
+    SCRIPT_NAME: base.scriptName,
+    PATH_INFO: pathInfo,
+    QUERY_STRING: query,
+    SERVER_NAME: serverName,
+    SERVER_PORT: serverPort,
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    SERVER_SOFTWARE: SOFTWARE,
+    REQUEST_URI: target,
+    'wsgi.version': WSGI_VERSION,
+    'wsgi.url_scheme': scheme === 'https' ? 'https' : 'http',
+    'wsgi.input': EMPTY_INPUT,
+    'wsgi.errors': base.errors,
+    'wsgi.multithread': false,
+    'wsgi.multiprocess': base.multiprocess,
+    'wsgi.run_once': false,
+    'wsgi.file_wrapper': FileWrapper,
+    'wsgi.input_terminated': true,
+    'tsgi.fetch.request': request,
+  };
+  if (env !== undefined) environ['tsgi.fetch.env'] = env;
+  if (ctx !== undefined) environ['tsgi.fetch.ctx'] = ctx;
+  const remote = base.remote(request, env, ctx);
+  if (remote !== null && remote !== undefined) {
+    let address = typeof remote === 'string' ? remote : remote.address;
+    if (address !== undefined && address !== '') {
+      if (address.startsWith('::ffff:')) address = address.slice(7);
+      environ.REMOTE_ADDR = address;
+      if (typeof remote === 'object' && remote.port !== undefined) environ.REMOTE_PORT = String(remote.port);
+    }
+  }
+  for (const [name, value] of request.headers) {
+    const key = headerKey(name);
+    if (key === null) continue;
+    const prev = environ[key] as string | undefined;
+    // A Headers object has combined repeated fields already (with ', ', Cookie with '; ').
+    environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
+  }
+  // A Request's URL is where Host went (most runtimes keep the header as well; undici's own does not).
+  if (environ.HTTP_HOST === undefined && authority !== '') environ.HTTP_HOST = authority;
+  const length = environ.CONTENT_LENGTH;
+  if (length !== undefined && !/^[0-9]{1,15}$/.test(length)) throw new ClientError(400, `invalid Content-Length ${JSON.stringify(length)}`);
+  if (method !== 'GET' && method !== 'HEAD' && length !== '0') {
+    const body = request.body;
+    if (body !== null) {
+      environ['wsgi.input'] = new Input(new StreamSource(body), length !== undefined ? Number(length) : Infinity);
+    }
+  }
+  return environ;
+}
