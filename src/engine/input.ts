@@ -3,6 +3,7 @@
 // than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
 import type { InputStream } from '../spec.js';
 import { EMPTY, concat } from './bytes.js';
+import { ClientError } from './handler.js';
 
 export interface ByteSource {
   /** The next piece of the body, or null at its end. Rejects when the body breaks or times out. */
@@ -122,6 +123,10 @@ export class Input implements InputStream {
     const chunk = await this.source.pull();
     if (chunk === null) {
       this.eof = true;
+      // A body that ends before its declared length is broken, never a silently short body.
+      if (this.remaining !== Infinity && this.remaining > 0) {
+        throw new ClientError(400, `the request body ended ${this.remaining} bytes before its Content-Length`);
+      }
       return;
     }
     if (chunk.length === 0) return;

@@ -153,7 +153,8 @@ export function buildEnviron(
   for (const [k, v] of m) if (!Object.hasOwn(environ, k)) environ[k] = v;
   environ.QUERY_STRING = query;
   // Front ends always send these; the fallbacks keep PEP 3333's required keys present.
-  environ.SERVER_NAME = m.get('SERVER_NAME') ?? conn.localAddress ?? 'localhost';
+  // PEP 3333: never empty, so an empty value from the front end falls back like a missing one.
+  environ.SERVER_NAME = m.get('SERVER_NAME') || conn.localAddress || 'localhost';
   environ.SERVER_PORT = m.get('SERVER_PORT') ?? (conn.localPort !== undefined ? String(conn.localPort) : scheme === 'https' ? '443' : '80');
   // uWSGI answers HTTP/1.0 when the front end names no protocol; so does its environ here.
   environ.SERVER_PROTOCOL = m.get('SERVER_PROTOCOL') ?? 'HTTP/1.0';

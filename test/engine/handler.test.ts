@@ -474,3 +474,22 @@ describe('HEAD without a body, read1, and a client that left', () => {
     assert.equal((await input.read1()).length, 0);
   });
 });
+
+describe('a body shorter than its Content-Length', () => {
+  it('is an error for the reader, answered 400, never a silently short body', async () => {
+    const { Input } = await import('../../src/engine/input.js');
+    let i = 0;
+    const input = new Input({ pull: () => Promise.resolve(i++ === 0 ? new TextEncoder().encode('abc') : null) }, 10);
+    await assert.rejects(input.read(), /ended 7 bytes before its Content-Length/);
+    const environ = createEnviron('/', { method: 'POST' });
+    environ.CONTENT_LENGTH = '10';
+    let j = 0;
+    environ['wsgi.input'] = new Input({ pull: () => Promise.resolve(j++ === 0 ? new TextEncoder().encode('abc') : null) }, 10);
+    const res = await runApp(async (env, start) => {
+      await env['wsgi.input'].read();
+      start('200 OK', []);
+      return ['read it all'];
+    }, environ);
+    assert.equal(res.statusCode, 400);
+  });
+});

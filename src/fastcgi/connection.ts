@@ -1,0 +1,290 @@
+// One FastCGI transport connection: records in, requests run one at a time, records out
+// (research/protocols.md §2.5). What the web servers do, and so what this file is built for:
+//   - requests come in sequence (nginx with `fastcgi_keep_conn on` and an upstream keepalive pool,
+//     Apache with `enablereuse=on`); none multiplexes. A BEGIN_REQUEST for another id while one is in
+//     progress is answered END_REQUEST(FCGI_CANT_MPX_CONN), and GET_VALUES says FCGI_MPXS_CONNS=0;
+//   - FCGI_KEEP_CONN unset: the connection is closed after END_REQUEST. nginx (keep_conn off) waits
+//     for that close before it finishes the response, so it must come at once;
+//   - FCGI_KEEP_CONN set: the connection waits for the next BEGIN_REQUEST; the web server closes it;
+//   - after the last response the write side is ended and what the web server still sends (STDIN the
+//     application never read) is read and dropped until it closes, so the close is never a reset.
+import type { Socket } from 'node:net';
+import type { Application, ErrorStream } from '../spec.js';
+import type { Logger } from '../engine/log.js';
+import type { FastcgiBase } from './environ.js';
+import {
+  FCGI,
+  PROTOCOL_STATUS,
+  ROLE,
+  ProtocolError,
+  RecordParser,
+  decodePairs,
+  encodePairs,
+  encodeRecord,
+  endRequest,
+  parseBegin,
+  unknownType,
+  type FcgiRecord,
+} from './protocol.js';
+import { HIGH_WATER, Request } from './request.js';
+
+export interface ConnectionSettings {
+  app: Application;
+  base: FastcgiBase;
+  log: Logger;
+  /** wsgi.errors when STDERR records are not used (and after a request has ended). */
+  errors: ErrorStream;
+  /** Send wsgi.errors to the web server as FCGI_STDERR records. */
+  stderr: boolean;
+  maxParamsSize: number;
+  maxConnections: number;
+  headerTimeout: number;
+  bodyTimeout: number;
+  idleTimeout: number;
+  lingerTimeout: number;
+}
+
+/** What a connection needs from the door. */
+export interface DoorHooks {
+  readonly draining: boolean;
+  appStarted(): void;
+  appFinished(): void;
+}
+
+export class Connection {
+  private readonly parser: RecordParser;
+  private current: Request | null = null;
+  private phase: 'open' | 'linger' | 'closed' = 'open';
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private sawBytes = false;
+  // Records that arrived after the whole of the current request (its next request, sent before our
+  // END_REQUEST): held, and replayed once the current request has ended.
+  private holding = false;
+  private backlog: FcgiRecord[] = [];
+  private backlogSize = 0;
+  peerEnded = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly s: ConnectionSettings,
+    readonly door: DoorHooks,
+  ) {
+    this.parser = new RecordParser((r) => this.onRecord(r));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    // ECONNRESET/EPIPE when the web server gives up: 'close' follows and says what matters.
+    socket.on('error', () => {});
+    this.wait(s.headerTimeout, 'no complete request');
+  }
+
+  get peer(): string {
+    const a = this.socket.remoteAddress;
+    return a === undefined ? 'unix socket peer' : `${a}:${this.socket.remotePort}`;
+  }
+
+  get usable(): boolean {
+    return this.phase === 'open' && !this.socket.destroyed && this.socket.writable;
+  }
+
+  /** (Re)arms the one timer a connection has: header, idle or linger deadline. */
+  wait(ms: number, why: string | null): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (ms <= 0) return;
+    this.timer = setTimeout(() => {
+      if (why !== null && this.sawBytes) this.s.log.warn(`fastcgi: ${this.peer}: ${why} within ${ms} ms; connection closed`);
+      this.socket.destroy();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase !== 'open') return; // linger: dropped
+    this.sawBytes = true;
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fatal(err.message);
+      throw err;
+    }
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    const cur = this.current;
+    if (this.phase === 'linger' || cur === null || !cur.started) {
+      // Nothing is running that could still answer: finish writing what is queued, then close.
+      this.socket.destroySoon();
+      return;
+    }
+    cur.wake();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.timer);
+    this.phase = 'closed';
+    this.parser.stop();
+    const cur = this.current;
+    this.current = null;
+    cur?.connectionClosed();
+  }
+
+  /** The byte stream is not FastCGI: nothing more can be understood on it. */
+  fatal(message: string): void {
+    if (this.phase === 'closed') return;
+    this.s.log.warn(`fastcgi: ${this.peer}: ${message}; connection closed`);
+    this.parser.stop();
+    this.phase = 'closed';
+    this.socket.destroy();
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.usable) this.socket.write(bytes);
+  }
+
+  private onRecord(record: FcgiRecord): void {
+    if (this.phase !== 'open') return;
+    if (this.holding) {
+      this.backlog.push(record);
+      this.backlogSize += record.content.length;
+      if (this.backlogSize >= HIGH_WATER) this.socket.pause();
+      return;
+    }
+    const { type, requestId: id, content } = record;
+    if (id === 0) return this.management(type, content);
+    const cur = this.current !== null && this.current.id === id ? this.current : null;
+    switch (type) {
+      case FCGI.BEGIN_REQUEST:
+        return this.begin(id, content);
+      case FCGI.ABORT_REQUEST:
+        cur?.serverAbort();
+        return;
+      case FCGI.PARAMS:
+        cur?.addParams(content);
+        return;
+      case FCGI.STDIN:
+        cur?.addStdin(content);
+        return;
+      case FCGI.DATA:
+        return; // the FILTER role's second stream: a responder has no use for it
+      default:
+        // Types a web server never sends (STDOUT, END_REQUEST...) or that do not exist.
+        this.send(unknownType(type));
+    }
+  }
+
+  /** Records with requestId 0 (spec §4). */
+  private management(type: number, content: Uint8Array): void {
+    if (type !== FCGI.GET_VALUES) return this.send(unknownType(type));
+    let asked: Array<[string, string]>;
+    try {
+      asked = decodePairs(content);
+    } catch (err) {
+      return this.fatal(`GET_VALUES: ${(err as Error).message}`);
+    }
+    const known: Record<string, string> = {
+      FCGI_MAX_CONNS: String(this.s.maxConnections),
+      // One request at a time per connection: as many requests as connections.
+      FCGI_MAX_REQS: String(this.s.maxConnections),
+      FCGI_MPXS_CONNS: '0',
+    };
+    const answer: Array<[string, string]> = [];
+    for (const [name] of asked) if (Object.hasOwn(known, name)) answer.push([name, known[name]!]);
+    this.send(encodeRecord(FCGI.GET_VALUES_RESULT, 0, encodePairs(answer)));
+  }
+
+  private begin(id: number, content: Uint8Array): void {
+    let begin;
+    try {
+      begin = parseBegin(content);
+    } catch (err) {
+      return this.fatal((err as Error).message);
+    }
+    const cur = this.current;
+    if (cur !== null) {
+      if (cur.id === id) {
+        // The same id again once the request was sent in full: the next request, sent early. It
+        // waits for the current one to end. Before that, the same id twice is a broken stream.
+        if (!cur.inputComplete) return this.fatal(`a second BEGIN_REQUEST for request ${id} while it is in progress`);
+        this.holding = true;
+        this.backlog.push({ type: FCGI.BEGIN_REQUEST, requestId: id, content });
+        return;
+      }
+      // Another id: the web server wants to multiplex, which this responder does not do.
+      this.send(endRequest(id, 0, PROTOCOL_STATUS.CANT_MPX_CONN));
+      return;
+    }
+    if (begin.role !== ROLE.RESPONDER) {
+      this.send(endRequest(id, 0, PROTOCOL_STATUS.UNKNOWN_ROLE));
+      if (!begin.keepConn) this.linger();
+      return;
+    }
+    this.current = new Request(this, id, begin.keepConn && !this.door.draining);
+    this.wait(this.s.headerTimeout, `request ${id}: no complete PARAMS`);
+  }
+
+  /** The request has ended: END_REQUEST went out (`complete`), or it never can (reset the connection). */
+  requestEnded(req: Request, complete: boolean): void {
+    if (this.current === req) this.current = null;
+    if (!complete) {
+      this.phase = 'closed';
+      this.parser.stop();
+      const s = this.socket;
+      if (!s.destroyed) {
+        if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+        else s.destroy();
+      }
+      return;
+    }
+    if (this.phase !== 'open') return;
+    this.socket.resume();
+    if (!req.keepConn || this.door.draining || (this.peerEnded && !this.holding)) this.linger();
+    else {
+      this.wait(this.s.idleTimeout, null);
+      // Once the current call stack unwinds: this runs inside the previous request's end().
+      if (this.holding) queueMicrotask(() => this.replay());
+    }
+  }
+
+  private replay(): void {
+    const records = this.backlog;
+    this.backlog = [];
+    this.backlogSize = 0;
+    this.holding = false;
+    for (let i = 0; i < records.length; i++) {
+      if (this.holding) {
+        // A further request arrived whole behind this one: keep the rest for later.
+        for (const r of records.slice(i)) this.backlog.push(r), (this.backlogSize += r.content.length);
+        return;
+      }
+      this.onRecord(records[i]!);
+    }
+  }
+
+  /** No more requests: end the write side, drop what still comes in until the web server closes. */
+  linger(): void {
+    if (this.phase !== 'open') return;
+    this.phase = 'linger';
+    this.parser.stop();
+    this.socket.resume();
+    if (this.peerEnded) {
+      this.socket.destroySoon();
+      return;
+    }
+    this.socket.end();
+    this.wait(this.s.lingerTimeout, null);
+  }
+
+  /** Door stop: an idle connection goes now; a busy one after its request (no keep-conn any more). */
+  drain(): void {
+    if (this.current === null) this.linger();
+  }
+
+  /** The application runs: no deadline on the connection now (bodyTimeout guards STDIN reads). */
+  requestStarted(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
