@@ -40,6 +40,11 @@ export interface HttpOptions {
   keepAliveTimeout?: number;
   /** Milliseconds for a whole request (head and body) to arrive; 0 for no limit. */
   requestTimeout?: number;
+  /**
+   * Milliseconds the application may take to start its response; then 503 and the connection
+   * closes (0: no limit). A response that has started (a stream) is never cut by it.
+   */
+  responseTimeout?: number;
   /** The error log. */
   log?: Logger;
 }
@@ -52,6 +57,7 @@ export const HTTP_DEFAULTS = {
   bodyTimeout: 30_000,
   keepAliveTimeout: 65_000,
   requestTimeout: 300_000,
+  responseTimeout: 0,
 } as const;
 
 const STATUS_TEXT: Record<number, string> = {
@@ -217,9 +223,26 @@ export class HttpDoor {
     const faultyFraming = req.httpVersionMinor === 0 && environ.HTTP_TRANSFER_ENCODING !== undefined;
     const keepAlive = !this.draining && !this.oneShot.has(req.socket) && !faultyFraming;
     this.inFlight++;
-    const done = runApp(this.app, environ, new ResponseSink(res, keepAlive), { log: this.log, method: environ.REQUEST_METHOD });
+    const sink = new ResponseSink(res, keepAlive);
+    const done = runApp(this.app, environ, sink, { log: this.log, method: environ.REQUEST_METHOD });
     if (done === undefined) this.finished();
-    else done.then(() => this.finished());
+    else if (o.responseTimeout > 0) {
+      // F5 (reliability.md): an application that never answers gets its client a 503, not a hang,
+      // and no longer holds up a graceful stop.
+      let pending = true;
+      const settle = () => {
+        if (!pending) return;
+        pending = false;
+        clearTimeout(timer);
+        this.finished();
+      };
+      const timer = setTimeout(() => {
+        if (!sink.timeOut()) return;
+        this.log.error(`${environ.REQUEST_METHOD} ${environ.PATH_INFO}: no response within ${o.responseTimeout} ms; answered 503`);
+        settle();
+      }, o.responseTimeout);
+      done.then(settle);
+    } else done.then(() => this.finished());
   }
 
   private finished(): void {

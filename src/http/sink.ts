@@ -11,12 +11,31 @@ export class ResponseSink implements Sink {
     private readonly keepAlive: boolean,
   ) {}
 
+  /** Set once the door answered 503 in the application's place (its response timeout). */
+  private timedOut = false;
+
   get closed(): boolean {
     const s = this.res.socket;
-    return s === null || s.destroyed;
+    return this.timedOut || s === null || s.destroyed;
+  }
+
+  /**
+   * The application took too long to start its response: answer 503 in its place and close. Returns
+   * false when its response has already started (a stream is never cut by this).
+   */
+  timeOut(): boolean {
+    const res = this.res;
+    if (this.timedOut || res.headersSent || res.writableEnded || this.closed) return false;
+    this.timedOut = true;
+    const body = 'Service Unavailable\n';
+    res.shouldKeepAlive = false;
+    res.writeHead(503, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Connection: 'close' });
+    res.end(body);
+    return true;
   }
 
   head(code: number, status: string, headers: HeaderList, _length: number, _bodyless: boolean): void {
+    if (this.timedOut) return;
     if (!this.keepAlive) this.res.shouldKeepAlive = false;
     // writeHead takes the [name, value] list as it is (no copy, one header block built once) and
     // sends it with the first body write, so a small response leaves in one packet.
@@ -24,6 +43,7 @@ export class ResponseSink implements Sink {
   }
 
   write(chunk: Uint8Array): boolean {
+    if (this.timedOut) return true;
     return this.res.write(chunk);
   }
 
@@ -46,6 +66,7 @@ export class ResponseSink implements Sink {
   }
 
   end(last?: Uint8Array): void {
+    if (this.timedOut) return;
     if (last !== undefined && last.length > 0) this.res.end(last);
     else this.res.end();
   }

@@ -58,6 +58,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
       headersTimeout: s.headersTimeout * 1000,
       bodyTimeout: s.bodyTimeout * 1000,
       requestTimeout: s.requestTimeout * 1000,
+      responseTimeout: s.responseTimeout * 1000,
       keepAliveTimeout: s.keepAlive * 1000,
       gracefulTimeout: graceMs,
       ...(ctx.tls ? { tls: ctx.tls } : {}),

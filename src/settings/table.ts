@@ -307,6 +307,19 @@ export const SETTINGS = [
     validate: nonNegative,
   },
   {
+    key: 'responseTimeout',
+    flag: 'response-timeout',
+    env: ['TSGI_RESPONSE_TIMEOUT'],
+    type: 'number',
+    default: 0,
+    section: 'Timeouts',
+    meta: 'SECONDS',
+    help:
+      'Seconds an application may take to start its response before the client gets 503 and the connection closes; 0 disables. ' +
+      'A response that has started (a stream) is never cut. A blocked event loop is --timeout\'s job.',
+    validate: nonNegative,
+  },
+  {
     key: 'keepAlive',
     flag: 'keep-alive',
     env: ['TSGI_KEEP_ALIVE'],

@@ -382,3 +382,35 @@ describe('wrong protocol on the port', () => {
     }
   });
 });
+
+describe('response timeout (F5: an application that never answers)', () => {
+  it('answers 503 in its place, closes, and keeps serving; a started stream is not cut', async () => {
+    const lines: string[] = [];
+    const log: Logger = { error: (m) => lines.push(m), warn: (m) => lines.push(m), info: (m) => lines.push(m) };
+    const app: Application = async (environ, start) => {
+      if (environ.PATH_INFO === '/never') await new Promise(() => {});
+      if (environ.PATH_INFO === '/stream') {
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        return (async function* () {
+          yield 'tick;';
+          await sleep(500);
+          yield 'tock;';
+        })();
+      }
+      start('200 OK', []);
+      return ['fine'];
+    };
+    const server = await serve(app, { host: '127.0.0.1', port: 0, log, responseTimeout: 300 });
+    try {
+      const r = await rawRequest(server.port, 'GET /never HTTP/1.1\r\nHost: h\r\n\r\n', { timeoutMs: 5000 });
+      assert.deepEqual(statuses(r.text), [503]);
+      assert.equal(r.closed, true);
+      assert.ok(lines.some((l) => l.includes('no response within 300 ms; answered 503')), lines.join('\n'));
+      const stream = await fetch(`${server.url}/stream`);
+      assert.equal(await stream.text(), 'tick;tock;');
+      assert.equal(await (await fetch(`${server.url}/ok`)).text(), 'fine');
+    } finally {
+      await server.close();
+    }
+  });
+});
