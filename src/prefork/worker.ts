@@ -4,6 +4,7 @@
 // max-rss is reached. It exits when the master says stop, or when the master goes away.
 import { readFileSync } from 'node:fs';
 import { LoadError, loadApp } from '../cli/load.js';
+import { errorPage } from '../middleware/error-page.js';
 import type { Application, Environ } from '../spec.js';
 import { AccessLog, type AccessLogFormat } from './access-log.js';
 import { serveSocket, type Served } from './doors.js';
@@ -105,6 +106,8 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
   let app: Application;
   try {
     app = await loadApp(init.app);
+    // Development mode: an application error shows its exception and stack to the developer.
+    if (s.reload) app = errorPage({ enabled: true })(app);
     if (s.accessLog) accessLog = new AccessLog(s.accessLog, s.accessLogFormat as AccessLogFormat);
   } catch (err) {
     const message = err instanceof LoadError ? err.message : (err as Error).stack ?? String(err);
