@@ -21,3 +21,4 @@ export type { HttpOptions } from './http/server.js';
 export { runApp, ClientError, type Sink } from './engine/handler.js';
 export { VERSION } from './version.js';
 export { compose, mount, type Mounts } from './compose.js';
+export { validate, ValidationError, WSGIWarning } from './validate.js';
