@@ -67,6 +67,8 @@ describe('prefork master: signals', { timeout: 120_000 }, () => {
     try {
       const master = cli.child.pid!;
       await waitFor('two workers', async () => (await childrenOf(master)).length === 2);
+      // Both must be ready (serving): a worker killed while it boots is a boot failure, not F7.
+      await waitFor('both workers serving', async () => (await workerPids(cli.port)).size === 2);
       const [victim, other] = await childrenOf(master);
       const l = load(cli.port, '/pid', 4);
       await waitFor('some load', () => l.stats.ok > 10);
