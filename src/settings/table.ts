@@ -383,8 +383,8 @@ export const SETTINGS = [
     default: 'combined',
     section: 'Logging',
     meta: 'FORMAT',
-    help: 'Access log line format: combined (Apache/nginx combined) or common.',
-    validate: oneOf('combined', 'common'),
+    help: 'Access log line format: combined (Apache/nginx combined), common, or json (one JSON object a line).',
+    validate: oneOf('combined', 'common', 'json'),
   },
   {
     key: 'metricsBind',

@@ -112,4 +112,17 @@ describe('tsgi CLI', () => {
     assert.equal((await fetch(port.url)).status, 200);
     await port.stop();
   });
+
+  it('writes an access log line per request, in the format asked for', async () => {
+    for (const [format, pattern] of [
+      ['combined', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/logged\?x=1 HTTP\/1\.1" 200 14 "-" "tsgi-test"$/m],
+      ['json', /^\{.*"url\.path":"\/logged".*"http\.response\.status_code":200.*\}$/m],
+    ] as const) {
+      const cli = await startCli(['examples/hello.ts', '--bind', '127.0.0.1:0', '--access-log', '-', '--access-log-format', format]);
+      await (await fetch(`${cli.url}/logged?x=1`, { headers: { 'User-Agent': 'tsgi-test' } })).text();
+      for (let i = 0; i < 50 && !pattern.test(cli.stdout()); i++) await sleep(20);
+      assert.match(cli.stdout(), pattern, format);
+      await cli.stop();
+    }
+  });
 });
