@@ -40,7 +40,7 @@ export function startCli(
     child.once('exit', early);
     child.stderr!.on('data', (d) => {
       err += d;
-      const m = /Listening at: https?:\/\/([^\s]+):(\d+)/.exec(err);
+      const m = /Listening at: (?:https?|uwsgi|fastcgi):\/\/([^\s]+):(\d+)/.exec(err);
       if (m) {
         clearTimeout(timer);
         child.off('exit', early);
