@@ -76,6 +76,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
     });
     const server = net.createServer({ allowHalfOpen: true }, door.onConnection);
     await listenOn(server, handle, s.backlog);
+    door.listening(server.address());
     let closing: Promise<void> | undefined;
     return {
       stopAccepting: () => server.listening && void server.close(),

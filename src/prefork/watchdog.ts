@@ -42,11 +42,32 @@ for (;;) {
 }
 `;
 
+/** Writes `value` (a native string; anything else as String(value)) as UTF-8 at `at`, cut at TEXT bytes; returns the end. */
+function put(t: Uint8Array, at: number, value: unknown): number {
+  if (value === undefined || value === null) return at;
+  const s = typeof value === 'string' ? value : String(value);
+  for (let i = 0; i < s.length && at < TEXT; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) t[at++] = c;
+    else if (c < 0x800) {
+      if (at + 2 > TEXT) break;
+      t[at++] = 0xc0 | (c >> 6);
+      t[at++] = 0x80 | (c & 0x3f);
+    } else {
+      // Not in a native string (latin-1 only); a lone surrogate or more: one replacement char.
+      if (at + 3 > TEXT) break;
+      t[at++] = 0xef;
+      t[at++] = 0xbf;
+      t[at++] = 0xbd;
+    }
+  }
+  return at;
+}
+
 export class Board {
   private readonly f: Float64Array;
   private readonly len: Int32Array;
   private readonly text: Uint8Array;
-  private readonly encoder = new TextEncoder();
   private next = 1;
   private inflight = 0;
 
@@ -63,10 +84,18 @@ export class Board {
 
   begin(environ: Environ): number {
     const token = this.next++;
-    const q = environ.QUERY_STRING ? `?${String(environ.QUERY_STRING)}` : '';
-    const what = `${String(environ.REQUEST_METHOD)} ${String(environ.SCRIPT_NAME ?? '')}${String(environ.PATH_INFO ?? '')}${q}`;
-    const { written } = this.encoder.encodeInto(what, this.text);
-    Atomics.store(this.len, 0, written);
+    // Written byte by byte (UTF-8), no string built: this runs for every request.
+    const t = this.text;
+    let n = put(t, 0, environ.REQUEST_METHOD);
+    if (n < TEXT) t[n++] = 32;
+    n = put(t, n, environ.SCRIPT_NAME);
+    n = put(t, n, environ.PATH_INFO);
+    const q = environ.QUERY_STRING;
+    if (typeof q === 'string' && q.length > 0) {
+      if (n < TEXT) t[n++] = 63;
+      n = put(t, n, q);
+    }
+    Atomics.store(this.len, 0, n);
     this.f[1] = Date.now();
     this.f[2] = ++this.inflight;
     this.f[3] = token;

@@ -146,7 +146,8 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
       }
     },
   };
-  const wrapped = instrument(app, hooks);
+  // Without an access log or metrics, only begin and end matter: the light wrapper.
+  const wrapped = instrument(app, hooks, al !== null || metrics !== null);
 
   let tls: { cert: Buffer; key: Buffer } | undefined;
   if (s.certfile || s.keyfile) {

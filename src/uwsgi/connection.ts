@@ -4,9 +4,12 @@
 //          with one log line (reliability.md (e));
 //   body   run the application; this object is the ByteSource of wsgi.input, reading exactly
 //          CONTENT_LENGTH bytes (or a chunked stream) from the socket, with backpressure;
-//   linger the response went out and the write side is ended; what the front end still sends (an
-//          unread body, a pipelined packet: U14) is read and dropped until it closes, so the close
-//          never turns into a reset that the front end would report as an error.
+//   close  the usual end: the request was read to its end, nothing came after it, and the response
+//          is all in the kernel's send buffer: close at once, as uWSGI does (the FIN follows the
+//          response; with nothing unread, no reset). No shutdown(), no wait for the front end's FIN.
+//   linger otherwise (an unread body, a pipelined packet: U14, a response still being flushed): the
+//          write side is ended, and what the front end still sends is read and dropped until it
+//          closes, so the close never turns into a reset that the front end would report as an error.
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { ClientError, runApp } from '../engine/handler.js';
@@ -25,45 +28,105 @@ export interface ConnectionSettings {
   headerTimeout: number;
   bodyTimeout: number;
   lingerTimeout: number;
+  /**
+   * The listening socket's address when it is a specific one (not 0.0.0.0 or ::): every accepted
+   * socket has it as its local address, so the SERVER_NAME/SERVER_PORT fallbacks need no syscall.
+   */
+  local?: { address: string; port: number } | undefined;
 }
 
 /** Pause the socket when this much body is buffered and not yet read by the application. */
 const HIGH_WATER = 256 * 1024;
+
+/** Who opened the connection: told once when the request is over, and when the socket has closed. */
+export interface ConnectionOwner {
+  /** The application has finished (or was never called) for this connection. Called once. */
+  requestDone(): void;
+  /** The socket has closed. */
+  socketClosed(socket: Socket): void;
+}
+
+// The socket's listeners are shared functions that find their Connection on the socket: no closures
+// per connection (nginx opens one per request, so per-connection work is per-request work).
+const CONN = Symbol('tsgi.uwsgi.connection');
+type OwnedSocket = Socket & { [CONN]: Connection };
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONN].onData(chunk);
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONN].onEnd();
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[CONN].onClose();
+}
+// ECONNRESET/EPIPE when the front end gives up: 'close' follows and says what matters.
+function ignore(): void {}
+function onHeaderTimeout(conn: Connection): void {
+  conn.headerTimeout();
+}
+const NO_BODY: BodyFraming = { kind: 'none' };
 
 export class Connection implements ByteSource {
   private phase: 'vars' | 'body' | 'linger' | 'closed' = 'vars';
   private parser: UwsgiParser;
   private timer: ReturnType<typeof setTimeout> | undefined;
   // The body, as received and not yet pulled.
-  private framing: BodyFraming = { kind: 'none' };
+  private framing: BodyFraming = NO_BODY;
   private queue: Uint8Array[] = [];
   private queued = 0;
   private received = 0;
   private complete = false;
+  /** Bytes came after the request (a pipelined packet, more than CONTENT_LENGTH): linger, do not just close. */
+  private extra = false;
   private peerEnded = false;
   private bodyError: ClientError | null = null;
   private decoder: ChunkedDecoder | null = null;
   private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
   private bodyTimer: ReturnType<typeof setTimeout> | undefined;
   private sawBytes = false;
-  /** Once the application runs, the engine's completion calls onDone; before, this object does. */
+  /** Once the application runs, the engine's completion calls requestDone; before, this object does. */
   private appCalled = false;
+  private done = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly s: ConnectionSettings,
-    /** Called once, when the application has finished (or was never called) for this connection. */
-    private readonly onDone: () => void,
+    private readonly owner: ConnectionOwner,
   ) {
     this.parser = new UwsgiParser(s.bufferSize);
+    (socket as OwnedSocket)[CONN] = this;
     // No setNoDelay: the response leaves in as few writes as the engine makes and the connection
     // closes after it, so Nagle never holds a tail back; the syscall costs a few % per request.
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.onClose());
-    // ECONNRESET/EPIPE when the front end gives up: 'close' follows and says what matters.
-    socket.on('error', () => {});
-    this.timer = setTimeout(() => this.refuse(new PacketError('truncated', `no complete packet within ${s.headerTimeout} ms`)), s.headerTimeout);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+    socket.on('error', ignore);
+    this.timer = setTimeout(onHeaderTimeout, s.headerTimeout, this);
+  }
+
+  /** The owner hears once that the request is over. */
+  private release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.requestDone();
+  }
+
+  headerTimeout(): void {
+    this.refuse(new PacketError('truncated', `no complete packet within ${this.s.headerTimeout} ms`));
+  }
+
+  // ConnectionInfo for buildEnviron, read only when the front end did not send the variable (nginx,
+  // Apache and lighttpd all send SERVER_NAME, SERVER_PORT, REMOTE_ADDR): each is a syscall.
+  get localAddress(): string | undefined {
+    return this.s.local !== undefined ? this.s.local.address : this.socket.localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return this.s.local !== undefined ? this.s.local.port : this.socket.localPort;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '');
   }
 
   private get peer(): string {
@@ -71,7 +134,7 @@ export class Connection implements ByteSource {
     return a === undefined ? 'unix socket peer' : `${a}:${this.socket.remotePort}`;
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     try {
       this.receive(chunk);
     } catch (err) {
@@ -79,7 +142,7 @@ export class Connection implements ByteSource {
       this.s.log.error(`uwsgi: ${this.peer}: internal error, connection closed: ${formatError(err)}`);
       this.phase = 'closed';
       this.socket.destroy();
-      if (!this.appCalled) this.onDone();
+      if (!this.appCalled) this.release();
     }
   }
 
@@ -98,21 +161,22 @@ export class Connection implements ByteSource {
     // linger: dropped
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     this.peerEnded = true;
     if (this.phase === 'vars') this.refuse(this.parser.end());
     else if (this.phase === 'body') this.wake();
     else if (this.phase === 'linger') this.socket.destroySoon();
   }
 
-  private onClose(): void {
-    clearTimeout(this.timer);
-    clearTimeout(this.bodyTimer);
+  onClose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
     this.peerEnded = true;
     const wasVars = this.phase === 'vars';
     if (this.phase === 'body') this.wake();
     this.phase = 'closed';
-    if (wasVars) this.onDone();
+    this.owner.socketClosed(this.socket);
+    if (wasVars) this.release();
   }
 
   /** A malformed packet: one log line, close without a response, the application never called. */
@@ -125,32 +189,16 @@ export class Connection implements ByteSource {
       this.s.log.warn(`uwsgi: ${this.peer}: ${err.message}; closed without calling the application`);
     }
     this.socket.destroy();
-    this.onDone();
+    this.release();
   }
 
   private start({ packet, rest }: Parsed): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     const s = this.socket;
     let request;
     try {
-      request = buildEnviron(
-        packet.vars,
-        this.s.base,
-        // Getters: each is a getsockname/getpeername syscall, needed only when the front end did not
-        // send the variable (nginx, Apache and lighttpd all send SERVER_NAME, SERVER_PORT, REMOTE_ADDR).
-        {
-          get localAddress() {
-            return s.localAddress;
-          },
-          get localPort() {
-            return s.localPort;
-          },
-          get remoteAddress() {
-            return s.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '');
-          },
-        },
-        EMPTY_INPUT,
-      );
+      request = buildEnviron(packet.vars, this.s.base, this, EMPTY_INPUT);
     } catch (err) {
       if (err instanceof PacketError) return this.refuse(err);
       throw err;
@@ -162,7 +210,7 @@ export class Connection implements ByteSource {
     if (body.kind !== 'none') environ['wsgi.input'] = new Input(this, body.kind === 'length' ? body.length : Infinity);
     else this.complete = true;
     if (rest.length > 0) this.addBody(rest);
-    const sink = new SocketSink(s, responseProtocol, () => this.linger());
+    const sink = new SocketSink(s, responseProtocol, this);
     // runApp never throws nor rejects: it answers and logs the application's errors itself.
     this.appCalled = true;
     const done = runApp(this.s.app, environ, sink, { log: this.s.log, method: environ.REQUEST_METHOD });
@@ -173,7 +221,28 @@ export class Connection implements ByteSource {
   private finished(): void {
     // Still in 'body': the response never ended (the front end left first, or an abort): let it go.
     if (this.phase === 'body') this.socket.destroy();
-    this.onDone();
+    this.release();
+  }
+
+  /**
+   * The sink has written the whole response: end the connection. When the request has been read to
+   * its end, nothing came after it and the response is all in the kernel's buffer, close at once, as
+   * uWSGI does: close() sends the FIN after the buffered bytes, and with nothing unread it cannot turn
+   * into a reset. This saves the shutdown() and the wait for the front end's FIN, the most frequent
+   * case behind nginx. Otherwise end the write side and linger.
+   */
+  responseDone(): void {
+    const socket = this.socket;
+    if (this.phase === 'closed' || socket.destroyed) return;
+    if (this.phase === 'body' && this.complete && !this.extra && this.decoder === null && socket.writableLength === 0) {
+      this.phase = 'closed';
+      this.queue = [];
+      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+      socket.destroy();
+      return;
+    }
+    if (socket.writable) socket.end();
+    this.linger();
   }
 
   /** The response is out and the write side ended: read and drop until the front end closes. */
@@ -182,7 +251,7 @@ export class Connection implements ByteSource {
     this.phase = 'linger';
     this.queue = [];
     this.queued = 0;
-    clearTimeout(this.bodyTimer);
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
     const socket = this.socket;
     // destroySoon: after what is still buffered for writing has gone out.
     if (this.peerEnded) return void socket.destroySoon();
@@ -199,7 +268,11 @@ export class Connection implements ByteSource {
   // --- the body ----------------------------------------------------------------------------
 
   private addBody(chunk: Uint8Array): void {
-    if (this.complete || this.bodyError !== null) return; // bytes after the body: not ours (U14)
+    if (this.complete || this.bodyError !== null) {
+      // Bytes after the body: not ours (U14); the close must linger for them.
+      if (chunk.length > 0) this.extra = true;
+      return;
+    }
     if (this.decoder !== null) {
       const out: Uint8Array[] = [];
       try {
@@ -213,6 +286,7 @@ export class Connection implements ByteSource {
       if (this.decoder.done) this.complete = true;
     } else if (this.framing.kind === 'length') {
       const want = this.framing.length - this.received;
+      if (chunk.length > want) this.extra = true;
       const piece = chunk.length > want ? chunk.subarray(0, want) : chunk;
       this.received += piece.length;
       this.enqueue(piece);
@@ -283,7 +357,7 @@ export class Connection implements ByteSource {
     const n = this.take();
     if (n === undefined) return;
     this.waiter = null;
-    clearTimeout(this.bodyTimer);
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
     if (n.error) w.reject(n.error);
     else w.resolve(n.chunk);
   }

@@ -1,12 +1,12 @@
 // The uwsgi door's request handling, shared by every listener: options to settings, the allow-list,
 // one Connection per accepted socket, and the count of unfinished requests for a graceful stop.
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from './allow.js';
-import { Connection, type ConnectionSettings } from './connection.js';
+import { Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { MAX_VARS_SIZE } from './parser.js';
 
 export interface UwsgiOptions {
@@ -55,10 +55,12 @@ export const UWSGI_DEFAULTS = {
   lingerTimeout: 5_000,
 } as const;
 
-export class UwsgiDoor {
+export class UwsgiDoor implements ConnectionOwner {
   readonly log: Logger;
   private readonly settings: ConnectionSettings;
   private readonly allowed: AllowCheck;
+  /** False once listening() found that every possible peer is allowed (loopback, Unix socket). */
+  private checkPeers = true;
   /** Connections whose request is not finished (packet incoming or application running). */
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -89,24 +91,41 @@ export class UwsgiDoor {
     this.onConnection = this.onConnection.bind(this);
   }
 
+  /**
+   * Tells the door the address its server listens on (server.address()), once listening. When every
+   * peer that can connect is allowed (a loopback address the allow list covers, a Unix socket), the
+   * per-connection check and its getpeername syscall are skipped.
+   */
+  listening(address: ReturnType<Server['address']>): void {
+    if (address === null) return;
+    this.checkPeers = !this.allowed.allowsEveryPeerOf(typeof address === 'string' ? undefined : address.address);
+    if (typeof address === 'object' && address.address !== '0.0.0.0' && address.address !== '::') {
+      this.settings.local = { address: address.address, port: address.port };
+    }
+  }
+
   onConnection(socket: Socket): void {
     // Reset before we got to it: nothing to serve, and its 'close' may already have gone by.
     if (socket.destroyed) return;
-    if (!this.allowed(socket.remoteAddress)) {
+    if (this.checkPeers && !this.allowed(socket.remoteAddress)) {
       this.log.warn(`uwsgi: connection from ${socket.remoteAddress} refused: not in the allow list`);
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     this.inFlight++;
-    let done = false;
-    new Connection(socket, this.settings, () => {
-      if (done) return;
-      done = true;
-      if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    });
+    new Connection(socket, this.settings, this);
+  }
+
+  /** ConnectionOwner: a connection's request is over. */
+  requestDone(): void {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** ConnectionOwner: a connection's socket has closed. */
+  socketClosed(socket: Socket): void {
+    this.sockets.delete(socket);
   }
 
   /** Resolves when no request is in progress. */

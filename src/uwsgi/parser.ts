@@ -143,6 +143,9 @@ export class UwsgiParser {
 export function parseVars(block: Uint8Array): Array<[string, string]> {
   const vars: Array<[string, string]> = [];
   const end = block.length;
+  // One latin-1 decode of the whole block, then slices of it (byte offsets are char offsets): one
+  // native call per packet, not two per variable.
+  const text = nativeString(block);
   let p = 0;
   while (p < end) {
     if (p + 2 > end) throw new PacketError('key-overrun', `a key length at offset ${p} runs past the ${end}-byte vars block`);
@@ -150,7 +153,7 @@ export function parseVars(block: Uint8Array): Array<[string, string]> {
     p += 2;
     if (kl === 0) throw new PacketError('empty-key', `an empty key at offset ${p - 2}`);
     if (p + kl > end) throw new PacketError('key-overrun', `a ${kl}-byte key at offset ${p} runs past the ${end}-byte vars block`);
-    const key = nativeString(block.subarray(p, p + kl));
+    const key = text.slice(p, p + kl);
     p += kl;
     if (p + 2 > end) throw new PacketError('value-overrun', `the value length of ${quote(key)} runs past the vars block`);
     const vl = block[p]! | (block[p + 1]! << 8);
@@ -158,7 +161,7 @@ export function parseVars(block: Uint8Array): Array<[string, string]> {
     if (p + vl > end) {
       throw new PacketError('value-overrun', `the ${vl}-byte value of ${quote(key)} runs past the ${end}-byte vars block`);
     }
-    vars.push([key, nativeString(block.subarray(p, p + vl))]);
+    vars.push([key, text.slice(p, p + vl)]);
     p += vl;
   }
   return vars;

@@ -63,6 +63,7 @@ export async function serveUwsgi(app: Application, options: UwsgiOptions = {}): 
     target = { path };
   } else target = { host: options.host ?? UWSGI_DEFAULTS.host, port: options.port ?? UWSGI_DEFAULTS.port };
   await listen(server, target, options.backlog);
+  door.listening(server.address());
   let host = '';
   let port = 0;
   const addr = server.address();

@@ -10,16 +10,21 @@ import type { HeaderList } from '../spec.js';
 /** Below this a chunk is copied behind the head into one buffer; above it, one writev of both. */
 const COPY_LIMIT = 16384;
 
+/** The connection under the sink. */
+export interface ResponseEnd {
+  /** Called once the whole response has been written: the connection ends it (close or linger). */
+  responseDone(): void;
+}
+
 export class SocketSink implements Sink {
-  /** Status line and headers, held until the first body bytes or end() so they leave together. */
-  private pending: Buffer | null = null;
+  /** Status line and headers (latin-1), held until the first body bytes or end() so they leave together. */
+  private pending: string | null = null;
   private ended = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly protocol: string,
-    /** Called once the response is complete and the socket's write side has been ended. */
-    private readonly onEnd: () => void,
+    private readonly conn: ResponseEnd,
   ) {}
 
   get closed(): boolean {
@@ -30,7 +35,7 @@ export class SocketSink implements Sink {
     let s = `${this.protocol} ${status}\r\n`;
     for (let i = 0; i < headers.length; i++) s += `${headers[i]![0]}: ${headers[i]![1]}\r\n`;
     // The engine checked status and headers: latin-1 only, no CR/LF, so this cannot split the response.
-    this.pending = Buffer.from(s + '\r\n', 'latin1');
+    this.pending = s + '\r\n';
   }
 
   write(chunk: Uint8Array): boolean {
@@ -38,9 +43,15 @@ export class SocketSink implements Sink {
     const head = this.pending;
     if (head === null) return this.socket.write(chunk);
     this.pending = null;
-    if (chunk.length <= COPY_LIMIT) return this.socket.write(Buffer.concat([head, chunk]));
+    if (chunk.length <= COPY_LIMIT) {
+      // One buffer for head and body: a latin-1 string is one byte per char.
+      const out = Buffer.allocUnsafe(head.length + chunk.length);
+      out.write(head, 0, 'latin1');
+      out.set(chunk, head.length);
+      return this.socket.write(out);
+    }
     this.socket.cork();
-    this.socket.write(head);
+    this.socket.write(Buffer.from(head, 'latin1'));
     const more = this.socket.write(chunk);
     this.socket.uncork();
     return more;
@@ -64,12 +75,11 @@ export class SocketSink implements Sink {
     if (this.ended) return;
     if (!this.socket.destroyed && this.socket.writable) {
       if (last !== undefined && last.length > 0) this.write(last);
-      else if (this.pending !== null) this.socket.write(this.pending);
+      else if (this.pending !== null) this.socket.write(Buffer.from(this.pending, 'latin1'));
       this.pending = null;
-      this.socket.end();
     }
     this.ended = true;
-    this.onEnd();
+    this.conn.responseDone();
   }
 
   abort(): void {
