@@ -14,7 +14,7 @@ import type { Logger } from '../../src/engine/log.js';
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
 /** The seed's environ app in Python (the oracle's app.py). */
-export const PY_ENVIRON_APP = path.join(HERE, 'fastcgi-environ-app.py');
+export const PY_ENVIRON_APP = path.join(HERE, 'environ-app.py');
 export const APACHE_MODULES = '/usr/lib/apache2/modules';
 const UWSGI_PLUGINS = '/usr/lib/uwsgi/plugins';
 

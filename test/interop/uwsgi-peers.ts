@@ -16,7 +16,7 @@ import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The seed's environ app in Python (copied from the oracle: shared/oracle/app.py). */
-export const PY_ENVIRON_APP = path.join(HERE, 'uwsgi-environ-app.py');
+export const PY_ENVIRON_APP = path.join(HERE, 'environ-app.py');
 
 /** Where Debian keeps what the peers need besides their binary. */
 export const APACHE_MODULES = '/usr/lib/apache2/modules';
