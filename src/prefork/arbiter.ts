@@ -24,6 +24,7 @@ import { closeAll, type Listener } from './sockets.js';
 import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages.js';
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
 import { watchFiles, type Reloader } from './reloader.js';
+import { captureStack, formatFrames } from './stack.js';
 
 type State = 'booting' | 'ready' | 'retiring' | 'draining';
 
@@ -46,7 +47,14 @@ interface Worker {
   deadline?: number;
   /** Heartbeat lost: when it gets SIGKILL (after the watchdog had a moment to log). */
   killAt?: number;
+  /** Where its inspector opens on SIGUSR1, to read a stuck worker's stack (stack.ts). */
+  inspectPort?: number;
+  /** Reading its stack: the kill waits for this (bounded by STACK_BUDGET_MS). */
+  capturing?: boolean;
 }
+
+/** How long the master tries to read a stuck worker's stack before killing it anyway. */
+const STACK_BUDGET_MS = 3000;
 
 type Event =
   | { kind: 'signal'; signal: NodeJS.Signals }
@@ -225,6 +233,7 @@ export class Arbiter {
         return;
       case 'ready':
         w.lastBeat = Date.now();
+        w.inspectPort = msg.inspectPort;
         if (w.state === 'booting') w.state = 'ready';
         this.log.debug(`Worker ${w.pid} is ready`);
         if (this.phase === 'starting') {
@@ -380,7 +389,7 @@ export class Arbiter {
     const bootMs = Math.max(60_000, timeoutMs);
     for (const w of this.workers.values()) {
       if (w.killAt !== undefined) {
-        if (now >= w.killAt) {
+        if (now >= w.killAt && !w.capturing) {
           w.killAt = Infinity;
           this.kill(w, 'SIGKILL', w.killReason ?? 'was killed');
         }
@@ -402,10 +411,28 @@ export class Arbiter {
         this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): no heartbeat for ${secs} s (setting timeout = ${this.settings.timeout} s); killing it`);
         w.killReason = `was killed after its event loop stopped answering for ${secs} s (WORKER TIMEOUT)`;
         this.bump('timeout');
-        // The worker's watchdog thread is logging the request it is stuck in; give it a moment.
+        // The worker's watchdog thread is logging the request it is stuck in; give it a moment,
+        // and read the JavaScript stack it is stuck in meanwhile.
         w.killAt = now + 1500;
+        if (w.inspectPort !== undefined) this.logStack(w, w.inspectPort);
       }
     }
+  }
+
+  private logStack(w: Worker, port: number): void {
+    w.capturing = true;
+    const budget = setTimeout(() => (w.capturing = false), STACK_BUDGET_MS + 500);
+    captureStack(w.pid, port, STACK_BUDGET_MS).then(
+      (frames) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${formatFrames(frames)}`),
+      (err: Error) =>
+        this.log.critical(
+          `WORKER TIMEOUT (pid ${w.pid}): its JavaScript stack could not be read (${err.message}): the thread is blocked inside native code ` +
+            `(a synchronous read, Atomics.wait, a native addon), or the application listens for SIGUSR1, or port ${port} was taken`,
+        ),
+    ).finally(() => {
+      clearTimeout(budget);
+      w.capturing = false;
+    });
   }
 
   private stop(graceful: boolean, signal: string): void {

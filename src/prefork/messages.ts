@@ -27,7 +27,8 @@ export interface WorkerMetrics {
 export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export type FromWorker =
-  | { t: 'ready' }
+  /** inspectPort: where the worker's inspector opens on SIGUSR1 (stack.ts); absent without --timeout. */
+  | { t: 'ready'; inspectPort?: number }
   | { t: 'boot-error'; message: string }
   | { t: 'hb'; busy: number; metrics?: WorkerMetrics }
   | { t: 'retire'; reason: string };

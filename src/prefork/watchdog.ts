@@ -36,8 +36,7 @@ for (;;) {
     : 'no request was in the application (blocked in a timer, an event handler or module code)';
   const line = '[' + new Date(now).toISOString() + '] [' + pid + '] [CRITICAL] WORKER TIMEOUT (pid ' + pid + '): its event loop has not turned for ' +
     (age / 1000).toFixed(1) + ' s (setting timeout = ' + timeoutSetting + ' s); ' + what + '; requests in flight: ' + f[2] +
-    '. Synchronous code is blocking it (a busy loop, a blocking call, a huge JSON.parse); the JavaScript stack of a blocked loop is not ' +
-    'reachable from inside the process (run the app under --cpu-prof or node --inspect to find it).\\n';
+    '. Synchronous code is blocking it (a busy loop, a blocking call, a huge JSON.parse); the master logs its JavaScript stack next.\\n';
   try { writeSync(fd, line); } catch {}
 }
 `;

@@ -3,6 +3,8 @@
 // master: "ready", a heartbeat from its event loop (with its counters), "retire" when max-requests or
 // max-rss is reached. It exits when the master says stop, or when the master goes away.
 import { readFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import net from 'node:net';
 import { LoadError, loadApp } from '../cli/load.js';
 import { errorPage } from '../middleware/error-page.js';
 import type { Application, Environ } from '../spec.js';
@@ -44,7 +46,8 @@ export function runWorker(): void {
   process.on('SIGTERM', () => stopWorker(true, 'SIGTERM'));
   process.on('SIGINT', () => stopWorker(false, 'SIGINT'));
   process.on('SIGQUIT', () => stopWorker(false, 'SIGQUIT'));
-  process.on('SIGUSR1', () => reopenLogs());
+  // No listener for SIGUSR1: it stays node's debug signal, which the master uses to read the stack of
+  // a stuck worker (stack.ts). The master asks for log reopening over IPC.
   for (const sig of ['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const) process.on(sig, () => {});
 }
 
@@ -186,5 +189,29 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
   setInterval(hb, hbMs).unref();
   hb();
   if (stopping) return;
-  send({ t: 'ready' });
+  send({ t: 'ready', ...(s.timeout > 0 ? { inspectPort: await inspectorPort() } : {}) });
+}
+
+/**
+ * The port node's inspector will open on if the master sends SIGUSR1 (stack.ts): the one already
+ * open, or a free loopback port chosen now (another program could take it before it is used; then
+ * the stack is simply not available).
+ */
+async function inspectorPort(): Promise<number | undefined> {
+  const open = inspector.url();
+  if (open) return Number(new URL(open).port);
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once('error', reject);
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    process.debugPort = port;
+    return port;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,6 +2,10 @@
 // load. Every wait is bounded polling on a log line, a pid or a connection; durations are measured
 // and only bounded from above where "at once rather than hung" is the point.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
 import { FAULT, alive, childrenOf, get, load, tryConnect, waitFor, workerPids } from './helpers.js';
@@ -100,6 +104,10 @@ describe('prefork master: signals', { timeout: 120_000 }, () => {
       const spin = get(cli.port, '/spin?ms=60000', 20_000);
       await waitFor('the timeout report', () => /\[CRITICAL\] WORKER TIMEOUT \(pid \d+\): its event loop/.test(cli.stderr()));
       assert.match(cli.stderr(), new RegExp(`WORKER TIMEOUT \\(pid ${stuck}\\): its event loop has not turned for [\\d.]+ s.*GET /spin\\?ms=60000 \\(started`));
+      // The master reads the blocked thread's JavaScript stack (SIGUSR1 + inspector) before the kill:
+      // innermost the app's busy loop, in the fixture's file.
+      await waitFor('the stack', () => cli.stderr().includes(`WORKER TIMEOUT (pid ${stuck}): JavaScript stack`), 10_000);
+      assert.match(cli.stderr(), new RegExp(`JavaScript stack of its main thread, innermost first:\\n {4}at spinUntil \\([^)]*test/prefork/fixtures/fault\\.ts:\\d+:\\d+\\)\\n {4}at `));
       const res = await spin;
       assert.equal(res.status, 0, 'the stuck request is cut (the client sees the connection close)');
       await waitFor('the replacement', async () => {
@@ -110,6 +118,29 @@ describe('prefork master: signals', { timeout: 120_000 }, () => {
       assert.equal((await get(cli.port, '/pid')).status, 200);
     } finally {
       await cli.stop('SIGKILL');
+    }
+  });
+
+  it('heartbeat: a worker blocked inside a system call has no JavaScript stack to read; the log says so and it is replaced', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-fifo-'));
+    const fifo = path.join(dir, 'never-written');
+    execFileSync('mkfifo', [fifo]);
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '1', '--timeout', '1']);
+    try {
+      const master = cli.child.pid!;
+      const [stuck] = await childrenOf(master);
+      const blocked = get(cli.port, `/fifo?path=${encodeURIComponent(fifo)}`, 20_000);
+      await waitFor('the stack report', () => cli.stderr().includes(`WORKER TIMEOUT (pid ${stuck}): its JavaScript stack could not be read`), 15_000);
+      assert.match(cli.stderr(), /blocked inside native code/);
+      assert.equal((await blocked).status, 0);
+      await waitFor('the replacement', async () => {
+        const kids = await childrenOf(master);
+        return kids.length === 1 && kids[0] !== stuck;
+      });
+      assert.equal((await get(cli.port, '/pid')).status, 200);
+    } finally {
+      await cli.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
