@@ -25,6 +25,7 @@ import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
 import { watchFiles, type Reloader } from './reloader.js';
 import { captureStack, formatFrames } from './stack.js';
+import { Notifier } from './notify.js';
 
 type State = 'booting' | 'ready' | 'retiring' | 'draining';
 
@@ -108,6 +109,7 @@ export class Arbiter {
   private backoffUntil = 0;
   private backoffMs = 0;
   private reloading = false;
+  private readonly notify: Notifier;
   private readonly retired = emptyMetrics();
   private readonly restarts: Record<string, number> = {};
   private metricsServer: http.Server | null = null;
@@ -119,6 +121,12 @@ export class Arbiter {
     this.listeners = opts.listeners;
     this.log = opts.log;
     this.target = opts.settings.workers;
+    this.notify = new Notifier(opts.log);
+  }
+
+  private serving(): string {
+    const n = [...this.workers.values()].filter((w) => w.state === 'ready').length;
+    return `Serving ${this.listeners.map((l) => l.label).join(', ')} with ${n} worker${n === 1 ? '' : 's'}`;
   }
 
   private push(e: Event): void {
@@ -239,6 +247,7 @@ export class Arbiter {
         if (this.phase === 'starting') {
           this.phase = 'running';
           for (const l of this.listeners) this.log.info(`Listening at: ${l.label} (pid ${process.pid})`);
+          this.notify.ready(this.serving());
           if (this.settings.reload) {
             this.log.warn(`--reload is for development; in production run: tsgi ${this.opts.app} --workers ${Math.max(2, this.target)} (without --reload)`);
           }
@@ -298,6 +307,7 @@ export class Arbiter {
       }
       for (const x of old) x.gen = this.gen;
       this.reloading = false;
+      this.notify.ready(`${this.serving()} (the last reload failed)`);
       return;
     }
     this.backoffMs = Math.min(30_000, Math.max(1000, this.backoffMs * 2));
@@ -374,6 +384,7 @@ export class Arbiter {
       if (this.reloading) {
         this.reloading = false;
         this.log.info(`Reload complete: ${ready.length} new worker${ready.length === 1 ? '' : 's'}`);
+        this.notify.ready(this.serving());
       }
     }
     if (ready.length > this.target && superseded.length === 0) {
@@ -440,6 +451,7 @@ export class Arbiter {
     if (this.phase === 'stopping' && (graceful || !this.graceful)) return;
     this.phase = 'stopping';
     this.graceful = graceful;
+    this.notify.stopping(`Stopping (${signal})`);
     if (graceful) this.log.info(`${signal}: shutting down gracefully (up to ${this.settings.gracefulTimeout} s)`);
     else this.log.info(`${signal}: quick shutdown`);
     this.reloader?.close();
@@ -479,6 +491,7 @@ export class Arbiter {
     this.gen++;
     this.reloading = true;
     this.bump('reload');
+    this.notify.reloading(`Reloading (${why})`);
     this.log.info(`${why}: reloading: starting ${this.target} new worker${this.target === 1 ? '' : 's'}; the old ones drain once these are ready`);
     this.wake?.();
   }

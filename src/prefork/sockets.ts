@@ -4,6 +4,7 @@
 // master: research/peer-bench.md observation 4). The master never accepts. Because it keeps its
 // copy open, the sockets survive worker crashes and reloads: a connection that arrives while no
 // worker is up waits in the kernel's queue instead of being refused.
+import { execFileSync } from 'node:child_process';
 import { promises as fs, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
@@ -114,7 +115,7 @@ async function bindOne(b: Bind, o: BindOptions): Promise<Listener> {
       if (o.socketMode) await fs.chmod(b.path, parseInt(o.socketMode, 8));
       if (o.socketOwner || o.socketGroup) {
         const st = await fs.stat(b.path);
-        await fs.chown(b.path, o.socketOwner ? Number(o.socketOwner) : st.uid, o.socketGroup ? Number(o.socketGroup) : st.gid);
+        await fs.chown(b.path, o.socketOwner ? accountId('user', o.socketOwner) : st.uid, o.socketGroup ? accountId('group', o.socketGroup) : st.gid);
       }
     } catch (err) {
       h.close();
@@ -203,4 +204,22 @@ export function systemdBinds(env: Record<string, string | undefined>, pid = proc
   if (!Number.isInteger(n) || n <= 0) return [];
   if (env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) !== pid) return [];
   return Array.from({ length: n }, (_, i) => ({ kind: 'fd' as const, protocol: 'http' as const, fd: 3 + i }));
+}
+
+/**
+ * A user or group id from a number or a name. Names go through the system's account databases
+ * (getent, so NSS sources such as LDAP count, as they do for chown(1)); node only knows the
+ * current user.
+ */
+function accountId(kind: 'user' | 'group', value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  let line = '';
+  try {
+    line = execFileSync('getent', [kind === 'user' ? 'passwd' : 'group', value], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    /* exit 2: no such entry */
+  }
+  const id = Number(line.split(':')[2]);
+  if (!line || !Number.isInteger(id)) throw new Error(`no ${kind} named ${JSON.stringify(value)} on this system (setting socket-${kind === 'user' ? 'owner' : 'group'})`);
+  return id;
 }

@@ -36,6 +36,9 @@ const oneOf =
   (v: string) =>
     allowed.includes(v) ? undefined : `must be one of ${allowed.join(', ')}`;
 
+/** A user or group: a numeric id, or a name as useradd(8) allows it. */
+const ACCOUNT = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
+
 export const SETTINGS = [
   // ---------------------------------------------------------------- Server
   {
@@ -208,9 +211,9 @@ export const SETTINGS = [
     type: 'string',
     default: '',
     section: 'Sockets',
-    meta: 'UID',
-    help: 'Numeric user id to give unix: sockets (needs the privilege to chown).',
-    validate: (v: string) => (v === '' || /^\d+$/.test(v) ? undefined : 'must be a numeric user id'),
+    meta: 'USER',
+    help: 'User (name or numeric id) to give unix: sockets, e.g. www-data (needs the privilege to chown: run the master as root).',
+    validate: (v: string) => (v === '' || ACCOUNT.test(v) ? undefined : 'must be a user name or a numeric user id'),
   },
   {
     key: 'socketGroup',
@@ -219,9 +222,9 @@ export const SETTINGS = [
     type: 'string',
     default: '',
     section: 'Sockets',
-    meta: 'GID',
-    help: "Numeric group id to give unix: sockets, e.g. the web server's group.",
-    validate: (v: string) => (v === '' || /^\d+$/.test(v) ? undefined : 'must be a numeric group id'),
+    meta: 'GROUP',
+    help: "Group (name or numeric id) to give unix: sockets, e.g. the web server's group www-data; with --socket-mode 660 only that group can connect.",
+    validate: (v: string) => (v === '' || ACCOUNT.test(v) ? undefined : 'must be a group name or a numeric group id'),
   },
   // ---------------------------------------------------------------- Limits
   {
