@@ -510,17 +510,37 @@ function ceilingFiles() {
 // Rows. Each row: how to start it for an app on a port (alternatives tried in order, the first that
 // listens is kept), whether it is pinned to core 0, what it needs, and an optional nginx front.
 
-const TSGI_APPS = {
+// The apps as written (TypeScript). The tsgi rows serve them compiled to JavaScript (compileApps),
+// as node:http and the frameworks serve JavaScript: a .ts app makes each worker carry tsx's loader
+// thread (about 27 MB of RSS), a cost of the TypeScript convenience rather than of the server; the
+// `tsgi-ts` row measures it.
+const TS_APPS = {
   hello: 'examples/hello.ts',
   environ: 'examples/environ.ts',
   mib: 'bench/apps/tsgi.ts:mib',
   upload: 'bench/apps/tsgi.ts:upload',
   stream: 'bench/apps/tsgi.ts:stream',
 };
+const TSGI_APPS = { ...TS_APPS };
+
+/** Type-strips each app with esbuild (tsx's own transformer) into .bench/apps/; imports of 'tsgi' resolve to dist/. */
+async function compileApps() {
+  const { transform } = await import('esbuild');
+  const out = path.join(root, '.bench', 'apps');
+  mkdirSync(out, { recursive: true });
+  for (const [name, spec] of Object.entries(TS_APPS)) {
+    const [file, exp] = spec.split(':');
+    const target = path.join(out, path.basename(file).replace(/\.ts$/, '.mjs'));
+    const { code } = await transform(readFileSync(path.join(root, file), 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
+    writeFileSync(target, code);
+    TSGI_APPS[name] = path.relative(root, target) + (exp ? `:${exp}` : '');
+  }
+}
 const node = (script, ...args) => ({ cmd: process.execPath, args: [rel('bench/servers', script), ...args.map(String)] });
 // BENCH_TSGI_ARGS: more CLI flags for every tsgi row (e.g. '--log-level warning').
 const tsgiArgs = (process.env.BENCH_TSGI_ARGS ?? '').split(/\s+/).filter(Boolean);
 const tsgiCli = (app, bind, ...extra) => ({ via: 'CLI', cmd: process.execPath, args: [CLI, TSGI_APPS[app], '--bind', bind, ...extra, ...tsgiArgs] });
+const tsgiCliTs = (app, bind, ...extra) => ({ via: 'CLI', cmd: process.execPath, args: [CLI, TS_APPS[app], '--bind', bind, ...extra, ...tsgiArgs] });
 const tsgiDoor = (proto, app, port) => ({ via: 'bench/servers/tsgi-door.mjs', ...node('tsgi-door.mjs', proto, TSGI_APPS[app], port) });
 // BENCH_TSGI_LAUNCHER=1: serve the uwsgi and FastCGI rows with bench/servers/tsgi-door.mjs (one
 // process, no master) even when the CLI could.
@@ -556,6 +576,13 @@ const ROWS = [
     start: ({ app, port }) => [node('node-http.mjs', port, app, 2)],
   },
   { id: 'tsgi', label: '**tsgi** (1 worker)', pinned: true, note: 'master + 1 worker', start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)] },
+  {
+    id: 'tsgi-ts',
+    label: 'tsgi (1 worker), the app as .ts',
+    pinned: true,
+    note: "master + 1 worker; tsx's loader thread in the worker",
+    start: ({ app, port }) => [tsgiCliTs(app, `127.0.0.1:${port}`)],
+  },
   {
     id: 'tsgi-w2',
     label: '**tsgi** (`-w 2`)',
@@ -661,7 +688,7 @@ const SCENARIOS = [
     title: 'Hello world, 50 keep-alive connections',
     app: 'hello',
     connections: 50,
-    rows: ['node', 'node-w2', 'tsgi', 'tsgi-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
+    rows: ['node', 'node-w2', 'tsgi', 'tsgi-ts', 'tsgi-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
   },
   {
     id: 'hello-c200',
@@ -779,6 +806,7 @@ async function startRow(row, scenario, runDir) {
 function treeStats(procs) {
   let ticks = 0;
   let rssKb = 0;
+  let maxKb = 0;
   let count = 0;
   for (const child of procs) {
     for (const p of groupPids(child.pid)) {
@@ -786,11 +814,12 @@ function treeStats(procs) {
       const kb = Number(/VmRSS:\s+(\d+)/.exec(readText(`/proc/${p.pid}/status`) ?? '')?.[1]);
       if (!Number.isNaN(kb)) {
         rssKb += kb;
+        maxKb = Math.max(maxKb, kb);
         count++;
       }
     }
   }
-  return { ticks, rssMb: rssKb / 1024, count };
+  return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, count };
 }
 
 function busyTicks() {
@@ -885,6 +914,7 @@ async function measure(row, scenario, round, opts) {
       serverCpu: cpu,
       otherCpu: Math.max(0, (busy1 - busy0) / CLK_TCK - cpu - (Number.isNaN(r.wrkCpu) ? 0 : r.wrkCpu)),
       rss: after.rssMb,
+      maxRss: after.maxRssMb,
       procs: after.count,
     };
   } finally {
@@ -918,6 +948,7 @@ function summarize(runs) {
     p99: get('p99'),
     mibps: get('mibps'),
     rss: get('rss'),
+    maxRss: get('maxRss'),
     procs: get('procs'),
     cpu: get('serverCpu'),
     wrkCpu: get('wrkCpu'),
@@ -973,7 +1004,7 @@ function scenarioTable(scenario, results, opts) {
       Number.isNaN(refRps) ? '—' : (s[by] / refRps).toFixed(2),
       fmtMs(s.p50),
       fmtMs(s.p99),
-      `${s.rss.toFixed(0)} (${s.procs})`,
+      s.procs > 1 ? `${s.rss.toFixed(0)} (${s.procs}; largest ${s.maxRss.toFixed(0)})` : `${s.rss.toFixed(0)} (${s.procs})`,
       fmtInt(scenario.transfer ? s.mibPerCpu : s.perCpu),
     ];
     lines.push(`| ${row.label} | ${cells.join(' | ')} | ${cell(notes.join('; '))} |`);
@@ -1040,7 +1071,7 @@ function report(results, opts, started, command) {
     `- **Machine**: ${machine()}`,
     `- **Load**: wrk, one thread, from a second process; ${pinning}`,
     `- **Rounds**: ${opts.rounds} × ${opts.seconds} s after a ${opts.warmup} s warm-up, each server started fresh for each run; medians${opts.rounds > 1 ? ' (range: lowest and highest req/s)' : ''}`,
-    '- **RSS**: summed over the server\'s processes after the measured run (nginx included in the nginx → X rows), process count in brackets',
+    '- **RSS**: summed over the server\'s processes after the measured run (nginx included in the nginx → X rows), process count in brackets, and the largest single process (for tsgi: the worker, to set against node:http\'s one process)',
     '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here)',
     '',
     '| component | version |',
@@ -1095,6 +1126,7 @@ async function main() {
       log('bench: npm run build failed; measuring the dist/ that is there');
     }
   }
+  await compileApps();
   tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
 
   const results = new Map(plan.map(({ scenario, rows }) => [scenario.id, new Map(rows.map((r) => [r.id, { runs: [], skip: null }]))]));
