@@ -30,7 +30,20 @@ export class BadRequest extends Error {
   }
 }
 
-export function buildEnviron(req: IncomingMessage, base: EnvironBase, input: InputStream): Environ {
+/**
+ * What buildEnviron reads of a parsed request: node:http's IncomingMessage has it, and so does the
+ * net engine's own head (src/h1/parser.ts).
+ */
+export interface RequestHead {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+  readonly httpVersion: string;
+  /** [name, value, name, value, ...] as received. */
+  readonly rawHeaders: readonly string[];
+  readonly socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
+}
+
+export function buildEnviron(req: RequestHead | IncomingMessage, base: EnvironBase, input: InputStream): Environ {
   const target = req.url ?? '/';
   const [pathInfo, query] = splitTarget(target);
   const environ: Environ = {

@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Application } from '../spec.js';
 import { clearUnixPath } from '../prefork/sockets.js';
+import { NetDoor } from '../h1/door.js';
 import { HttpDoor, type HttpOptions } from './server.js';
 
 export interface ServeOptions extends HttpOptions {
@@ -27,10 +28,16 @@ export interface ServeOptions extends HttpOptions {
   gracefulTimeout?: number;
   /** Aborting it closes the server gracefully (an already aborted signal rejects before listening). */
   signal?: AbortSignal;
+  /**
+   * The HTTP/1.1 implementation: 'node' (node:http, the default) or 'net' (tsgi's own parser and
+   * connection handling straight on node:net; docs/engine.md). Both pass the same test suites.
+   */
+  engine?: 'node' | 'net';
 }
 
 export interface ServerHandle extends AsyncDisposable {
-  readonly server: http.Server;
+  /** The HTTP server: an http.Server, or a plain net.Server with the net engine. */
+  readonly server: net.Server;
   /** The server that accepts connections: `server`, or the TLS server in front of it. */
   readonly listener: net.Server;
   readonly host: string;
@@ -136,9 +143,25 @@ async function stop(door: HttpDoor, server: http.Server, graceMs: number, tracke
 
 export async function serve(app: Application, options: ServeOptions = {}): Promise<ServerHandle> {
   options.signal?.throwIfAborted();
-  const door = new HttpDoor(app, options.tls ? { ...options, scheme: 'https' } : options);
-  const server = door.createServer();
-  const tracker = new ConnectionTracker(server);
+  const doorOptions = options.tls ? { ...options, scheme: 'https' as const } : options;
+  let server: net.Server;
+  let shutdown: () => Promise<void>;
+  let door: HttpDoor | NetDoor;
+  const graceMs = options.gracefulTimeout ?? 30_000;
+  if (options.engine === 'net') {
+    const d = new NetDoor(app, doorOptions);
+    const s = d.createServer();
+    door = d;
+    server = s;
+    shutdown = () => d.stop(s, graceMs, FRESH_GRACE_MS);
+  } else if (options.engine === undefined || options.engine === 'node') {
+    const d = new HttpDoor(app, doorOptions);
+    const s = d.createServer();
+    const tracker = new ConnectionTracker(s);
+    door = d;
+    server = s;
+    shutdown = () => stop(d, s, graceMs, tracker);
+  } else throw new TypeError(`serve(): engine must be 'node' or 'net' (got ${JSON.stringify(options.engine)})`);
   let listener: net.Server = server;
   if (options.tls) {
     const secure = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'] });
@@ -169,7 +192,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const close = () =>
     (closing ??= (async () => {
       if (listener !== server && listener.listening) listener.close();
-      await stop(door, server, options.gracefulTimeout ?? 30_000, tracker);
+      await shutdown();
     })());
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   return {

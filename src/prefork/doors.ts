@@ -59,6 +59,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
       bodyTimeout: s.bodyTimeout * 1000,
       requestTimeout: s.requestTimeout * 1000,
       responseTimeout: s.responseTimeout * 1000,
+      engine: s.engine as 'node' | 'net',
       keepAliveTimeout: s.keepAlive * 1000,
       gracefulTimeout: graceMs,
       ...(ctx.tls ? { tls: ctx.tls } : {}),

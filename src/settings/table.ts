@@ -57,6 +57,19 @@ export const SETTINGS = [
       'passed by systemd (LISTEN_FDS) are used when no bind is given.',
   },
   {
+    key: 'engine',
+    flag: 'engine',
+    env: ['TSGI_ENGINE'],
+    type: 'string',
+    default: 'node',
+    section: 'Server',
+    meta: 'ENGINE',
+    help:
+      "The HTTP/1.1 implementation of http:// binds: node (node:http) or net (tsgi's own strict parser and " +
+      'connection handling on node:net, faster; see docs/engine.md). Both pass the same test suites.',
+    validate: oneOf('node', 'net'),
+  },
+  {
     key: 'serverName',
     flag: 'server-name',
     env: ['TSGI_SERVER_NAME'],

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { after, before, it } from 'node:test';
+import { ENGINE } from '../helpers/engine.js';
 import type { Application, Environ } from '../../src/spec.js';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
 import { silentLogger } from '../../src/engine/log.js';
@@ -28,7 +29,7 @@ const app: Application = async (environ: Environ, start) => {
 
 let server: ServerHandle;
 before(async () => {
-  server = await serve(app, { host: '127.0.0.1', port: 0, log: silentLogger, headersTimeout: 1000, bodyTimeout: 500 });
+  server = await serve(app, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger, headersTimeout: 1000, bodyTimeout: 500 });
 });
 after(() => server.close());
 

@@ -13,6 +13,7 @@
 // starve a normal request; H55/H56 reset the connection mid-body and mid-response.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ENGINE } from '../helpers/engine.js';
 import type { Application, Body, Environ } from '../../src/spec.js';
 import { serve, type ServeOptions, type ServerHandle } from '../../src/http/serve.js';
 import type { Logger } from '../../src/engine/log.js';
@@ -75,7 +76,7 @@ function quietLog(lines: string[]): Logger {
 async function start(options: ServeOptions): Promise<{ server: ServerHandle; seen: Seen; log: string[] }> {
   const seen: Seen = { calls: [], reads: [], bigClosed: true };
   const log: string[] = [];
-  const server = await serve(echoApp(seen), { host: '127.0.0.1', port: 0, log: quietLog(log), ...options });
+  const server = await serve(echoApp(seen), { ...ENGINE, host: '127.0.0.1', port: 0, log: quietLog(log), ...options });
   return { server, seen, log };
 }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { ENGINE } from '../helpers/engine.js';
 import type { Application, Body, Environ } from '../../src/spec.js';
 import { makeServer, serve, type ServerHandle } from '../../src/http/serve.js';
 import { silentLogger, type Logger } from '../../src/engine/log.js';
@@ -35,7 +36,7 @@ describe('HTTP door', () => {
   const logged: string[] = [];
   const log: Logger = { error: (m) => logged.push(m), warn: (m) => logged.push(m), info: (m) => logged.push(m) };
   before(async () => {
-    server = await serve(echo, { host: '127.0.0.1', port: 0, log, headersTimeout: 1500, bodyTimeout: 1000 });
+    server = await serve(echo, { ...ENGINE, host: '127.0.0.1', port: 0, log, headersTimeout: 1500, bodyTimeout: 1000 });
   });
   after(() => server.close());
 
@@ -191,7 +192,7 @@ describe('HTTP framing', () => {
     return ['plain'];
   };
   before(async () => {
-    server = await serve(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+    server = await serve(app, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger });
   });
   after(() => server.close());
 
@@ -276,7 +277,7 @@ describe('graceful close', () => {
       start('200 OK', []);
       return ['finished'];
     };
-    const server = await serve(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+    const server = await serve(app, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger });
     const inFlight = fetch(`${server.url}/slow`).then((r) => r.text());
     await sleep(100);
     const closing = server.close();
@@ -320,7 +321,7 @@ describe('disconnects while the body waits', () => {
       };
       return body;
     };
-    const server = await serve(app, { host: '127.0.0.1', port: 0, log: silentLogger });
+    const server = await serve(app, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger });
     try {
       const socket = net.connect({ host: '127.0.0.1', port: server.port });
       await new Promise((r) => socket.once('connect', r));
@@ -346,7 +347,7 @@ describe('half-closed clients', () => {
       start('200 OK', []);
       return ['late answer'];
     };
-    const server = await serve(slow, { host: '127.0.0.1', port: 0, log: silentLogger });
+    const server = await serve(slow, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger });
     try {
       const text = await new Promise<string>((resolve, reject) => {
         const s = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true }, () => {
@@ -370,7 +371,7 @@ describe('wrong protocol on the port', () => {
   it('logs that a uwsgi packet looks like uwsgi on an HTTP port, and answers 400', async () => {
     const lines: string[] = [];
     const log: Logger = { error: (m) => lines.push(m), warn: (m) => lines.push(m), info: (m) => lines.push(m) };
-    const server = await serve(echo, { host: '127.0.0.1', port: 0, log });
+    const server = await serve(echo, { ...ENGINE, host: '127.0.0.1', port: 0, log });
     try {
       const vars = Buffer.from([14, 0, ...Buffer.from('REQUEST_METHOD'), 3, 0, ...Buffer.from('GET')]);
       const packet = Buffer.concat([Buffer.from([0, vars.length & 0xff, vars.length >> 8, 0]), vars]);
@@ -400,7 +401,7 @@ describe('response timeout (F5: an application that never answers)', () => {
       start('200 OK', []);
       return ['fine'];
     };
-    const server = await serve(app, { host: '127.0.0.1', port: 0, log, responseTimeout: 300 });
+    const server = await serve(app, { ...ENGINE, host: '127.0.0.1', port: 0, log, responseTimeout: 300 });
     try {
       const r = await rawRequest(server.port, 'GET /never HTTP/1.1\r\nHost: h\r\n\r\n', { timeoutMs: 5000 });
       assert.deepEqual(statuses(r.text), [503]);

@@ -1,0 +1,338 @@
+// One client connection on the net engine: bytes in, requests parsed strictly one at a time, each
+// run through the engine, responses out in order.
+//
+// Pipelining is strict by construction: the next request's head is not even parsed until the
+// response before it has finished and the connection is known to stay open, so a request behind
+// one that closes the connection never reaches the application (the smuggling cases of the
+// hostile catalogue). Bytes that arrive meanwhile wait in a bounded buffer (the socket is paused
+// past it).
+import type { Socket } from 'node:net';
+import { ClientError, runApp } from '../engine/handler.js';
+import { Input } from '../engine/input.js';
+import { BadRequest, buildEnviron } from '../http/environ.js';
+import type { Environ } from '../spec.js';
+import { Body } from './body.js';
+import type { NetDoor } from './door.js';
+import { HeadError, parseHead, type Head } from './parser.js';
+import { NetSink } from './sink.js';
+import { looksLikeUwsgi } from '../uwsgi/parser.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  417: 'Expectation Failed',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
+};
+
+/** A complete error response that closes the connection. */
+export function rawError(status: number): string {
+  const reason = STATUS_TEXT[status] ?? 'Bad Request';
+  const body = `${reason}\n`;
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+}
+
+/** Comma-separated tokens of a header value, lower-cased. */
+function tokens(value: string): string[] {
+  return value
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t.length > 0);
+}
+
+export class Connection {
+  /** Received bytes not yet parsed (the start of the next request). */
+  private buf: Buffer | null = null;
+  /** A request is between its head and the end of its response. */
+  private busy = false;
+  private body: Body | null = null;
+  private sink: NetSink | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** What the timer is for. */
+  private waiting: 'idle' | 'head' | 'request' | null = null;
+  private goneListeners: Array<() => void> | null = null;
+  /** The client closed its side (FIN). */
+  private clientEnded = false;
+  /** The connection is closing: nothing more is read or run. */
+  private closing = false;
+  /** The client has gone (closed, reset) or the connection was cut: nothing more can be written. */
+  gone = false;
+  keepAlive = true;
+  versionMinor = 1;
+  /** `Connection: keep-alive` and `Keep-Alive: timeout=N` header lines. */
+  get keepAliveHeader(): string {
+    return this.door.keepAliveHeader;
+  }
+
+  constructor(
+    private readonly door: NetDoor,
+    readonly socket: Socket,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {
+      /* a reset: 'close' follows */
+    });
+    socket.on('close', () => this.onClose());
+    this.arm('idle');
+  }
+
+  /** Connections accepted but not yet used for a request (see door.stop). */
+  get fresh(): boolean {
+    return !this.busy && this.buf === null && this.waiting === 'idle' && !this.served;
+  }
+  private served = false;
+
+  get idle(): boolean {
+    return !this.busy;
+  }
+
+  // ------------------------------------------------------------------ input
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    const body = this.body;
+    if (body !== null && !body.complete) {
+      const took = body.feed(chunk);
+      if (body.complete && this.waiting === 'request') this.disarm();
+      if (took === chunk.length) return;
+      chunk = chunk.subarray(took);
+    }
+    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    if (!this.busy) this.next();
+    else if (this.buf.length > this.door.limits.maxHeaderSize + 65536) this.socket.pause();
+  }
+
+  /** Parses and runs the next request in the buffer, if its head is complete. */
+  private next(): void {
+    const buf = this.buf;
+    if (buf === null || buf.length === 0) {
+      this.buf = null;
+      if (this.clientEnded) return this.close();
+      this.arm('idle');
+      return;
+    }
+    let head: Head | null;
+    try {
+      head = parseHead(buf, 0, this.door.limits);
+    } catch (err) {
+      if (!(err instanceof HeadError)) throw err;
+      if (!this.served && looksLikeUwsgi(buf)) {
+        this.door.log.warn(
+          `this looks like uwsgi on an HTTP port (from ${this.socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`,
+        );
+      }
+      return this.refuse(err.status, err.message);
+    }
+    if (head === null) {
+      if (this.clientEnded) return this.close();
+      if (this.waiting !== 'head') this.arm('head');
+      if (this.socket.isPaused()) this.socket.resume();
+      return;
+    }
+    this.buf = head.end === buf.length ? null : buf.subarray(head.end);
+    this.start(head);
+  }
+
+  private start(head: Head): void {
+    const door = this.door;
+    this.served = true;
+    this.versionMinor = head.versionMinor;
+    let environ: Environ;
+    try {
+      environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, door.emptyInput);
+    } catch (err) {
+      if (err instanceof BadRequest) return this.refuse(err.status, err.message);
+      throw err;
+    }
+    // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    if (head.versionMinor === 1 && environ.HTTP_HOST === undefined) return this.refuse(400, 'HTTP/1.1 request without Host');
+    const te = environ.HTTP_TRANSFER_ENCODING as string | undefined;
+    const cl = environ.CONTENT_LENGTH as string | undefined;
+    let chunked = false;
+    let length = 0;
+    if (te !== undefined) {
+      // §6.1: Transfer-Encoding with Content-Length is a smuggling attempt or a broken proxy.
+      if (cl !== undefined) return this.refuse(400, 'both Transfer-Encoding and Content-Length');
+      const codings = tokens(te);
+      if (codings[codings.length - 1] !== 'chunked') return this.refuse(400, `Transfer-Encoding ${JSON.stringify(te)} does not end with chunked`);
+      // §7: chunked MUST NOT be applied more than once.
+      if (codings.indexOf('chunked') !== codings.length - 1) return this.refuse(400, `Transfer-Encoding ${JSON.stringify(te)} applies chunked twice`);
+      if (codings.length > 1) return this.refuse(501, `Transfer-Encoding ${JSON.stringify(te)}: only chunked is understood`);
+      chunked = true;
+    } else if (cl !== undefined) {
+      if (!/^\d{1,15}$/.test(cl)) return this.refuse(400, `malformed Content-Length ${JSON.stringify(cl)}`);
+      length = Number(cl);
+    }
+    const conn = environ.HTTP_CONNECTION as string | undefined;
+    let keepAlive = head.versionMinor === 1;
+    if (conn !== undefined) {
+      const t = tokens(conn);
+      if (t.includes('close')) keepAlive = false;
+      else if (head.versionMinor === 0 && t.includes('keep-alive')) keepAlive = true;
+    }
+    // H20: an HTTP/1.0 message with Transfer-Encoding has faulty framing: the connection closes after it.
+    if (head.versionMinor === 0 && chunked) keepAlive = false;
+    if (door.draining || door.oneShot.has(this.socket)) keepAlive = false;
+    let expectContinue = false;
+    const expect = environ.HTTP_EXPECT as string | undefined;
+    if (expect !== undefined) {
+      if (expect.toLowerCase() !== '100-continue') return this.refuse(417, `unsupported expectation ${JSON.stringify(expect)}`);
+      expectContinue = head.versionMinor === 1;
+    }
+    this.keepAlive = keepAlive;
+    this.busy = true;
+    const sink = new NetSink(this);
+    this.sink = sink;
+    if (chunked || length > 0) {
+      const body = new Body(this.socket, length, chunked, expectContinue, door.opts.bodyTimeout, () => sink.headSent, () => (this.keepAlive = false));
+      this.body = body;
+      environ['wsgi.input'] = new Input(body, chunked ? Infinity : length);
+      if (this.buf !== null) {
+        const took = body.feed(this.buf);
+        this.buf = took === this.buf.length ? null : this.buf.subarray(took);
+      }
+      if (!body.complete) this.arm('request');
+      else this.disarm();
+    } else {
+      this.body = null;
+      this.disarm();
+    }
+    door.inFlight++;
+    const done = runApp(door.app, environ, sink, { log: door.log, method: head.method });
+    if (done === undefined) this.finished();
+    else if (door.opts.responseTimeout > 0) {
+      // F5 (reliability.md): an application that never answers gets its client a 503, not a hang;
+      // a response that has started (a stream) is never cut by this.
+      const timer = setTimeout(() => {
+        if (!sink.timeOut()) return;
+        door.log.error(`${head.method} ${String(environ.PATH_INFO)}: no response within ${door.opts.responseTimeout} ms; answered 503`);
+        this.keepAlive = false;
+        this.close();
+      }, door.opts.responseTimeout);
+      done.then(() => {
+        clearTimeout(timer);
+        this.finished();
+      });
+    } else done.then(() => this.finished());
+  }
+
+  // ------------------------------------------------------------------ output
+
+  /** The sink wrote the end of the response. */
+  responseEnded(): void {
+    const gone = this.goneListeners;
+    if (gone !== null) {
+      this.goneListeners = null;
+      for (const l of gone) l();
+    }
+  }
+
+  /** The application is done with the request (its close() ran): on to the next one, or close. */
+  private finished(): void {
+    this.door.finished();
+    this.busy = false;
+    this.sink = null;
+    const body = this.body;
+    this.body = null;
+    // A body the application did not read to its end is still on the wire: rather than read and
+    // discard an unknown amount, close (the client learns it from Connection: close or the FIN).
+    if (body !== null && !body.complete) this.keepAlive = false;
+    if (this.gone) return;
+    if (!this.keepAlive || this.door.draining) return this.close();
+    if (this.socket.isPaused()) this.socket.resume();
+    this.next();
+  }
+
+  /** A request refused before the application saw it: the error answer, then close. */
+  private refuse(status: number, why: string): void {
+    this.door.log.info(`${status} for ${this.socket.remoteAddress ?? '?'}: ${why}`);
+    this.closing = true;
+    this.disarm();
+    if (!this.socket.destroyed) this.socket.end(rawError(status), 'latin1');
+    this.destroySoon();
+  }
+
+  /** Ends the connection after what was written (FIN), and makes sure it goes away. */
+  close(): void {
+    this.closing = true;
+    this.disarm();
+    if (!this.socket.destroyed) this.socket.end();
+    this.destroySoon();
+  }
+
+  abort(): void {
+    this.close();
+  }
+
+  private destroySoon(): void {
+    // A client that never reads cannot hold the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  onGone(listener: () => void): void {
+    (this.goneListeners ??= []).push(listener);
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (!this.busy) {
+      // A request sent and then half-closed (`nc -q`): answer what is complete, then close.
+      if (this.buf === null) this.close();
+      else this.next();
+      return;
+    }
+    // A FIN once the response has started means the client has gone (browsers never half-close):
+    // cut now, so a stream learns it at once. Before that, the client may be waiting for its answer.
+    if (this.sink?.headSent) {
+      this.socket.destroy();
+      return;
+    }
+    this.body?.fail(new ClientError(400, 'the client closed the connection before the end of the body'));
+    this.keepAlive = false;
+  }
+
+  private onClose(): void {
+    this.gone = true;
+    this.closing = true;
+    this.disarm();
+    this.body?.fail(new ClientError(400, 'the client closed the connection before the end of the body'));
+    this.door.forget(this);
+    const gone = this.goneListeners;
+    if (gone !== null) {
+      this.goneListeners = null;
+      for (const l of gone) l();
+    }
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  private arm(what: 'idle' | 'head' | 'request'): void {
+    const o = this.door.opts;
+    const ms = what === 'idle' ? o.keepAliveTimeout : what === 'head' ? o.headersTimeout : o.requestTimeout;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.waiting = what;
+    if (ms > 0) this.timer = setTimeout(() => this.expired(what), ms);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.waiting = null;
+  }
+
+  private expired(what: 'idle' | 'head' | 'request'): void {
+    this.timer = null;
+    if (what === 'idle') return void this.socket.destroy();
+    if (what === 'head') return this.refuse(408, `request head not complete within ${this.door.opts.headersTimeout} ms`);
+    // The whole request (its body) did not arrive within requestTimeout.
+    this.door.log.info(`408 for ${this.socket.remoteAddress ?? '?'}: request not complete within ${this.door.opts.requestTimeout} ms`);
+    this.keepAlive = false;
+    this.body?.fail(new ClientError(408, `request not complete within ${this.door.opts.requestTimeout} ms`));
+  }
+}

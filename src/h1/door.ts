@@ -1,0 +1,115 @@
+// The net engine's door: an HTTP/1.1 server straight on node:net, with the strictness of the
+// node:http door (the same environ, limits, timeouts and refusals; the same test suites) and none
+// of node:http's layers (IncomingMessage, ServerResponse and their streams per request).
+// serve({ engine: 'net' }) and `tsgi --engine net` choose it; docs/engine.md says why and what it
+// measures.
+import net, { type Socket } from 'node:net';
+import os from 'node:os';
+import type { Application } from '../spec.js';
+import { EMPTY_INPUT } from '../engine/input.js';
+import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
+import { FileWrapper } from '../util.js';
+import { VERSION } from '../version.js';
+import type { EnvironBase } from '../http/environ.js';
+import { HTTP_DEFAULTS, type HttpOptions } from '../http/server.js';
+import { Connection } from './connection.js';
+import type { Limits } from './parser.js';
+
+export class NetDoor {
+  readonly log: Logger;
+  readonly base: EnvironBase;
+  readonly opts: Required<Pick<HttpOptions, keyof typeof HTTP_DEFAULTS>>;
+  readonly limits: Limits;
+  readonly emptyInput = EMPTY_INPUT;
+  inFlight = 0;
+  draining = false;
+  /** Sockets that may carry one request only (wsgiref's handleRequest()). */
+  readonly oneShot = new WeakSet<Socket>();
+  private readonly connections = new Set<Connection>();
+  private idleWaiters: Array<() => void> = [];
+  /** The header lines of a response that keeps the connection open. */
+  readonly keepAliveHeader: string;
+
+  constructor(
+    readonly app: Application,
+    options: HttpOptions,
+  ) {
+    this.log = options.log ?? streamLogger();
+    this.opts = { ...HTTP_DEFAULTS };
+    for (const k of Object.keys(HTTP_DEFAULTS) as Array<keyof typeof HTTP_DEFAULTS>) {
+      const v = options[k];
+      if (v !== undefined) this.opts[k] = v;
+    }
+    const idle = Math.floor(this.opts.keepAliveTimeout / 1000);
+    this.keepAliveHeader = 'Connection: keep-alive\r\n' + (idle > 0 ? `Keep-Alive: timeout=${idle}\r\n` : '');
+    this.limits = { limitRequestLine: this.opts.limitRequestLine, limitRequestFields: this.opts.limitRequestFields, maxHeaderSize: this.opts.maxHeaderSize };
+    this.base = {
+      serverName: options.serverName ?? '',
+      serverPort: '',
+      scheme: options.scheme ?? 'http',
+      scriptName: options.scriptName ?? '',
+      software: `tsgi/${VERSION}`,
+      errors: new LogErrors(this.log),
+      multiprocess: options.multiprocess ?? false,
+      fileWrapper: FileWrapper,
+    };
+  }
+
+  createServer(): net.Server {
+    // allowHalfOpen: a client that sends its request and shuts down its side still gets the answer.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+    server.on('connection', (socket: Socket) => this.accept(socket));
+    return server;
+  }
+
+  /** Takes a connection (the server's, or one handed over: TLS, handleRequest()). */
+  accept(socket: Socket): Connection {
+    const c = new Connection(this, socket);
+    this.connections.add(c);
+    return c;
+  }
+
+  forget(c: Connection): void {
+    this.connections.delete(c);
+  }
+
+  bound(host: string, port: number): void {
+    if (!this.base.serverName) this.base.serverName = host || os.hostname();
+    this.base.serverPort = String(port);
+  }
+
+  finished(): void {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Graceful stop: the listener closes, idle keep-alive connections close now, responses in
+   * progress finish (then their connections close) within `graceMs`, then everything is cut. A
+   * connection accepted but not used yet gets up to `freshMs` to send its request (it may have
+   * been on its way when the listener closed).
+   */
+  async stop(server: net.Server, graceMs: number, freshMs: number): Promise<void> {
+    this.draining = true;
+    if (server.listening) server.close();
+    for (const c of this.connections) if (c.idle && !c.fresh) c.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = async () => {
+      const end = Date.now() + Math.min(graceMs, freshMs);
+      while ([...this.connections].some((c) => c.fresh) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      for (const c of this.connections) if (c.idle) c.close();
+      await this.idle();
+    };
+    await Promise.race([drained(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    for (const c of this.connections) c.socket.destroy();
+  }
+}

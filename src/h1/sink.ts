@@ -1,0 +1,190 @@
+// The engine's Sink on a raw socket: the status line and headers are serialised here and leave
+// with the first body bytes (a small response is one write), the body framed by Content-Length when
+// the application or the engine declared one, chunked on HTTP/1.1 otherwise, and by closing the
+// connection for an HTTP/1.0 client. HEAD, 1xx, 204 and 304 responses carry no body.
+import type { Sink } from '../engine/handler.js';
+import type { HeaderList } from '../spec.js';
+import type { Connection } from './connection.js';
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** Below this a body chunk is copied next to the head (one buffer); above, both go in one writev. */
+const COPY_MAX = 16 * 1024;
+
+let dateSecond = 0;
+let dateText = '';
+/** The Date header value (RFC 9110 §6.6.1), built once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const s = Math.floor(now / 1000);
+  if (s !== dateSecond) {
+    dateSecond = s;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+export class NetSink implements Sink {
+  /** The serialised head, until it leaves with the first write. */
+  private pendingHead: string | null = null;
+  private chunked = false;
+  private bodyless = false;
+  private ended = false;
+  headSent = false;
+
+  constructor(private readonly conn: Connection) {}
+
+  get closed(): boolean {
+    return this.conn.gone || this.timedOut;
+  }
+
+  /** Set once the door answered 503 in the application's place (its response timeout). */
+  private timedOut = false;
+
+  /** Answers 503 in the application's place unless its response has started; returns whether it did. */
+  timeOut(): boolean {
+    if (this.headSent || this.ended || this.conn.gone) return false;
+    this.timedOut = true;
+    this.ended = true;
+    this.pendingHead = null;
+    const body = 'Service Unavailable\n';
+    this.conn.socket.write(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${httpDate()}\r\n\r\n${body}`, 'latin1');
+    this.headSent = true;
+    return true;
+  }
+
+  head(_code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void {
+    if (this.timedOut) return;
+    const conn = this.conn;
+    let s = 'HTTP/1.1 ' + status + '\r\n';
+    let hasDate = false;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
+      const name = h[0];
+      s += name + ': ' + h[1] + '\r\n';
+      if (name.length === 4 && !hasDate && name.toLowerCase() === 'date') hasDate = true;
+      // Applications may not set hop-by-hop headers (PEP 3333), but the engine's own error answers
+      // say Connection: close: then the connection closes and no second Connection line is added.
+      else if (name.length === 10 && name.toLowerCase() === 'connection') {
+        conn.keepAlive = false;
+        s = s.slice(0, s.length - name.length - h[1].length - 4);
+      }
+    }
+    if (!hasDate) s += 'Date: ' + httpDate() + '\r\n';
+    this.bodyless = bodyless;
+    if (!bodyless && length < 0) {
+      if (conn.versionMinor === 1) {
+        s += 'Transfer-Encoding: chunked\r\n';
+        this.chunked = true;
+      } else conn.keepAlive = false; // HTTP/1.0: the end of the body is the end of the connection
+    }
+    // As node:http does: say that the connection stays open and for how long it may idle, so that a
+    // client does not reuse a connection the server is about to close.
+    if (!conn.keepAlive) s += 'Connection: close\r\n';
+    else s += conn.keepAliveHeader;
+    this.pendingHead = s + '\r\n';
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.timedOut) return true;
+    if (this.bodyless || this.ended || chunk.length === 0) return true;
+    const socket = this.conn.socket;
+    if (socket.destroyed) return true;
+    const head = this.pendingHead;
+    if (this.chunked) {
+      socket.cork();
+      if (head !== null) this.sendHead();
+      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      socket.write(chunk);
+      const ok = socket.write(CRLF);
+      socket.uncork();
+      return ok;
+    }
+    if (head === null) return socket.write(chunk);
+    return this.writeWithHead(chunk);
+  }
+
+  /** The head and the first bytes in one write: copied together when small, one writev when large. */
+  private writeWithHead(chunk: Uint8Array, tail?: Buffer): boolean {
+    const socket = this.conn.socket;
+    const head = this.pendingHead!;
+    this.pendingHead = null;
+    this.headSent = true;
+    const extra = tail ? tail.length : 0;
+    if (chunk.length + extra <= COPY_MAX) {
+      const out = Buffer.allocUnsafe(head.length + chunk.length + extra);
+      const n = out.write(head, 0, 'latin1');
+      out.set(chunk, n);
+      if (tail) out.set(tail, n + chunk.length);
+      return socket.write(out);
+    }
+    socket.cork();
+    socket.write(head, 'latin1');
+    const ok = socket.write(chunk);
+    const ok2 = tail ? socket.write(tail) : ok;
+    socket.uncork();
+    return ok2;
+  }
+
+  private sendHead(): void {
+    const head = this.pendingHead;
+    if (head === null) return;
+    this.pendingHead = null;
+    this.headSent = true;
+    this.conn.socket.write(head, 'latin1');
+  }
+
+  drain(): Promise<void> {
+    const socket = this.conn.socket;
+    if (socket.destroyed || !socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  onClose(listener: () => void): void {
+    this.conn.onGone(listener);
+  }
+
+  end(last?: Uint8Array): void {
+    if (this.ended) {
+      if (this.timedOut) this.conn.responseEnded();
+      return;
+    }
+    this.ended = true;
+    const socket = this.conn.socket;
+    if (!socket.destroyed) {
+      const body = this.bodyless || last === undefined ? null : last;
+      if (this.chunked) {
+        if (body !== null && body.length > 0) {
+          socket.cork();
+          this.sendHead();
+          socket.write(body.length.toString(16) + '\r\n', 'latin1');
+          socket.write(body);
+          socket.write(CRLF);
+          socket.write(LAST_CHUNK);
+          socket.uncork();
+        } else if (this.pendingHead !== null) this.writeWithHead(LAST_CHUNK);
+        else socket.write(LAST_CHUNK);
+      } else if (this.pendingHead !== null) this.writeWithHead(body ?? EMPTY);
+      else if (body !== null && body.length > 0) socket.write(body);
+    }
+    this.conn.responseEnded();
+  }
+
+  abort(): void {
+    // The client must see the response cut short: a sized body ends early, a chunked one without
+    // its last chunk. What was written goes out first, then the connection closes.
+    this.ended = true;
+    this.conn.keepAlive = false;
+    this.conn.abort();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

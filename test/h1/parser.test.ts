@@ -1,0 +1,138 @@
+// The net engine's request-head parser and chunked decoder on their own: every case whole and
+// split at every byte (the parser is called again with more bytes, as the connection does), so
+// that no split changes the answer.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChunkedDecoder } from '../../src/h1/chunked.js';
+import { HeadError, parseHead, type Head } from '../../src/h1/parser.js';
+
+const LIMITS = { limitRequestLine: 100, limitRequestFields: 5, maxHeaderSize: 400 };
+
+/** Feeds `text` growing one byte at a time; returns the first non-null head or the error status. */
+function byteByByte(text: string): Head | number | null {
+  const all = Buffer.from(text, 'latin1');
+  for (let n = 1; n <= all.length; n++) {
+    try {
+      const h = parseHead(all.subarray(0, n), 0, LIMITS);
+      if (h !== null) return h;
+    } catch (err) {
+      if (err instanceof HeadError) return err.status;
+      throw err;
+    }
+  }
+  return null;
+}
+
+function whole(text: string): Head | number | null {
+  try {
+    return parseHead(Buffer.from(text, 'latin1'), 0, LIMITS);
+  } catch (err) {
+    if (err instanceof HeadError) return err.status;
+    throw err;
+  }
+}
+
+const OK: Array<[string, string, Partial<Head>]> = [
+  ['simple GET', 'GET / HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'GET', url: '/', httpVersion: '1.1', rawHeaders: ['Host', 'h'] }],
+  ['HTTP/1.0, no headers', 'GET /x?y=1 HTTP/1.0\r\n\r\n', { url: '/x?y=1', versionMinor: 0, rawHeaders: [] }],
+  ['a custom method token', 'PURGE /a HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'PURGE' }],
+  ['OWS around a value is dropped, inner spaces kept', 'GET / HTTP/1.1\r\nX-A: \t a  b \t\r\nHost: h\r\n\r\n', { rawHeaders: ['X-A', 'a  b', 'Host', 'h'] }],
+  ['an empty value', 'GET / HTTP/1.1\r\nX-E:\r\nHost: h\r\n\r\n', { rawHeaders: ['X-E', '', 'Host', 'h'] }],
+  ['obs-text in a value stays as latin-1', 'GET / HTTP/1.1\r\nX-L: caf\xe9\r\nHost: h\r\n\r\n', { rawHeaders: ['X-L', 'caf\xe9', 'Host', 'h'] }],
+  ['a leading empty line is ignored (RFC 9112 §2.2)', '\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'GET' }],
+  ['absolute-form target', 'GET http://example.com/p HTTP/1.1\r\nHost: example.com\r\n\r\n', { url: 'http://example.com/p' }],
+  ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n', { url: '*' }],
+];
+
+const BAD: Array<[string, string, number]> = [
+  ['bare LF after the request line', 'GET / HTTP/1.1\nHost: h\r\n\r\n', 400],
+  ['bare LF after a field', 'GET / HTTP/1.1\r\nHost: h\n\r\n', 400],
+  ['CR not followed by LF', 'GET / HTTP/1.1\r\nHost: h\r\n\rX', 400],
+  ['obs-fold', 'GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n', 400],
+  ['space before the colon', 'GET / HTTP/1.1\r\nHost : h\r\n\r\n', 400],
+  ['no colon', 'GET / HTTP/1.1\r\nHost h\r\n\r\n', 400],
+  ['empty field name', 'GET / HTTP/1.1\r\n: v\r\n\r\n', 400],
+  ['NUL in a name', 'GET / HTTP/1.1\r\nX-\x00: v\r\n\r\n', 400],
+  ['NUL in a value', 'GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n', 400],
+  ['DEL in a value', 'GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n', 400],
+  ['invalid method', 'G@T / HTTP/1.1\r\n\r\n', 400],
+  ['lower-case version', 'GET / http/1.1\r\n\r\n', 400],
+  ['HTTP/0.9 (no version)', 'GET /\r\n\r\n', 400],
+  ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
+  ['HTTP/1.2', 'GET / HTTP/1.2\r\n\r\n', 505],
+  ['two spaces', 'GET  / HTTP/1.1\r\n\r\n', 400],
+  ['control byte in the target', 'GET /a\x01b HTTP/1.1\r\n\r\n', 400],
+  ['target not a path', 'GET a/b HTTP/1.1\r\n\r\n', 400],
+  ['target too long', `GET /${'a'.repeat(120)} HTTP/1.1\r\n\r\n`, 414],
+  ['too many fields', `GET / HTTP/1.1\r\n${'X: y\r\n'.repeat(6)}\r\n`, 431],
+  ['head too large', `GET / HTTP/1.1\r\nX: ${'a'.repeat(500)}\r\n\r\n`, 431],
+  ['binary junk', '\x00\x10\x00\x00\x04\x00HOST', 400],
+];
+
+describe('h1 parser', () => {
+  for (const [title, text, want] of OK) {
+    it(`parses: ${title}`, () => {
+      for (const got of [whole(text), byteByByte(text)]) {
+        assert.ok(got !== null && typeof got === 'object', `${title}: ${String(got)}`);
+        for (const [k, v] of Object.entries(want)) assert.deepEqual((got as unknown as Record<string, unknown>)[k], v, `${title}: ${k}`);
+        assert.equal(got.end, Buffer.byteLength(text, 'latin1'));
+      }
+    });
+  }
+  for (const [title, text, status] of BAD) {
+    it(`refuses with ${status}: ${title}`, () => {
+      assert.equal(whole(text), status, 'whole');
+      assert.equal(byteByByte(text), status, 'byte by byte');
+    });
+  }
+  it('waits for more bytes while the head is incomplete, and returns where it ends', () => {
+    assert.equal(parseHead(Buffer.from('GET / HTTP/1.1\r\nHost: h\r\n'), 0, LIMITS), null);
+    const two = Buffer.from('GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n');
+    const a = parseHead(two, 0, LIMITS)!;
+    assert.equal(a.url, '/a');
+    assert.equal(parseHead(two.subarray(a.end), 0, LIMITS)!.url, '/b');
+  });
+});
+
+function decode(text: string, split: number[] = []): { data: string; rest: string } | string {
+  const d = new ChunkedDecoder(64);
+  const all = Buffer.from(text, 'latin1');
+  const cuts = [0, ...split, all.length];
+  let data = '';
+  try {
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const piece = all.subarray(cuts[i], cuts[i + 1]);
+      const end = d.push(piece, (b) => (data += b.toString('latin1')));
+      if (end !== -1) return { data, rest: all.subarray(cuts[i]! + end).toString('latin1') };
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'incomplete';
+}
+
+describe('h1 chunked decoder', () => {
+  const good = '5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\nNEXT';
+  it('decodes data, skips extensions and trailers, and stops at the end of the body', () => {
+    assert.deepEqual(decode(good), { data: 'hello world', rest: 'NEXT' });
+  });
+  it('gives the same result for every split point', () => {
+    for (let i = 1; i < good.length; i++) assert.deepEqual(decode(good, [i]), { data: 'hello world', rest: 'NEXT' }, `split at ${i}`);
+  });
+  for (const [title, text] of [
+    ['a 0x prefix', '0x5\r\nhello\r\n0\r\n\r\n'],
+    ['a + sign', '+5\r\nhello\r\n0\r\n\r\n'],
+    ['a space after the size', '5 \r\nhello\r\n0\r\n\r\n'],
+    ['data not followed by CRLF', '5\r\nhelloXX0\r\n\r\n'],
+    ['a bare CR in an extension', '5;a\rb\r\nhello\r\n0\r\n\r\n'],
+    ['a size of 16 hex digits', '10000000000000005\r\nhello\r\n0\r\n\r\n'],
+    ['an extension over the bound', `5;${'a'.repeat(100)}\r\nhello\r\n0\r\n\r\n`],
+    ['a bare LF after the size', '5\nhello\r\n0\r\n\r\n'],
+  ] as const) {
+    it(`refuses ${title}`, () => {
+      const r = decode(text);
+      assert.equal(typeof r, 'string');
+      assert.match(r as string, /^malformed chunked request body/);
+    });
+  }
+});
