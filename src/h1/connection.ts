@@ -50,9 +50,9 @@ export class Connection {
   private busy = false;
   private body: Body | null = null;
   private sink: NetSink | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  /** What the timer is for. */
-  private waiting: 'idle' | 'head' | 'request' | null = null;
+  /** When the current wait times out (Date.now() ms), and what the wait is. */
+  private deadline = Infinity;
+  private waiting: 'idle' | 'head' | 'request' | 'closing' | null = null;
   private goneListeners: Array<() => void> | null = null;
   /** The client closed its side (FIN). */
   private clientEnded = false;
@@ -270,8 +270,9 @@ export class Connection {
   }
 
   private destroySoon(): void {
-    // A client that never reads cannot hold the socket open.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    // A client that never reads cannot hold the socket open: the door's sweep destroys it in 2 s.
+    this.deadline = Date.now() + 2000;
+    this.waiting = 'closing';
   }
 
   onGone(listener: () => void): void {
@@ -311,23 +312,33 @@ export class Connection {
 
   // ------------------------------------------------------------------ timers
 
+  // One sweep per door checks every connection's deadline (door.ts) instead of a timer per
+  // connection and state: the timeouts are coarse (seconds) and a timer per request is a cost
+  // paid on every request.
   private arm(what: 'idle' | 'head' | 'request'): void {
     const o = this.door.opts;
     const ms = what === 'idle' ? o.keepAliveTimeout : what === 'head' ? o.headersTimeout : o.requestTimeout;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
     this.waiting = what;
-    if (ms > 0) this.timer = setTimeout(() => this.expired(what), ms);
+    this.deadline = ms > 0 ? Date.now() + ms : Infinity;
   }
 
   private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    if (this.waiting === 'closing') return;
     this.waiting = null;
+    this.deadline = Infinity;
+  }
+
+  /** Called by the door's sweep. */
+  check(now: number): void {
+    if (now < this.deadline) return;
+    const what = this.waiting;
+    this.deadline = Infinity;
+    this.waiting = null;
+    if (what === 'closing') this.socket.destroy();
+    else if (what !== null) this.expired(what);
   }
 
   private expired(what: 'idle' | 'head' | 'request'): void {
-    this.timer = null;
     if (what === 'idle') return void this.socket.destroy();
     if (what === 'head') return this.refuse(408, `request head not complete within ${this.door.opts.headersTimeout} ms`);
     // The whole request (its body) did not arrive within requestTimeout.

@@ -59,13 +59,35 @@ export class NetDoor {
     // allowHalfOpen: a client that sends its request and shuts down its side still gets the answer.
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     server.on('connection', (socket: Socket) => this.accept(socket));
+    server.on('close', () => this.stopSweep());
     return server;
+  }
+
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+
+  /** Checks every connection's deadline: often enough for the shortest timeout, at most 4 times a second. */
+  private startSweep(): void {
+    const o = this.opts;
+    const shortest = Math.min(...[o.headersTimeout, o.keepAliveTimeout, o.requestTimeout].filter((t) => t > 0), 2000);
+    const every = Math.max(20, Math.min(250, shortest / 8));
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) c.check(now);
+      if (this.connections.size === 0) this.stopSweep();
+    }, every);
+    this.sweeper.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   /** Takes a connection (the server's, or one handed over: TLS, handleRequest()). */
   accept(socket: Socket): Connection {
     const c = new Connection(this, socket);
     this.connections.add(c);
+    if (this.sweeper === null) this.startSweep();
     return c;
   }
 
