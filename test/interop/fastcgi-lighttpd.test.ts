@@ -13,6 +13,11 @@ fastcgiSuite({
   pathInfo: '/app/path',
   reuses: false,
   exclusions: [],
+  // lighttpd 1.4.69: when the first body bytes and the backend's reset arrive before it has sent the
+  // response head, it sends what it has with a Content-Length (and logs the backend error), so the
+  // client cannot tell; when the head has gone out, it cuts a chunked body. Seen 2 times in ~20 runs
+  // on a loaded machine.
+  cutMayLookWhole: { why: 'lighttpd framed the partial body with a Content-Length', logShows: /backend returned error|Connection reset by peer/ },
   start(dir, port, backend) {
     const conf = path.join(dir, 'lighttpd.conf');
     writeFileSync(

@@ -38,6 +38,11 @@ export interface FastcgiFrontEnd {
   reuses: boolean;
   /** Keys where tsgi and uWSGI legitimately differ behind this front end, with the reason. */
   exclusions: Exclusion[];
+  /**
+   * Set when the front end can pass a cut response on as whole (a known defect of it, described
+   * here): then the test accepts that, provided the front end's own log shows it saw tsgi's error.
+   */
+  cutMayLookWhole?: { why: string; logShows: RegExp };
 }
 
 /** What differs between tsgi and uWSGI's FastCGI socket whatever the front end. */
@@ -140,10 +145,23 @@ export function fastcgiSuite(fe: FastcgiFrontEnd): void {
       ok(await request(port, { path: '/hello' }));
     });
 
-    test('a response the application breaks off reaches the client incomplete', { timeout: 60_000 }, async () => {
-      const r = await request(port, { path: '/broken' });
+    test('a response the application breaks off reaches the client incomplete', { timeout: 60_000 }, async (t) => {
+      // A client that keeps the connection open: the front end must then frame the body (chunked), so
+      // a cut is visible. With `Connection: close` (node's default without an agent) a front end may
+      // delimit the body by closing instead, and then a cut looks like an end (seen once with
+      // lighttpd under load).
+      const r = await request(port, { path: '/broken', headers: { Connection: 'keep-alive' } });
       assert.equal(r.status, 200);
-      assert.equal(r.complete, false, `the client got a whole response: ${r.body.toString('latin1').slice(0, 200)}${logs()}`);
+      if (r.complete && fe.cutMayLookWhole) {
+        // tsgi did its part (reset, no END_REQUEST); the front end logged the backend error and still
+        // sent what it had as whole.
+        await new Promise((res) => setTimeout(res, 200));
+        assert.match(peer!.log(), fe.cutMayLookWhole.logShows, `the front end never saw tsgi's error${logs()}`);
+        t.diagnostic(`${fe.name} passed the cut response on as whole: ${fe.cutMayLookWhole.why}`);
+        ok(await request(port, { path: '/hello' }));
+        return;
+      }
+      assert.equal(r.complete, false, `the client got a whole response: ${JSON.stringify(r.headers)} ${r.body.toString("latin1").slice(0, 200)}${logs()}`);
       ok(await request(port, { path: '/hello' }));
     });
 
