@@ -208,15 +208,20 @@ export class Connection {
     else if (door.opts.responseTimeout > 0) {
       // F5 (reliability.md): an application that never answers gets its client a 503, not a hang;
       // a response that has started (a stream) is never cut by this.
+      // Once answered, the request no longer holds up a graceful stop (door.idle()), as in the node
+      // engine; the connection closes and nothing more runs on it.
+      let pending = true;
       const timer = setTimeout(() => {
         if (!sink.timeOut()) return;
         door.log.error(`${head.method} ${String(environ.PATH_INFO)}: no response within ${door.opts.responseTimeout} ms; answered 503`);
         this.keepAlive = false;
+        pending = false;
+        door.finished();
         this.close();
       }, door.opts.responseTimeout);
       done.then(() => {
         clearTimeout(timer);
-        this.finished();
+        if (pending) this.finished();
       });
     } else done.then(() => this.finished());
   }
