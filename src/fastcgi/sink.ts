@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Sink } from '../engine/handler.js';
 import type { HeaderList } from '../spec.js';
 import { FCGI, HEADER_SIZE, MAX_CONTENT, PROTOCOL_STATUS, endRequest, writeHeader } from './protocol.js';
+import { drained } from '../drain.js';
 
 /** Below this many bytes a response piece is copied into one buffer; above, written as views. */
 const COPY_LIMIT = 16384;
@@ -108,17 +109,7 @@ export class FastcgiSink implements Sink {
   }
 
   drain(): Promise<void> {
-    const socket = this.socket;
-    if (this.closed || !socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return this.closed ? Promise.resolve() : drained(this.socket);
   }
 
   end(last?: Uint8Array): void {

@@ -5,6 +5,7 @@
 import type { Sink } from '../engine/handler.js';
 import type { HeaderList } from '../spec.js';
 import type { Connection } from './connection.js';
+import { drained } from '../drain.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
@@ -135,17 +136,7 @@ export class NetSink implements Sink {
   }
 
   drain(): Promise<void> {
-    const socket = this.conn.socket;
-    if (socket.destroyed || !socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return drained(this.conn.socket);
   }
 
   onClose(listener: () => void): void {

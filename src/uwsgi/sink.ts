@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Sink } from '../engine/handler.js';
 import type { HeaderList } from '../spec.js';
+import { drained } from '../drain.js';
 
 /** Below this a chunk is copied behind the head into one buffer; above it, one writev of both. */
 const COPY_LIMIT = 16384;
@@ -58,17 +59,7 @@ export class SocketSink implements Sink {
   }
 
   drain(): Promise<void> {
-    const socket = this.socket;
-    if (this.closed || !socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return this.closed ? Promise.resolve() : drained(this.socket);
   }
 
   end(last?: Uint8Array): void {
