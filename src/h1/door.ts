@@ -4,55 +4,25 @@
 // serve({ engine: 'net' }) and `tsgi --engine net` choose it; docs/engine.md says why and what it
 // measures.
 import net, { type Socket } from 'node:net';
-import os from 'node:os';
 import type { Application } from '../spec.js';
 import { EMPTY_INPUT } from '../engine/input.js';
-import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
-import { FileWrapper } from '../util.js';
-import { VERSION } from '../version.js';
-import type { EnvironBase } from '../http/environ.js';
-import { HTTP_DEFAULTS, type HttpOptions } from '../http/server.js';
+import { DoorCore } from '../http/door.js';
+import type { HttpOptions } from '../http/options.js';
 import { Connection } from './connection.js';
 import type { Limits } from './parser.js';
 
-export class NetDoor {
-  readonly log: Logger;
-  readonly base: EnvironBase;
-  readonly opts: Required<Pick<HttpOptions, keyof typeof HTTP_DEFAULTS>>;
+export class NetDoor extends DoorCore {
   readonly limits: Limits;
   readonly emptyInput = EMPTY_INPUT;
-  inFlight = 0;
-  draining = false;
-  /** Sockets that may carry one request only (wsgiref's handleRequest()). */
-  readonly oneShot = new WeakSet<Socket>();
   private readonly connections = new Set<Connection>();
-  private idleWaiters: Array<() => void> = [];
   /** The header lines of a response that keeps the connection open. */
   readonly keepAliveHeader: string;
 
-  constructor(
-    readonly app: Application,
-    options: HttpOptions,
-  ) {
-    this.log = options.log ?? streamLogger();
-    this.opts = { ...HTTP_DEFAULTS };
-    for (const k of Object.keys(HTTP_DEFAULTS) as Array<keyof typeof HTTP_DEFAULTS>) {
-      const v = options[k];
-      if (v !== undefined) this.opts[k] = v;
-    }
+  constructor(app: Application, options: HttpOptions) {
+    super(app, options);
     const idle = Math.floor(this.opts.keepAliveTimeout / 1000);
     this.keepAliveHeader = 'Connection: keep-alive\r\n' + (idle > 0 ? `Keep-Alive: timeout=${idle}\r\n` : '');
     this.limits = { limitRequestLine: this.opts.limitRequestLine, limitRequestFields: this.opts.limitRequestFields, maxHeaderSize: this.opts.maxHeaderSize };
-    this.base = {
-      serverName: options.serverName ?? '',
-      serverPort: '',
-      scheme: options.scheme ?? 'http',
-      scriptName: options.scriptName ?? '',
-      software: `tsgi/${VERSION}`,
-      errors: new LogErrors(this.log),
-      multiprocess: options.multiprocess ?? false,
-      fileWrapper: FileWrapper,
-    };
   }
 
   createServer(): net.Server {
@@ -93,24 +63,6 @@ export class NetDoor {
 
   forget(c: Connection): void {
     this.connections.delete(c);
-  }
-
-  bound(host: string, port: number): void {
-    if (!this.base.serverName) this.base.serverName = host || os.hostname();
-    this.base.serverPort = String(port);
-  }
-
-  finished(): void {
-    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**

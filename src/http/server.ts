@@ -4,61 +4,18 @@
 // header count: node silently drops headers past its cap), versions other than 1.0/1.1, duplicate
 // Host and Content-Length, 100-continue on first read, timeouts, and a graceful stop.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import os from 'node:os';
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { runApp } from '../engine/handler.js';
 import { EMPTY_INPUT, Input } from '../engine/input.js';
-import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
-import { FileWrapper } from '../util.js';
 import { looksLikeUwsgi } from '../uwsgi/parser.js';
-import { VERSION } from '../version.js';
-import { BadRequest, buildEnviron, type EnvironBase } from './environ.js';
+import { BadRequest, buildEnviron } from './environ.js';
+import { DoorCore } from './door.js';
+import type { HttpOptions } from './options.js';
 import { ResponseSink } from './sink.js';
 import { RequestSource } from './source.js';
 
-export interface HttpOptions {
-  /** SERVER_NAME; defaults to the bind address. Never taken from the Host header. */
-  serverName?: string;
-  /** SCRIPT_NAME for every request (the application's mount point behind a proxy). */
-  scriptName?: string;
-  /** wsgi.url_scheme. */
-  scheme?: 'http' | 'https';
-  /** wsgi.multiprocess: true when several workers serve the same application. */
-  multiprocess?: boolean;
-  /** The longest request target, in bytes; longer ones get 414. */
-  limitRequestLine?: number;
-  /** The most header fields in a request; more get 431. */
-  limitRequestFields?: number;
-  /** The largest request head (request line and headers), in bytes; larger ones get 431. */
-  maxHeaderSize?: number;
-  /** Milliseconds for the whole request head to arrive (slowloris defence); then 408. */
-  headersTimeout?: number;
-  /** Milliseconds the body may stall while the application waits for it; then 408. */
-  bodyTimeout?: number;
-  /** Milliseconds an idle keep-alive connection stays open (above 60 s: load balancers' idle timeout). */
-  keepAliveTimeout?: number;
-  /** Milliseconds for a whole request (head and body) to arrive; 0 for no limit. */
-  requestTimeout?: number;
-  /**
-   * Milliseconds the application may take to start its response; then 503 and the connection
-   * closes (0: no limit). A response that has started (a stream) is never cut by it.
-   */
-  responseTimeout?: number;
-  /** The error log. */
-  log?: Logger;
-}
-
-export const HTTP_DEFAULTS = {
-  limitRequestLine: 8190,
-  limitRequestFields: 100,
-  maxHeaderSize: 16384,
-  headersTimeout: 10_000,
-  bodyTimeout: 30_000,
-  keepAliveTimeout: 65_000,
-  requestTimeout: 300_000,
-  responseTimeout: 0,
-} as const;
+export { HTTP_DEFAULTS, type HttpOptions } from './options.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -83,40 +40,12 @@ function rawError(status: number): string {
  * The request handling shared by `serve()` and `makeServer()`: one instance per listening server,
  * one bound listener, no per-request closures beyond the engine's startResponse and write.
  */
-export class HttpDoor {
-  readonly log: Logger;
-  readonly base: EnvironBase;
-  private readonly opts: Required<Pick<HttpOptions, keyof typeof HTTP_DEFAULTS>>;
-  /** Requests whose responses are not finished yet. */
-  inFlight = 0;
-  /** Set while stopping: responses tell the client the connection closes. */
-  draining = false;
-  private idleWaiters: Array<() => void> = [];
-  /** Sockets that may carry one request only (wsgiref's handleRequest()). */
-  readonly oneShot = new WeakSet<Socket>();
+export class HttpDoor extends DoorCore {
   /** Sockets whose parser failed: the response in progress may finish, nothing after it runs. */
   private readonly doomed = new WeakSet<Socket>();
 
-  constructor(
-    readonly app: Application,
-    options: HttpOptions,
-  ) {
-    this.log = options.log ?? streamLogger();
-    this.opts = { ...HTTP_DEFAULTS };
-    for (const k of Object.keys(HTTP_DEFAULTS) as Array<keyof typeof HTTP_DEFAULTS>) {
-      const v = options[k];
-      if (v !== undefined) this.opts[k] = v;
-    }
-    this.base = {
-      serverName: options.serverName ?? '',
-      serverPort: '',
-      scheme: options.scheme ?? 'http',
-      scriptName: options.scriptName ?? '',
-      software: `tsgi/${VERSION}`,
-      errors: new LogErrors(this.log),
-      multiprocess: options.multiprocess ?? false,
-      fileWrapper: FileWrapper,
-    };
+  constructor(app: Application, options: HttpOptions) {
+    super(app, options);
     this.onRequest = this.onRequest.bind(this);
     this.onContinue = this.onContinue.bind(this);
     this.onClientError = this.onClientError.bind(this);
@@ -157,13 +86,6 @@ export class HttpDoor {
     server.on('checkContinue', this.onContinue);
     server.on('clientError', this.onClientError);
     return server;
-  }
-
-  /** Sets SERVER_NAME/SERVER_PORT from the bound address. */
-  bound(host: string, port: number): void {
-    // SERVER_NAME must never be empty (PEP 3333); an empty bind host means every interface.
-    if (!this.base.serverName) this.base.serverName = host || os.hostname();
-    this.base.serverPort = String(port);
   }
 
   onContinue(req: IncomingMessage, res: ServerResponse): void {
@@ -243,20 +165,6 @@ export class HttpDoor {
       }, o.responseTimeout);
       done.then(settle);
     } else done.then(() => this.finished());
-  }
-
-  private finished(): void {
-    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Resolves when no response is in progress. */
-  idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
