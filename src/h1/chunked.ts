@@ -21,10 +21,6 @@ export class ChunkedDecoder {
 
   constructor(private readonly maxLine = 4096) {}
 
-  get done(): boolean {
-    return this.state === 'done';
-  }
-
   /**
    * Decodes `buf`, calling `emit` with each piece of body data (views into `buf`). Returns the
    * offset where the chunked body ended (the rest belongs to the next request), or -1 if it needs

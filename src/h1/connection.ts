@@ -8,32 +8,15 @@
 // past it).
 import type { Socket } from 'node:net';
 import { ClientError, runApp } from '../engine/handler.js';
-import { Input } from '../engine/input.js';
 import { BadRequest, buildEnviron } from '../http/environ.js';
+import { rawError } from '../http/door.js';
+import { EMPTY_INPUT, Input } from '../engine/input.js';
 import type { Environ } from '../spec.js';
 import { Body } from './body.js';
 import type { NetDoor } from './door.js';
 import { HeadError, parseHead, type Head } from './parser.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../uwsgi/parser.js';
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  417: 'Expectation Failed',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  505: 'HTTP Version Not Supported',
-};
-
-/** A complete error response that closes the connection. */
-export function rawError(status: number): string {
-  const reason = STATUS_TEXT[status] ?? 'Bad Request';
-  const body = `${reason}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-}
 
 /** Comma-separated tokens of a header value, lower-cased. */
 function tokens(value: string): string[] {
@@ -62,16 +45,11 @@ export class Connection {
   gone = false;
   keepAlive = true;
   versionMinor = 1;
-  /** `Connection: keep-alive` and `Keep-Alive: timeout=N` header lines. */
-  get keepAliveHeader(): string {
-    return this.door.keepAliveHeader;
-  }
 
   constructor(
-    private readonly door: NetDoor,
+    readonly door: NetDoor,
     readonly socket: Socket,
   ) {
-    socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {
@@ -144,7 +122,7 @@ export class Connection {
     this.versionMinor = head.versionMinor;
     let environ: Environ;
     try {
-      environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, door.emptyInput);
+      environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, EMPTY_INPUT);
     } catch (err) {
       if (err instanceof BadRequest) return this.refuse(err.status, err.message);
       throw err;
@@ -268,10 +246,6 @@ export class Connection {
     this.disarm();
     if (!this.socket.destroyed) this.socket.end();
     this.destroySoon();
-  }
-
-  abort(): void {
-    this.close();
   }
 
   private destroySoon(): void {

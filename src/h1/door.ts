@@ -5,7 +5,6 @@
 // measures.
 import net, { type Socket } from 'node:net';
 import type { Application } from '../spec.js';
-import { EMPTY_INPUT } from '../engine/input.js';
 import { DoorCore } from '../http/door.js';
 import type { HttpOptions } from '../http/options.js';
 import { Connection } from './connection.js';
@@ -13,7 +12,6 @@ import type { Limits } from './parser.js';
 
 export class NetDoor extends DoorCore {
   readonly limits: Limits;
-  readonly emptyInput = EMPTY_INPUT;
   private readonly connections = new Set<Connection>();
   /** The header lines of a response that keeps the connection open. */
   readonly keepAliveHeader: string;

@@ -82,7 +82,7 @@ export class NetSink implements Sink {
     // As node:http does: say that the connection stays open and for how long it may idle, so that a
     // client does not reuse a connection the server is about to close.
     if (!conn.keepAlive) s += 'Connection: close\r\n';
-    else s += conn.keepAliveHeader;
+    else s += conn.door.keepAliveHeader;
     this.pendingHead = s + '\r\n';
   }
 
@@ -174,7 +174,7 @@ export class NetSink implements Sink {
     // its last chunk. What was written goes out first, then the connection closes.
     this.ended = true;
     this.conn.keepAlive = false;
-    this.conn.abort();
+    this.conn.close();
   }
 }
 

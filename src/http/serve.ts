@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import type { Application } from '../spec.js';
 import { clearUnixPath } from '../prefork/sockets.js';
 import { NetDoor } from '../h1/door.js';
+import type { DoorCore } from './door.js';
 import { HttpDoor, type HttpOptions } from './server.js';
 
 export interface ServeOptions extends HttpOptions {
@@ -146,7 +147,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const doorOptions = options.tls ? { ...options, scheme: 'https' as const } : options;
   let server: net.Server;
   let shutdown: () => Promise<void>;
-  let door: HttpDoor | NetDoor;
+  let door: DoorCore;
   const graceMs = options.gracefulTimeout ?? 30_000;
   if (options.engine === 'net') {
     const d = new NetDoor(app, doorOptions);
@@ -164,7 +165,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   } else throw new TypeError(`serve(): engine must be 'node' or 'net' (got ${JSON.stringify(options.engine)})`);
   let listener: net.Server = server;
   if (options.tls) {
-    const secure = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'] });
+    const secure = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'], noDelay: true });
     secure.on('secureConnection', (socket) => server.emit('connection', socket));
     secure.on('tlsClientError', (_err, socket) => socket.destroy());
     listener = secure;

@@ -10,31 +10,12 @@ import { runApp } from '../engine/handler.js';
 import { EMPTY_INPUT, Input } from '../engine/input.js';
 import { looksLikeUwsgi } from '../uwsgi/parser.js';
 import { BadRequest, buildEnviron } from './environ.js';
-import { DoorCore } from './door.js';
+import { DoorCore, STATUS_TEXT, rawError } from './door.js';
 import type { HttpOptions } from './options.js';
 import { ResponseSink } from './sink.js';
 import { RequestSource } from './source.js';
 
 export { HTTP_DEFAULTS, type HttpOptions } from './options.js';
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  431: 'Request Header Fields Too Large',
-  505: 'HTTP Version Not Supported',
-};
-
-/** A raw error response on a socket whose request node:http could not parse. */
-function rawError(status: number): string {
-  const reason = STATUS_TEXT[status] ?? 'Bad Request';
-  const body = `${reason}\n`;
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${body.length}\r\n\r\n${body}`
-  );
-}
 
 /**
  * The request handling shared by `serve()` and `makeServer()`: one instance per listening server,

@@ -3,6 +3,7 @@
 // body of HEAD, 204 and 304 responses, and adds Date.
 import type { ServerResponse } from 'node:http';
 import type { Sink } from '../engine/handler.js';
+import { drained } from '../drain.js';
 import type { HeaderList } from '../spec.js';
 
 export class ResponseSink implements Sink {
@@ -48,17 +49,7 @@ export class ResponseSink implements Sink {
   }
 
   drain(): Promise<void> {
-    const res = this.res;
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    return this.closed ? Promise.resolve() : drained(this.res);
   }
 
   onClose(listener: () => void): void {

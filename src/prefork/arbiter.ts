@@ -431,8 +431,8 @@ export class Arbiter {
   }
 
   private logStack(w: Worker, port: number): void {
+    // captureStack is bounded by its own AbortSignal.timeout(STACK_BUDGET_MS).
     w.capturing = true;
-    const budget = setTimeout(() => (w.capturing = false), STACK_BUDGET_MS + 500);
     captureStack(w.pid, port, STACK_BUDGET_MS).then(
       (frames) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${formatFrames(frames)}`),
       (err: Error) =>
@@ -440,10 +440,7 @@ export class Arbiter {
           `WORKER TIMEOUT (pid ${w.pid}): its JavaScript stack could not be read (${err.message}): the thread is blocked inside native code ` +
             `(a synchronous read, Atomics.wait, a native addon), or the application listens for SIGUSR1, or port ${port} was taken`,
         ),
-    ).finally(() => {
-      clearTimeout(budget);
-      w.capturing = false;
-    });
+    ).finally(() => (w.capturing = false));
   }
 
   private stop(graceful: boolean, signal: string): void {
