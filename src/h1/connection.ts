@@ -244,7 +244,9 @@ export class Connection {
   close(): void {
     this.closing = true;
     this.disarm();
-    if (!this.socket.destroyed) this.socket.end();
+    // Once only: a second end() (the client's FIN after ours) makes node build an
+    // ERR_STREAM_ALREADY_FINISHED error with its stack, a cost on every Connection: close request.
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
     this.destroySoon();
   }
 
