@@ -32,17 +32,18 @@ if (process.env.TSGI_TEST_CONCURRENCY) args.splice(2, 0, `--test-concurrency=${p
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
 
-// The HTTP door's suites again against the net engine (src/h1): both engines are held to the same
-// hostile catalogue, oracle, fuzzing, behaviour and process-model fault tests. TSGI_ENGINE set by the caller runs one only.
+// The HTTP door's suites again against the node engine (node:http; the first pass ran the default,
+// tsgi's own src/h1): both engines are held to the same hostile catalogue, oracle, fuzzing, behaviour
+// and process-model fault tests. TSGI_ENGINE set by the caller runs one only.
 const ENGINE_SUITES = [
   ...['hostile', 'oracle', 'fuzz', 'server', 'stream-1gib', 'soak'].map((n) => path.join(root, 'test', 'http', `${n}.test.ts`)),
   ...['signals', 'faults'].map((n) => path.join(root, 'test', 'prefork', `${n}.test.ts`)),
 ];
 const again = files.filter((f) => ENGINE_SUITES.includes(f));
 if (again.length > 0 && process.env.TSGI_ENGINE === undefined) {
-  process.stdout.write(`\nrun-tests: the HTTP suites again with the net engine (TSGI_ENGINE=net)\n`);
+  process.stdout.write(`\nrun-tests: the HTTP suites again with the node engine (TSGI_ENGINE=node)\n`);
   const a = ['--import', 'tsx', '--test', '--test-reporter=spec', ...again.map((f) => path.relative(root, f))];
-  const r2 = spawnSync(process.execPath, a, { cwd: root, stdio: 'inherit', env: { ...process.env, TSGI_ENGINE: 'net' } });
+  const r2 = spawnSync(process.execPath, a, { cwd: root, stdio: 'inherit', env: { ...process.env, TSGI_ENGINE: 'node' } });
   process.exit(r2.status ?? 1);
 }
 process.exit(0);

@@ -30,8 +30,8 @@ export interface ServeOptions extends HttpOptions {
   /** Aborting it closes the server gracefully (an already aborted signal rejects before listening). */
   signal?: AbortSignal;
   /**
-   * The HTTP/1.1 implementation: 'node' (node:http, the default) or 'net' (tsgi's own parser and
-   * connection handling straight on node:net; docs/engine.md). Both pass the same test suites.
+   * The HTTP/1.1 implementation: 'net' (tsgi's own parser and connection handling straight on
+   * node:net, the default) or 'node' (node:http); docs/engine.md. Both pass the same test suites.
    */
   engine?: 'node' | 'net';
 }
@@ -149,13 +149,13 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   let shutdown: () => Promise<void>;
   let door: DoorCore;
   const graceMs = options.gracefulTimeout ?? 30_000;
-  if (options.engine === 'net') {
+  if (options.engine === undefined || options.engine === 'net') {
     const d = new NetDoor(app, doorOptions);
     const s = d.createServer();
     door = d;
     server = s;
     shutdown = () => d.stop(s, graceMs, FRESH_GRACE_MS);
-  } else if (options.engine === undefined || options.engine === 'node') {
+  } else if (options.engine === 'node') {
     const d = new HttpDoor(app, doorOptions);
     const s = d.createServer();
     const tracker = new ConnectionTracker(s);

@@ -61,12 +61,12 @@ export const SETTINGS = [
     flag: 'engine',
     env: ['TSGI_ENGINE'],
     type: 'string',
-    default: 'node',
+    default: 'net',
     section: 'Server',
     meta: 'ENGINE',
     help:
-      "The HTTP/1.1 implementation of http:// binds: node (node:http) or net (tsgi's own strict parser and " +
-      'connection handling on node:net, faster; see docs/engine.md). Both pass the same test suites.',
+      "The HTTP/1.1 implementation of http:// binds: net (tsgi's own strict parser and connection handling on " +
+      'node:net, the faster) or node (node:http); see docs/engine.md. Both pass the same test suites.',
     validate: oneOf('node', 'net'),
   },
   {

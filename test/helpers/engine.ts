@@ -1,5 +1,5 @@
-// The HTTP engine the HTTP suites run against: node:http by default, tsgi's own (src/h1) with
-// TSGI_ENGINE=net. `npm test` runs those suites once per engine (scripts/run-tests.mjs); the CLI
+// The HTTP engine the HTTP suites run against: tsgi's own (src/h1, the default), node:http with
+// TSGI_ENGINE=node. `npm test` runs those suites once per engine (scripts/run-tests.mjs); the CLI
 // reads the same variable (the `engine` setting).
-export const ENGINE_NAME = process.env.TSGI_ENGINE === 'net' ? 'net' : 'node';
+export const ENGINE_NAME = process.env.TSGI_ENGINE === 'node' ? 'node' : 'net';
 export const ENGINE = { engine: ENGINE_NAME } as const;
