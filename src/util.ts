@@ -450,3 +450,7 @@ export const FileWrapper = function FileWrapper(filelike: FileLike, blockSize?: 
   return new FileWrapperImpl(filelike, blockSize);
 } as FileWrapperConstructor;
 (FileWrapper as { prototype: unknown }).prototype = FileWrapperImpl.prototype;
+// String(environ['wsgi.file_wrapper']) is what an environ dump prints (the seed app does, on every
+// request): Function.prototype.toString would print this function's whole source; say what
+// console.log says of it instead, as Python prints <class '...FileWrapper'>.
+Object.defineProperty(FileWrapper, 'toString', { value: () => '[Function: FileWrapper]' });

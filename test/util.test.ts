@@ -502,6 +502,11 @@ describe('FileWrapper (U9, T12)', () => {
     assert.ok(!({} instanceof FileWrapper));
   });
 
+  test('prints as its name, not its source (an environ dump prints it on every request)', () => {
+    assert.equal(String(FileWrapper), '[Function: FileWrapper]');
+    assert.equal(`${FileWrapper}`, '[Function: FileWrapper]');
+  });
+
   test('is a wsgi.file_wrapper factory, as an application calls it', () => {
     const factory: FileWrapperFactory = FileWrapper;
     const body = factory(new MemoryFile(xyz(2)), 3);
