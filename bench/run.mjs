@@ -575,6 +575,16 @@ const ROWS = [
     note: '*2 cores*; SCHED_NONE (workers accept on the shared socket)',
     start: ({ app, port }) => [node('node-http.mjs', port, app, 2)],
   },
+  {
+    id: 'node-net',
+    label: 'node:net responder (floor)',
+    pinned: true,
+    note: 'fixed bytes per read, no parsing: no Node server can do less',
+    start: ({ app, port }) => {
+      if (app !== 'hello') throw new Skip(`the floor answers hello only, not ${app}`);
+      return [node('node-net.mjs', port, 'http')];
+    },
+  },
   { id: 'tsgi', label: '**tsgi** (1 worker)', pinned: true, note: 'master + 1 worker', start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)] },
   {
     id: 'tsgi-ts',
@@ -584,19 +594,19 @@ const ROWS = [
     start: ({ app, port }) => [tsgiCliTs(app, `127.0.0.1:${port}`)],
   },
   {
-    id: 'tsgi-net',
-    label: '**tsgi --engine net** (1 worker)',
+    id: 'tsgi-node',
+    label: 'tsgi `--engine node` (1 worker)',
     pinned: true,
-    note: 'master + 1 worker; own HTTP/1.1 on node:net',
-    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '--engine', 'net')],
+    note: 'master + 1 worker; the HTTP door on node:http',
+    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '--engine', 'node')],
   },
   {
-    id: 'tsgi-net-w2',
-    label: '**tsgi --engine net** (`-w 2`)',
+    id: 'tsgi-node-w2',
+    label: 'tsgi `--engine node` (`-w 2`)',
     pinned: false,
     note: '*2 cores*',
     compareTo: 'node-w2',
-    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '--engine', 'net', '-w', '2')],
+    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '--engine', 'node', '-w', '2')],
   },
   {
     id: 'tsgi-w2',
@@ -645,6 +655,19 @@ const ROWS = [
     compareTo: 'nginx-uwsgi',
     note: 'both on core 0; upstream keepalive',
     start: ({ app, back }) => tsgiDoors([tsgiCli(app, `fastcgi://127.0.0.1:${back}`), tsgiDoor('fastcgi', app, back)]),
+  },
+  {
+    id: 'nginx-node-uwsgi',
+    label: 'nginx → node:net uwsgi responder (floor)',
+    pinned: true,
+    needs: ['nginx'],
+    front: 'uwsgi',
+    compareTo: 'nginx-uwsgi',
+    note: 'both on core 0; fixed bytes, then close: no Node uwsgi backend can do less',
+    start: ({ app, back }) => {
+      if (app !== 'hello') throw new Skip(`the floor answers hello only, not ${app}`);
+      return [node('node-net.mjs', back, 'uwsgi')];
+    },
   },
   {
     id: 'nginx-uwsgi',
@@ -703,14 +726,14 @@ const SCENARIOS = [
     title: 'Hello world, 50 keep-alive connections',
     app: 'hello',
     connections: 50,
-    rows: ['node', 'node-w2', 'tsgi', 'tsgi-ts', 'tsgi-net', 'tsgi-w2', 'tsgi-net-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
+    rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-ts', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-node-uwsgi', 'nginx-uwsgi', 'nginx'],
   },
   {
     id: 'hello-c200',
     title: 'Hello world, 200 keep-alive connections',
     app: 'hello',
     connections: 200,
-    rows: ['node', 'node-w2', 'tsgi', 'tsgi-net', 'tsgi-w2', 'tsgi-net-w2', 'uwsgi', 'nginx'],
+    rows: ['node', 'node-w2', 'tsgi', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'uwsgi', 'nginx'],
     extra: ['fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
   },
   {
@@ -720,7 +743,7 @@ const SCENARIOS = [
     connections: 50,
     wrk: ['-H', 'Connection: close'],
     checkHeaders: { Connection: 'close' },
-    rows: ['node', 'node-w2', 'tsgi', 'tsgi-net', 'tsgi-w2', 'tsgi-net-w2', 'waitress', 'nginx'],
+    rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'waitress', 'nginx'],
     extra: ['fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     text: 'gunicorn (sync) and uWSGI `--http-socket` close every connection anyway: their hello rows above are this case.',
   },
@@ -729,8 +752,8 @@ const SCENARIOS = [
     title: "The seed's environ app, 50 keep-alive connections",
     app: 'environ',
     connections: 50,
-    rows: ['node', 'tsgi', 'tsgi-net', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
-    extra: ['node-w2', 'tsgi-w2', 'tsgi-net-w2'],
+    rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2'],
     text: "The Node frameworks build the dump by hand from the request (bench/servers/common.mjs), with the same keys and values as tsgi's environ (the wsgi.* keys, SERVER_SOFTWARE and RAW_URI included, as String() prints them), so node:http and tsgi send byte-identical bodies (768 bytes for curl's request on a 5-digit port; before this the hand-built dump lacked those keys and was 329 bytes, so the tsgi rows did more work and sent more bytes than the reference); the Python servers' bodies differ a little (each has its own environ).",
   },
   {
@@ -739,8 +762,8 @@ const SCENARIOS = [
     app: 'mib',
     connections: 16,
     transfer: true,
-    rows: ['node', 'tsgi', 'tsgi-net', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
-    extra: ['node-w2', 'tsgi-w2', 'tsgi-net-w2', 'express'],
+    rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi', 'nginx'],
+    extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
   },
   {
     id: 'upload',
@@ -748,8 +771,8 @@ const SCENARIOS = [
     app: 'upload',
     connections: 16,
     wrk: ['-s', rel('bench/wrk/upload.lua')],
-    rows: ['node', 'tsgi', 'tsgi-net', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
-    extra: ['node-w2', 'tsgi-w2', 'tsgi-net-w2', 'express'],
+    rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
     text: 'nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
   },
   {
@@ -760,7 +783,7 @@ const SCENARIOS = [
     timeout: 30,
     transfer: true,
     heavyCheck: true,
-    rows: ['node', 'tsgi', 'tsgi-net', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    rows: ['node', 'tsgi', 'tsgi-node', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     extra: ['fastify', 'express', 'hono', 'nginx'],
   },
   {
@@ -1096,6 +1119,8 @@ function report(results, opts, started, command) {
     '## Reading the tables',
     '',
     '- **tsgi (1 worker)** is what `tsgi APP` runs: a master process and one worker; its RSS counts both. The nginx → tsgi rows use the CLI\'s `--bind uwsgi://` / `--bind fastcgi://` (or bench/servers/tsgi-door.mjs, one process, when the CLI lacks them: the notes say so).',
+    '- **tsgi** rows run the default HTTP engine, tsgi\'s own on node:net (docs/engine.md); the `--engine node` rows run the HTTP door on node:http.',
+    '- **floor** rows (bench/servers/node-net.mjs) answer fixed bytes per read with no parsing at all: the least any server on Node can do per request or per connection here. The distance from a C peer to the floor is Node\'s own cost, which no Node server can remove; the distance from the floor to tsgi is ours.',
     '- **2-worker rows** (*2 cores*) are not pinned, so one worker shares core 1 with wrk; compare them with each other (tsgi `-w 2` against node:http cluster with SCHED_NONE), not with the pinned rows.',
     '- **gunicorn\'s sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).',
     '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
