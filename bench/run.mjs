@@ -754,7 +754,7 @@ const SCENARIOS = [
     connections: 50,
     rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2'],
-    text: "The Node frameworks build the dump by hand from the request (bench/servers/common.mjs), with the same keys and values as tsgi's environ (the wsgi.* keys, SERVER_SOFTWARE and RAW_URI included, as String() prints them), so node:http and tsgi send byte-identical bodies (768 bytes for curl's request on a 5-digit port; before this the hand-built dump lacked those keys and was 329 bytes, so the tsgi rows did more work and sent more bytes than the reference); the Python servers' bodies differ a little (each has its own environ).",
+    text: "The Node frameworks build the dump by hand from the request (bench/servers/common.mjs), with the same keys and values as tsgi's environ (the wsgi.* keys, SERVER_SOFTWARE and RAW_URI included, as String() prints them), so node:http and tsgi send byte-identical bodies (595 bytes for curl's request on a 5-digit port; 768 while String(wsgi.file_wrapper) printed the function's source; before this the hand-built dump lacked those keys and was 329 bytes, so the tsgi rows did more work and sent more bytes than the reference); the Python servers' bodies differ a little (each has its own environ).",
   },
   {
     id: 'mib',
