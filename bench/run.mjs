@@ -520,6 +520,7 @@ const TS_APPS = {
   mib: 'bench/apps/tsgi.ts:mib',
   upload: 'bench/apps/tsgi.ts:upload',
   stream: 'bench/apps/tsgi.ts:stream',
+  bridge: 'bench/servers/tsgi-hono.ts',
 };
 const TSGI_APPS = { ...TS_APPS };
 
@@ -555,16 +556,6 @@ const uwsgiSpec = (app, socketFlag, addr, processes = 1) => ({
   cwd: PY_DIR,
 });
 const py = (...args) => ({ cmd: pythonBin() ?? 'python3', args, cwd: PY_DIR });
-
-function tsgiHonoSpec(port) {
-  // The other bridge file may be an application module (for the CLI) or a script that listens itself.
-  const file = rel('bench/servers/tsgi-hono.ts');
-  const text = readText(file) ?? '';
-  if (/export\s+(const|function|let)\s+application\b|export\s+default\b/.test(text) && !/process\.argv/.test(text)) {
-    return { via: 'CLI', cmd: process.execPath, args: [CLI, 'bench/servers/tsgi-hono.ts', '--bind', `127.0.0.1:${port}`] };
-  }
-  return { cmd: process.execPath, args: ['--import', 'tsx', file, String(port), 'hello'] };
-}
 
 const ROWS = [
   { id: 'node', label: 'node:http', ref: true, pinned: true, note: 'reference', start: ({ app, port }) => [node('node-http.mjs', port, app)] },
@@ -710,7 +701,7 @@ const ROWS = [
     needs: ['hono'],
     file: 'bench/servers/tsgi-hono.ts',
     compareTo: 'hono-node-server',
-    start: ({ port }) => [tsgiHonoSpec(port)],
+    start: ({ port }) => [tsgiCli('bridge', `127.0.0.1:${port}`)],
   },
 ];
 const ROW = new Map(ROWS.map((r) => [r.id, r]));
