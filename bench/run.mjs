@@ -764,7 +764,8 @@ const SCENARIOS = [
     wrk: ['-s', rel('bench/wrk/upload.lua')],
     rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
-    text: 'nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
+    text:
+      'node:http counts the body\'s pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify\'s buffer parser, `express.raw`, hono\'s `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
   },
   {
     id: 'stream',
@@ -1116,7 +1117,7 @@ function report(results, opts, started, command) {
     '- **gunicorn\'s sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).',
     '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
     '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
-    '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length.',
+    '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi and the Python apps in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
     '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
     '',
     '## Results',

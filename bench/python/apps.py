@@ -48,8 +48,15 @@ def upload(environ, start_response):
         length = int(environ.get('CONTENT_LENGTH') or 0)
     except ValueError:
         length = 0
-    data = environ['wsgi.input'].read(length) if length > 0 else b''
-    body = str(len(data)).encode('ascii')
+    # Every byte read in 64 KiB pieces and counted, none kept: the same work as the node:http
+    # reference and the tsgi app.
+    stream, n = environ['wsgi.input'], 0
+    while n < length:
+        piece = stream.read(min(65536, length - n))
+        if not piece:
+            break
+        n += len(piece)
+    body = str(n).encode('ascii')
     start_response('200 OK', [('Content-Type', 'text/plain'),
                               ('Content-Length', str(len(body)))])
     return [body]
