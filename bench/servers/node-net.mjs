@@ -29,7 +29,7 @@ const server =
   mode === 'http'
     ? net.createServer({ noDelay: true }, (socket) => {
         socket.on('data', (chunk) => {
-          if (WANTS_CLOSE.test(chunk.latin1Slice(0, chunk.length))) socket.end(CLOSE);
+          if (WANTS_CLOSE.test(chunk.toString('latin1'))) socket.end(CLOSE);
           else socket.write(KEEP);
         });
         socket.on('error', () => {});
