@@ -33,7 +33,7 @@ const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
 
 // The HTTP door's suites again against the node engine (node:http; the first pass ran the default,
-// tsgi's own src/h1): both engines are held to the same hostile catalogue, oracle, fuzzing, behaviour
+// tsgi's own src/http/net): both engines are held to the same hostile catalogue, oracle, fuzzing, behaviour
 // and process-model fault tests. TSGI_ENGINE set by the caller runs one only.
 const ENGINE_SUITES = [
   ...['hostile', 'oracle', 'fuzz', 'server', 'stream-1gib', 'soak'].map((n) => path.join(root, 'test', 'http', `${n}.test.ts`)),

@@ -17,8 +17,8 @@ export type {
 } from './spec.js';
 export { WSGI_VERSION } from './spec.js';
 export { serve, makeServer, WSGIServer, type ServeOptions, type ServerHandle } from './http/serve.js';
-export type { HttpOptions } from './http/server.js';
-export { runApp, ClientError, type Sink } from './engine/handler.js';
+export type { HttpOptions } from './http/node/server.js';
+export { runApp, ClientError, type Sink } from './runner/handler.js';
 export { VERSION } from './version.js';
 export { compose, mount, type Mounts } from './compose.js';
 export { validate, ValidationError, WSGIWarning } from './validate.js';

@@ -10,7 +10,7 @@ import { WSGI_VERSION } from './spec.js';
 import type { Environ, ErrorStream, FileLike, InputStream } from './spec.js';
 
 // Python's ValueError and AssertionError, shared with the engine so `instanceof` holds across both.
-export { AssertionError, ValueError } from './engine/checks.js';
+export { AssertionError, ValueError } from './runner/checks.js';
 
 type EnvironLike = Record<string, unknown>;
 

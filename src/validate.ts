@@ -14,7 +14,7 @@
 //
 // The core rule of src/: this module imports nothing from Node, so it runs wherever the engine runs.
 import type { Application, Body, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Write } from './spec.js';
-import { AssertionError } from './engine/checks.js';
+import { AssertionError } from './runner/checks.js';
 
 // --- errors and warnings -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Application, Body, Chunk, Environ, HeaderList, InputStream, StartResponse, Write } from '../src/spec.js';
 import { CapturedErrors, createEnviron, request, runApp, type RequestOptions } from '../src/testing/index.js';
 import { serve, type ServerHandle } from '../src/http/serve.js';
-import { AssertionError } from '../src/engine/checks.js';
+import { AssertionError } from '../src/runner/checks.js';
 import { BytesInput } from '../src/util.js';
 import {
   AsyncIteratorWrapper,

@@ -25,7 +25,7 @@ async function load(dist, src) {
   return import(pathToFileURL(path.join(root, src)).href);
 }
 
-const { loadApp } = await load('dist/cli/load.js', 'src/cli/load.ts');
+const { loadApp } = await load('dist/server/load.js', 'src/server/load.ts');
 const app = await loadApp(spec, root);
 let handle;
 if (proto === 'uwsgi') {

@@ -7,7 +7,7 @@
 // The web server appends the script's own path (and, for a query without `=`, its words: RFC 3875
 // §4.4) to the arguments: everything after MODULE is ignored. MODULE is resolved against the current
 // directory, which Apache and lighttpd set to the script's directory.
-import { LoadError, loadApp } from '../cli/load.js';
+import { LoadError, loadApp } from '../server/load.js';
 import { runCgi } from './run.js';
 
 const USAGE = 'usage: tsgi-cgi MODULE[:EXPORT]   (run an application as a CGI script: environment and stdin in, response on stdout)\n';

@@ -10,7 +10,7 @@
 // The body: CONTENT_LENGTH bytes of stdin; without CONTENT_LENGTH, stdin to its end when the request
 // was chunked (Apache's mod_cgi de-chunks but sets no CONTENT_LENGTH: apache-cgi-chunked.json);
 // otherwise no body.
-import { isToken } from '../engine/checks.js';
+import { isToken } from '../runner/checks.js';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 

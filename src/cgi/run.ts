@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Application, ErrorStream, HeaderList } from '../spec.js';
-import { ClientError, runApp, type Sink } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
-import { streamLogger, type Logger } from '../engine/log.js';
+import { ClientError, runApp, type Sink } from '../runner/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { streamLogger, type Logger } from '../runner/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { CgiRequestError, cgiEnviron } from './environ.js';

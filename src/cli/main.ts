@@ -2,10 +2,10 @@
 // `tsgi MODULE[:EXPORT] [options]`: a master process that binds the sockets and runs --workers
 // worker processes serving the application (src/prefork/arbiter.ts), until SIGTERM (graceful) or
 // SIGINT (quick). A worker process runs this same file's sibling, src/prefork/worker-main.ts.
-import { streamLogger, type Logger } from '../engine/log.js';
+import { streamLogger, type Logger } from '../runner/log.js';
 import { Arbiter, checkPidfile } from '../prefork/arbiter.js';
 import { openServerLog, type ServerLog } from '../prefork/log.js';
-import { ListenError, bindAll, systemdBinds, type Listener } from '../prefork/sockets.js';
+import { ListenError, bindAll, systemdBinds, type Listener } from '../server/sockets.js';
 import {
   SettingError,
   helpText,
@@ -16,8 +16,8 @@ import {
   type Settings,
 } from '../settings/index.js';
 import { VERSION } from '../version.js';
-import { BindError, parseBind, type Bind } from './bind.js';
-import { LoadError, loadApp } from './load.js';
+import { BindError, parseBind, type Bind } from '../server/bind.js';
+import { LoadError, loadApp } from '../server/load.js';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
 

@@ -10,7 +10,7 @@
 //     application never read) is read and dropped until it closes, so the close is never a reset.
 import type { Socket } from 'node:net';
 import type { Application, ErrorStream } from '../spec.js';
-import type { Logger } from '../engine/log.js';
+import type { Logger } from '../runner/log.js';
 import type { FastcgiBase } from './environ.js';
 import {
   FCGI,
@@ -25,7 +25,7 @@ import {
   parseBegin,
   unknownType,
   type FcgiRecord,
-} from './protocol.js';
+} from '../protocol/fastcgi.js';
 import { HIGH_WATER, Request } from './request.js';
 
 export interface ConnectionSettings {

@@ -16,8 +16,8 @@
 //
 // Malformed (ParamsError: answered 400 without calling the application): no REQUEST_METHOD or one
 // that is not a token, a CONTENT_LENGTH that is not 1 to 15 decimal digits.
-import { isToken } from '../engine/checks.js';
-import { splitTarget } from '../engine/target.js';
+import { isToken } from '../runner/checks.js';
+import { splitTarget } from '../protocol/target.js';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 

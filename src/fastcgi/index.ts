@@ -23,4 +23,4 @@ export {
   parseRecords,
   writeHeader,
   type FcgiRecord,
-} from './protocol.js';
+} from '../protocol/fastcgi.js';

@@ -2,12 +2,12 @@
 // built, the application run over a FastcgiSink, and the STDIN stream served as wsgi.input's
 // ByteSource (with backpressure on the socket). STDERR records carry wsgi.errors when asked to.
 import type { ErrorStream } from '../spec.js';
-import { ClientError, runApp } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
-import { utf8 } from '../engine/bytes.js';
+import { ClientError, runApp } from '../runner/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { utf8 } from '../protocol/bytes.js';
 import type { Connection } from './connection.js';
 import { ParamsError, buildEnviron } from './environ.js';
-import { FCGI, PROTOCOL_STATUS, decodePairs, encodeRecord, endRequest } from './protocol.js';
+import { FCGI, PROTOCOL_STATUS, decodePairs, encodeRecord, endRequest } from '../protocol/fastcgi.js';
 import { FastcgiSink, writeStream, type SinkOwner } from './sink.js';
 
 /** Pause the socket when this much STDIN (or held records) is buffered and not yet used. */

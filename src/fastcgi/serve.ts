@@ -2,10 +2,10 @@
 import { promises as fs } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import type { Application } from '../spec.js';
-import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
+import { LogErrors, streamLogger, type Logger } from '../runner/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
-import { allowList, type AllowCheck } from '../uwsgi/allow.js';
+import { allowList, type AllowCheck } from '../server/trust.js';
 import { Connection, type ConnectionSettings, type DoorHooks } from './connection.js';
 
 export interface FastcgiOptions {

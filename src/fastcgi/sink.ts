@@ -5,10 +5,10 @@
 // response leaves in one write, as one STDOUT record. Records are not padded (uWSGI, Apache and
 // lighttpd never pad; padding is optional).
 import type { Socket } from 'node:net';
-import type { Sink } from '../engine/handler.js';
+import type { Sink } from '../runner/handler.js';
 import type { HeaderList } from '../spec.js';
-import { FCGI, HEADER_SIZE, MAX_CONTENT, PROTOCOL_STATUS, endRequest, writeHeader } from './protocol.js';
-import { drained } from '../drain.js';
+import { FCGI, HEADER_SIZE, MAX_CONTENT, PROTOCOL_STATUS, endRequest, writeHeader } from '../protocol/fastcgi.js';
+import { drained } from '../server/drain.js';
 
 /** Below this many bytes a response piece is copied into one buffer; above, written as views. */
 const COPY_LIMIT = 16384;

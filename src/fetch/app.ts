@@ -5,8 +5,8 @@
 // pulled chunk by chunk as the door can send (backpressure). close() cancels an unfinished body and
 // fires the Request's signal.
 import type { Application, Body, Environ, HeaderList, StartResponse } from '../spec.js';
-import { isHopByHopName } from '../engine/checks.js';
-import { formatError, streamLogger, type Logger } from '../engine/log.js';
+import { isHopByHopName } from '../runner/checks.js';
+import { formatError, streamLogger, type Logger } from '../runner/log.js';
 import { abortLazy, lazyRequest, nativeRequest } from './request.js';
 import { lightweightParts, useLightweightResponse } from './response.js';
 import { disconnectReason, signalOf } from './signal.js';

@@ -5,10 +5,10 @@
 // connection info when it passes one (see `remoteOf`).
 import type { Environ, ErrorStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
-import { ClientError } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
-import { headerKey } from '../engine/names.js';
-import { splitTarget } from '../engine/target.js';
+import { ClientError } from '../runner/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { headerKey } from '../protocol/names.js';
+import { splitTarget } from '../protocol/target.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 

@@ -2,8 +2,8 @@
 // Deno, Workers, Hono and anything else that speaks Request and Response. It runs the application
 // through the engine, so every check of docs/SPEC.md applies, and imports nothing from Node.
 import type { Application } from '../spec.js';
-import { ClientError, runApp } from '../engine/handler.js';
-import { LogErrors, formatError, streamLogger, type Logger } from '../engine/log.js';
+import { ClientError, runApp } from '../runner/handler.js';
+import { LogErrors, formatError, streamLogger, type Logger } from '../runner/log.js';
 import { defaultRemote, requestEnviron, type FetchBase, type RemoteResolver } from './environ.js';
 import { defineSignal } from './signal.js';
 import { FetchSink } from './sink.js';

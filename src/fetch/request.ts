@@ -8,9 +8,9 @@
 // *input* (`new Request(request, init)` fails its brand check): use `request.clone()` or
 // `new Request(request.url, request)`, or pass `{ nativeRequest: true }` to fromFetchHandler.
 import type { Environ, InputStream } from '../spec.js';
-import { EMPTY } from '../engine/bytes.js';
-import { EMPTY_INPUT } from '../engine/input.js';
-import { splitTarget } from '../engine/target.js';
+import { EMPTY } from '../protocol/bytes.js';
+import { EMPTY_INPUT } from '../runner/input.js';
+import { splitTarget } from '../protocol/target.js';
 import { quote } from '../util.js';
 import { signalOf } from './signal.js';
 

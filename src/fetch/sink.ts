@@ -3,7 +3,7 @@
 // ReadableStream whose queue is the backpressure: `write()` says "wait" once 64 KiB are queued, and
 // `drain()` resolves when the consumer pulls. The consumer cancelling the stream, or the client's
 // AbortSignal firing, is the client going away.
-import type { Sink } from '../engine/handler.js';
+import type { Sink } from '../runner/handler.js';
 import type { HeaderList } from '../spec.js';
 import { disconnectReason } from './signal.js';
 

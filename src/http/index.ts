@@ -1,4 +1,4 @@
 export { serve, makeServer, WSGIServer, hostForUrl, type ServeOptions, type ServerHandle } from './serve.js';
-export { HttpDoor, HTTP_DEFAULTS, type HttpOptions } from './server.js';
-export { buildEnviron } from './environ.js';
-export { splitTarget, decodePath } from '../engine/target.js';
+export { HttpDoor, HTTP_DEFAULTS, type HttpOptions } from './node/server.js';
+export { buildEnviron } from './common/environ.js';
+export { splitTarget, decodePath } from '../protocol/target.js';

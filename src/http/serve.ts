@@ -5,10 +5,10 @@ import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Application } from '../spec.js';
-import { clearUnixPath } from '../prefork/sockets.js';
-import { NetDoor } from '../h1/door.js';
-import type { DoorCore } from './door.js';
-import { HttpDoor, type HttpOptions } from './server.js';
+import { clearUnixPath } from '../server/sockets.js';
+import { NetDoor } from './net/door.js';
+import type { DoorCore } from './common/door.js';
+import { HttpDoor, type HttpOptions } from './node/server.js';
 
 export interface ServeOptions extends HttpOptions {
   /** Address to bind; default 127.0.0.1. */

@@ -2,7 +2,7 @@
 // soon as the wrapped application does, keep a synchronous application synchronous, never hold a chunk
 // back, and call the wrapped body's close() exactly once. Internal: not part of the public API.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse } from '../spec.js';
-import { utf8 } from '../engine/bytes.js';
+import { utf8 } from '../protocol/bytes.js';
 
 export function isPromiseLike<T = unknown>(v: unknown): v is PromiseLike<T> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<T>).then === 'function';

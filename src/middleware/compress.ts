@@ -13,8 +13,8 @@
  */
 import zlib from 'node:zlib';
 import type { Application, Body, Chunk, Environ, ExcInfo, HeaderList, Middleware, StartResponse, Write } from '../spec.js';
-import { AssertionError, checkHeaders, checkStatus } from '../engine/checks.js';
-import { EMPTY, concat, toBytes } from '../engine/bytes.js';
+import { AssertionError, checkHeaders, checkStatus } from '../runner/checks.js';
+import { EMPTY, concat, toBytes } from '../protocol/bytes.js';
 import { callApp, closeOnce, env, parseQualityList, withClose } from './_body.js';
 
 export type Encoding = 'br' | 'gzip';

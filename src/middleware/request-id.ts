@@ -5,7 +5,7 @@
  * @module
  */
 import type { Application, Environ, HeaderList, Middleware, StartResponse } from '../spec.js';
-import { headerKey } from '../engine/names.js';
+import { headerKey } from '../protocol/names.js';
 import { findHeader } from './_body.js';
 
 /** The environ key that holds the request's ID. */

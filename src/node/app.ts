@@ -13,7 +13,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Application, Body, Environ, HeaderList, InputStream, StartResponse } from '../spec.js';
-import { isHopByHopName } from '../engine/checks.js';
+import { isHopByHopName } from '../runner/checks.js';
 import { reasonPhrase } from '../fetch/app.js';
 import { readSome, targetOf } from '../fetch/request.js';
 

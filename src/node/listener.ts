@@ -5,14 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Application, Environ, HeaderList } from '../spec.js';
-import { runApp } from '../engine/handler.js';
-import { EMPTY_INPUT, Input } from '../engine/input.js';
-import { LogErrors, formatError, streamLogger, type Logger } from '../engine/log.js';
-import { decodePath } from '../engine/target.js';
+import { runApp } from '../runner/handler.js';
+import { EMPTY_INPUT, Input } from '../runner/input.js';
+import { LogErrors, formatError, streamLogger, type Logger } from '../runner/log.js';
+import { decodePath } from '../protocol/target.js';
 import { defineSignal } from '../fetch/signal.js';
-import { BadRequest, buildEnviron, type EnvironBase } from '../http/environ.js';
-import { ResponseSink } from '../http/sink.js';
-import { RequestSource } from '../http/source.js';
+import { BadRequest, buildEnviron, type EnvironBase } from '../http/common/environ.js';
+import { ResponseSink } from '../http/node/sink.js';
+import { RequestSource } from '../http/node/source.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 

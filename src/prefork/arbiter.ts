@@ -20,7 +20,7 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Settings } from '../settings/index.js';
 import type { ServerLog } from './log.js';
-import { closeAll, type Listener } from './sockets.js';
+import { closeAll, type Listener } from '../server/sockets.js';
 import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages.js';
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
 import { watchFiles, type Reloader } from './reloader.js';

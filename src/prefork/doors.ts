@@ -3,10 +3,10 @@
 // bind asks for them.
 import net from 'node:net';
 import type { Application } from '../spec.js';
-import type { Logger } from '../engine/log.js';
+import type { Logger } from '../runner/log.js';
 import type { Settings } from '../settings/index.js';
 import { serve } from '../http/serve.js';
-import type { Protocol } from '../cli/bind.js';
+import type { Protocol } from '../server/bind.js';
 
 export interface Served {
   /** Stops accepting at once (closes this worker's copy of the listening socket). */

@@ -2,7 +2,7 @@
 // or appended to a file that SIGUSR1 reopens (for logrotate). Colours only on a terminal, never
 // with NO_COLOR set (FORCE_COLOR forces them).
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Logger } from '../engine/log.js';
+import type { Logger } from '../runner/log.js';
 
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type Level = (typeof LEVELS)[number];

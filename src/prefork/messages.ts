@@ -1,5 +1,5 @@
 // The messages between the master and its workers (over the node:child_process IPC channel).
-import type { Protocol } from '../cli/bind.js';
+import type { Protocol } from '../server/bind.js';
 import type { Settings } from '../settings/index.js';
 
 export interface SocketInfo {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import net from 'node:net';
-import { LoadError, loadApp } from '../cli/load.js';
+import { LoadError, loadApp } from '../server/load.js';
 import { errorPage } from '../middleware/error-page.js';
 import type { Application, Environ } from '../spec.js';
 import { AccessLog, type AccessLogFormat } from './access-log.js';

@@ -6,12 +6,12 @@
 //   client(app).get('/x')          a Fetch Response, streaming as the application produces it
 import type { Application, Chunk, Environ, ErrorStream, HeaderList } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
-import { runApp as runEngine, type Sink } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, bytesSource, type ByteSource } from '../engine/input.js';
-import { concat, nativeString, toBytes, utf8 } from '../engine/bytes.js';
-import { headerKey } from '../engine/names.js';
-import { splitTarget } from '../engine/target.js';
-import { formatError, type Logger } from '../engine/log.js';
+import { runApp as runEngine, type Sink } from '../runner/handler.js';
+import { EMPTY_INPUT, Input, bytesSource, type ByteSource } from '../runner/input.js';
+import { concat, nativeString, toBytes, utf8 } from '../protocol/bytes.js';
+import { headerKey } from '../protocol/names.js';
+import { splitTarget } from '../protocol/target.js';
+import { formatError, type Logger } from '../runner/log.js';
 import { StreamSource } from '../fetch/environ.js';
 import { toFetchHandler } from '../fetch/handler.js';
 import { defineSignal } from '../fetch/signal.js';

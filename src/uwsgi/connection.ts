@@ -12,12 +12,12 @@
 //          closes, so the close never turns into a reset that the front end would report as an error.
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
-import { ClientError, runApp } from '../engine/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../engine/input.js';
-import { formatError, type Logger } from '../engine/log.js';
+import { ClientError, runApp } from '../runner/handler.js';
+import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { formatError, type Logger } from '../runner/log.js';
 import { ChunkError, ChunkedDecoder } from './chunked.js';
 import { buildEnviron, type BodyFraming, type UwsgiBase } from './environ.js';
-import { PacketError, UwsgiParser, type Parsed } from './parser.js';
+import { PacketError, UwsgiParser, type Parsed } from '../protocol/uwsgi.js';
 import { SocketSink } from './sink.js';
 
 export interface ConnectionSettings {

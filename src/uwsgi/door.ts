@@ -2,12 +2,12 @@
 // one Connection per accepted socket, and the count of unfinished requests for a graceful stop.
 import type { Server, Socket } from 'node:net';
 import type { Application } from '../spec.js';
-import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
+import { LogErrors, streamLogger, type Logger } from '../runner/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
-import { allowList, type AllowCheck } from './allow.js';
+import { allowList, type AllowCheck } from '../server/trust.js';
 import { Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
-import { MAX_VARS_SIZE } from './parser.js';
+import { MAX_VARS_SIZE } from '../protocol/uwsgi.js';
 
 export interface UwsgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */

@@ -21,11 +21,11 @@
 // Malformed (PacketError 'vars', the door closes without calling the application): a missing or
 // non-token REQUEST_METHOD, a CONTENT_LENGTH that is not 1 to 15 decimal digits, a
 // HTTP_TRANSFER_ENCODING without CONTENT_LENGTH whose last coding is not chunked.
-import { isToken } from '../engine/checks.js';
-import { splitTarget } from '../engine/target.js';
+import { isToken } from '../runner/checks.js';
+import { splitTarget } from '../protocol/target.js';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
-import { PacketError, quote } from './parser.js';
+import { PacketError, quote } from '../protocol/uwsgi.js';
 
 /** Per-server values every environ shares. */
 export interface UwsgiBase {

@@ -13,7 +13,7 @@ export {
   type Packet,
   type PacketErrorCode,
   type Parsed,
-} from './parser.js';
+} from '../protocol/uwsgi.js';
 export { ChunkedDecoder, ChunkError } from './chunked.js';
 export { buildEnviron, mergeVars, type UwsgiBase, type ConnectionInfo, type BodyFraming, type Request } from './environ.js';
-export { allowList, LOOPBACK, type AllowCheck } from './allow.js';
+export { allowList, LOOPBACK, type AllowCheck } from '../server/trust.js';

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import type { Application } from '../spec.js';
-import { clearUnixPath } from '../prefork/sockets.js';
+import { clearUnixPath } from '../server/sockets.js';
 import { UWSGI_DEFAULTS, UwsgiDoor, type UwsgiOptions } from './door.js';
 
 export interface UwsgiServerHandle extends AsyncDisposable {

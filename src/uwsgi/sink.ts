@@ -4,9 +4,9 @@
 // (fixtures uwsgi-response-*.bin) nothing is added: no Date, Server, Connection or chunking;
 // nginx, Apache and the router add what the client needs.
 import type { Socket } from 'node:net';
-import type { Sink } from '../engine/handler.js';
+import type { Sink } from '../runner/handler.js';
 import type { HeaderList } from '../spec.js';
-import { drained } from '../drain.js';
+import { drained } from '../server/drain.js';
 
 /** Below this a chunk is copied behind the head into one buffer; above it, one writev of both. */
 const COPY_LIMIT = 16384;

@@ -9,7 +9,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCgi, nativeEnv } from '../../src/cgi/index.js';
 import type { Application } from '../../src/spec.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import { application } from './fixtures/app.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

@@ -1,7 +1,7 @@
 // Applications the FastCGI tests serve. Routes on the last path segment, so any SCRIPT_NAME/PATH_INFO
 // split a fixture's web server made still reaches the right one.
 import type { Application, Environ } from '../../src/spec.js';
-import type { Logger } from '../../src/engine/log.js';
+import type { Logger } from '../../src/runner/log.js';
 
 /** The string-valued environ keys and the body the application read, as JSON (UTF-8 over native strings). */
 export interface Echo {

@@ -14,7 +14,7 @@ import {
   encodeStream,
   parseEnd,
   type FcgiRecord,
-} from '../../src/fastcgi/protocol.js';
+} from '../../src/protocol/fastcgi.js';
 
 /** The captured wire fixtures (copies of the shared capture set, see its README). */
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

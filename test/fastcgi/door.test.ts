@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { serveFastcgi, type FastcgiServerHandle } from '../../src/fastcgi/index.js';
-import { FCGI, PROTOCOL_STATUS, ROLE, decodePairs, encodePairs, encodeRecord, beginRequest, parseBegin, parseRecords } from '../../src/fastcgi/protocol.js';
+import { FCGI, PROTOCOL_STATUS, ROLE, decodePairs, encodePairs, encodeRecord, beginRequest, parseBegin, parseRecords } from '../../src/protocol/fastcgi.js';
 import { VERSION } from '../../src/version.js';
 import { helloApp, hooks, logLines, parseEcho, quietLog, testApp } from './apps.js';
 import { FIXTURES, GET, connect, exchange, fixture, pieces, request, responses, send, type Split } from './client.js';

@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ClientError } from '../../src/engine/handler.js';
-import { isToken } from '../../src/engine/checks.js';
+import { ClientError } from '../../src/runner/handler.js';
+import { isToken } from '../../src/runner/checks.js';
 import { serveFastcgi, type FastcgiServerHandle } from '../../src/fastcgi/index.js';
 import {
   FCGI,
@@ -18,9 +18,9 @@ import {
   encodeRecord,
   encodeStream,
   type FcgiRecord,
-} from '../../src/fastcgi/protocol.js';
+} from '../../src/protocol/fastcgi.js';
 import type { Application } from '../../src/spec.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import { GET, request, responses, send } from './client.js';
 
 const latin1 = (max: number) => fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: max });

@@ -18,7 +18,7 @@ import {
   parseRecords,
   unknownType,
   type FcgiRecord,
-} from '../../src/fastcgi/protocol.js';
+} from '../../src/protocol/fastcgi.js';
 import { FIXTURES, fixture, pieces, type Split } from './client.js';
 
 const requestFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.bin') && !/^uwsgi-fastcgi-response-(hello|stream)\.bin$/.test(f));

@@ -9,7 +9,7 @@ import { stream } from 'hono/streaming';
 import type { Environ } from '../../src/spec.js';
 import { fromFetchHandler } from '../../src/fetch/index.js';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import { client, request } from '../../src/testing/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

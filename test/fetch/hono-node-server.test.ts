@@ -8,7 +8,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Application } from '../../src/spec.js';
 import { toFetchHandler } from '../../src/fetch/index.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Server = ReturnType<typeof serve>;

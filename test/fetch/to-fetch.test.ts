@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Application, Body, Environ } from '../../src/spec.js';
 import { toFetchHandler } from '../../src/fetch/index.js';
-import type { Logger } from '../../src/engine/log.js';
+import type { Logger } from '../../src/runner/log.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,7 +7,7 @@ import { after, before, it } from 'node:test';
 import { ENGINE } from '../helpers/engine.js';
 import type { Application, Environ } from '../../src/spec.js';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import { rawRequest } from '../helpers/net.js';
 
 const problems: string[] = [];

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { ENGINE } from '../helpers/engine.js';
 import type { Application, Body, Environ } from '../../src/spec.js';
 import { serve, type ServeOptions, type ServerHandle } from '../../src/http/serve.js';
-import type { Logger } from '../../src/engine/log.js';
+import type { Logger } from '../../src/runner/log.js';
 import { Dripper, SMUGGLED as S, describeSplit, exchange, type RawOutcome, type Split } from './raw-client.js';
 
 // --- the echo application (reliability.md's echo contract) -------------------------------------

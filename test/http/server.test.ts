@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ENGINE } from '../helpers/engine.js';
 import type { Application, Body, Environ } from '../../src/spec.js';
 import { makeServer, serve, type ServerHandle } from '../../src/http/serve.js';
-import { silentLogger, type Logger } from '../../src/engine/log.js';
+import { silentLogger, type Logger } from '../../src/runner/log.js';
 import { rawRequest, sleep, statuses } from '../helpers/net.js';
 
 /** Echoes what the app saw: method, path, query, selected environ keys and the body it read. */

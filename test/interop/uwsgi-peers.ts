@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Application, Environ } from '../../src/spec.js';
-import type { Logger } from '../../src/engine/log.js';
+import type { Logger } from '../../src/runner/log.js';
 import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));

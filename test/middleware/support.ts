@@ -2,7 +2,7 @@
 // (node:http) that, unlike fetch, leaves Content-Encoding alone and shows every header as sent.
 import http from 'node:http';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import type { Application } from '../../src/spec.js';
 
 export interface RawResponse {

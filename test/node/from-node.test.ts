@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { fromNodeListener } from '../../src/node/index.js';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 import { client, request } from '../../src/testing/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import type { Application, Environ } from '../../src/spec.js';
 import { toNodeListener } from '../../src/node/index.js';
-import { silentLogger } from '../../src/engine/log.js';
+import { silentLogger } from '../../src/runner/log.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,14 +2,14 @@
 // duplicate-key rule, strict CONTENT_LENGTH, and the source allow-list.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_INPUT } from '../../src/engine/input.js';
-import { silentLogger, LogErrors } from '../../src/engine/log.js';
+import { EMPTY_INPUT } from '../../src/runner/input.js';
+import { silentLogger, LogErrors } from '../../src/runner/log.js';
 import type { Environ } from '../../src/spec.js';
 import { FileWrapper } from '../../src/util.js';
 import { VERSION } from '../../src/version.js';
-import { allowList } from '../../src/uwsgi/allow.js';
+import { allowList } from '../../src/server/trust.js';
 import { buildEnviron, type Request, type UwsgiBase } from '../../src/uwsgi/environ.js';
-import { PacketError } from '../../src/uwsgi/parser.js';
+import { PacketError } from '../../src/protocol/uwsgi.js';
 import { fixture, referenceDecode } from './support.js';
 
 const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };

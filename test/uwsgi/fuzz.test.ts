@@ -4,13 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isToken } from '../../src/engine/checks.js';
-import { EMPTY_INPUT } from '../../src/engine/input.js';
-import { LogErrors, silentLogger } from '../../src/engine/log.js';
+import { isToken } from '../../src/runner/checks.js';
+import { EMPTY_INPUT } from '../../src/runner/input.js';
+import { LogErrors, silentLogger } from '../../src/runner/log.js';
 import type { Application, Environ } from '../../src/spec.js';
 import { FileWrapper } from '../../src/util.js';
 import { buildEnviron, type Request } from '../../src/uwsgi/environ.js';
-import { PacketError, UwsgiParser, encodePacket, type Parsed } from '../../src/uwsgi/parser.js';
+import { PacketError, UwsgiParser, encodePacket, type Parsed } from '../../src/protocol/uwsgi.js';
 import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 import { exchange, parseResponse } from './support.js';
 

@@ -10,7 +10,7 @@ import {
   looksLikeHttp,
   looksLikeUwsgi,
   type Parsed,
-} from '../../src/uwsgi/parser.js';
+} from '../../src/protocol/uwsgi.js';
 import { REQUEST_FIXTURES, byteByByte, fixture, referenceDecode, splits } from './support.js';
 
 /** Feeds the pieces; returns the packet and every byte after the vars block (rest + later pieces). */

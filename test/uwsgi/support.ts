@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../../src/engine/log.js';
+import type { Logger } from '../../src/runner/log.js';
 
 /** Copies of shared/fixtures/wire/*uwsgi*.bin: exact bytes captured from real peers (see fixtures/README.md). */
 export const FIXTURE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

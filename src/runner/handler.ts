@@ -6,9 +6,12 @@
 // Promise (the whole response goes to the sink in one `end()` call, with a computed
 // Content-Length); synchronous iterables await only when the sink asks for backpressure.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
-import { EMPTY, concat, toBytes, utf8 } from './bytes.js';
+import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
 import { formatError, type Logger } from './log.js';
+import { ClientError } from '../errors.js';
+
+export { ClientError };
 
 /** Where a response goes. A door implements it over its transport. */
 export interface Sink {
@@ -55,21 +58,6 @@ const GO = 0;
 const WAIT = 1;
 const STOP = 2;
 type SendResult = typeof GO | typeof WAIT | typeof STOP;
-
-/**
- * The request itself is at fault (a body that stalls, breaks off or is malformed): a door's input
- * source rejects with it, and when the application lets it through it is answered with `status`
- * instead of a 500, and the connection is not reused.
- */
-export class ClientError extends Error {
-  override name = 'ClientError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',

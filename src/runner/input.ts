@@ -2,7 +2,7 @@
 // Input serves PEP 3333's read/readline/readlines/iteration on top of it and never hands out more
 // than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
 import type { InputStream } from '../spec.js';
-import { EMPTY, concat } from './bytes.js';
+import { EMPTY, concat } from '../protocol/bytes.js';
 import { ClientError } from './handler.js';
 
 export interface ByteSource {

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import type { Bind } from '../cli/bind.js';
-import { describeBind } from '../cli/bind.js';
+import type { Bind } from './bind.js';
+import { describeBind } from './bind.js';
 
 /** A bound socket handle (libuv TCP or Pipe wrap), as node:child_process can send it. */
 export type RawHandle = { close(cb?: () => void): void; getsockname?(out: Record<string, unknown>): number; fd?: number };

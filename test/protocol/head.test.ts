@@ -3,8 +3,8 @@
 // that no split changes the answer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder } from '../../src/h1/chunked.js';
-import { HeadError, parseHead, type Head } from '../../src/h1/parser.js';
+import { ChunkedDecoder } from '../../src/protocol/chunked.js';
+import { HeadError, parseHead, type Head } from '../../src/protocol/head.js';
 
 const LIMITS = { limitRequestLine: 100, limitRequestFields: 5, maxHeaderSize: 400 };
 

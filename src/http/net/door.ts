@@ -4,11 +4,11 @@
 // serve({ engine: 'net' }) and `tsgi --engine net` choose it; docs/engine.md says why and what it
 // measures.
 import net, { type Socket } from 'node:net';
-import type { Application } from '../spec.js';
-import { DoorCore } from '../http/door.js';
-import type { HttpOptions } from '../http/options.js';
+import type { Application } from '../../spec.js';
+import { DoorCore } from '../common/door.js';
+import type { HttpOptions } from '../common/options.js';
 import { Connection } from './connection.js';
-import type { Limits } from './parser.js';
+import type { Limits } from '../../protocol/head.js';
 
 export class NetDoor extends DoorCore {
   readonly limits: Limits;

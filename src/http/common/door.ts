@@ -1,12 +1,12 @@
-// What both HTTP engines' doors hold (server.ts on node:http, src/h1 on node:net): the options with
+// What both HTTP engines' doors hold (src/http/node on node:http, src/http/net on node:net): the options with
 // their defaults, the environ's per-server values, the count of responses in progress for a
 // graceful stop, the sockets that may carry one request only, and the raw error answers.
 import os from 'node:os';
 import type { Socket } from 'node:net';
-import type { Application } from '../spec.js';
-import { LogErrors, streamLogger, type Logger } from '../engine/log.js';
-import { FileWrapper } from '../util.js';
-import { VERSION } from '../version.js';
+import type { Application } from '../../spec.js';
+import { LogErrors, streamLogger, type Logger } from '../../runner/log.js';
+import { FileWrapper } from '../../util.js';
+import { VERSION } from '../../version.js';
 import type { EnvironBase } from './environ.js';
 import { HTTP_DEFAULTS, type HttpOptions } from './options.js';
 

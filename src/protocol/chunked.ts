@@ -2,7 +2,7 @@
 // chunk-size is hex digits only (no sign, no 0x, at most 15 of them), extensions and trailer fields
 // are bounded and skipped, every line ends with CRLF. Anything else is a 400 (the body is broken,
 // and the connection cannot be reused).
-import { ClientError } from '../engine/handler.js';
+import { ClientError } from '../errors.js';
 
 const CR = 13;
 const LF = 10;

@@ -2,9 +2,9 @@
 // the engine declared one, chunked on HTTP/1.1 otherwise, close-delimited on HTTP/1.0; it drops the
 // body of HEAD, 204 and 304 responses, and adds Date.
 import type { ServerResponse } from 'node:http';
-import type { Sink } from '../engine/handler.js';
-import { drained } from '../drain.js';
-import type { HeaderList } from '../spec.js';
+import type { Sink } from '../../runner/handler.js';
+import { drained } from '../../server/drain.js';
+import type { HeaderList } from '../../spec.js';
 
 export class ResponseSink implements Sink {
   constructor(

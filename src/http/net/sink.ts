@@ -2,10 +2,10 @@
 // with the first body bytes (a small response is one write), the body framed by Content-Length when
 // the application or the engine declared one, chunked on HTTP/1.1 otherwise, and by closing the
 // connection for an HTTP/1.0 client. HEAD, 1xx, 204 and 304 responses carry no body.
-import type { Sink } from '../engine/handler.js';
-import type { HeaderList } from '../spec.js';
+import type { Sink } from '../../runner/handler.js';
+import type { HeaderList } from '../../spec.js';
 import type { Connection } from './connection.js';
-import { drained } from '../drain.js';
+import { drained } from '../../server/drain.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

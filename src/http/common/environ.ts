@@ -3,10 +3,10 @@
 // Request headers come from req.rawHeaders: req.headers merges and drops, and we need to see every
 // line (duplicate Host, underscores) to decide.
 import type { IncomingMessage } from 'node:http';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
-import { WSGI_VERSION } from '../spec.js';
-import { splitTarget } from '../engine/target.js';
-import { headerKey } from '../engine/names.js';
+import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../../spec.js';
+import { WSGI_VERSION } from '../../spec.js';
+import { splitTarget } from '../../protocol/target.js';
+import { headerKey } from '../../protocol/names.js';
 
 /** Per-server values that every environ shares. */
 export interface EnvironBase {
@@ -32,7 +32,7 @@ export class BadRequest extends Error {
 
 /**
  * What buildEnviron reads of a parsed request: node:http's IncomingMessage has it, and so does the
- * net engine's own head (src/h1/parser.ts).
+ * net engine's own head (src/protocol/head.ts).
  */
 export interface RequestHead {
   readonly url?: string | undefined;

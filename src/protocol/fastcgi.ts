@@ -1,7 +1,7 @@
 // FastCGI 1.0 on the wire (research/protocols.md §2, the FastCGI Specification 1.0): records, their
 // incremental parser, name-value pairs and the encoders. Pure: no Node imports, so it can be tested
 // (and fuzzed) byte by byte without sockets.
-import { nativeString, latin1Bytes } from '../engine/bytes.js';
+import { nativeString, latin1Bytes } from './bytes.js';
 
 /** Record types (spec §8). */
 export const FCGI = {

@@ -7,16 +7,16 @@
 // hostile catalogue). Bytes that arrive meanwhile wait in a bounded buffer (the socket is paused
 // past it).
 import type { Socket } from 'node:net';
-import { ClientError, runApp } from '../engine/handler.js';
-import { BadRequest, buildEnviron } from '../http/environ.js';
-import { rawError } from '../http/door.js';
-import { EMPTY_INPUT, Input } from '../engine/input.js';
-import type { Environ } from '../spec.js';
+import { ClientError, runApp } from '../../runner/handler.js';
+import { BadRequest, buildEnviron } from '../common/environ.js';
+import { rawError } from '../common/door.js';
+import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import type { Environ } from '../../spec.js';
 import { Body } from './body.js';
 import type { NetDoor } from './door.js';
-import { HeadError, parseHead, type Head } from './parser.js';
+import { HeadError, parseHead, type Head } from '../../protocol/head.js';
 import { NetSink } from './sink.js';
-import { looksLikeUwsgi } from '../uwsgi/parser.js';
+import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 
 /** Comma-separated tokens of a header value, lower-cased. */
 function tokens(value: string): string[] {

@@ -5,17 +5,17 @@
 // Host and Content-Length, 100-continue on first read, timeouts, and a graceful stop.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Application } from '../spec.js';
-import { runApp } from '../engine/handler.js';
-import { EMPTY_INPUT, Input } from '../engine/input.js';
-import { looksLikeUwsgi } from '../uwsgi/parser.js';
-import { BadRequest, buildEnviron } from './environ.js';
-import { DoorCore, STATUS_TEXT, rawError } from './door.js';
-import type { HttpOptions } from './options.js';
+import type { Application } from '../../spec.js';
+import { runApp } from '../../runner/handler.js';
+import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
+import { BadRequest, buildEnviron } from '../common/environ.js';
+import { DoorCore, STATUS_TEXT, rawError } from '../common/door.js';
+import type { HttpOptions } from '../common/options.js';
 import { ResponseSink } from './sink.js';
 import { RequestSource } from './source.js';
 
-export { HTTP_DEFAULTS, type HttpOptions } from './options.js';
+export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
 
 /**
  * The request handling shared by `serve()` and `makeServer()`: one instance per listening server,

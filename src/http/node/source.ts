@@ -2,8 +2,8 @@
 // slow application applies backpressure to the client. Sends `100 Continue` on the first read when
 // the client asked for it (PEP 3333 R59), and times out a client that stalls mid-body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ByteSource } from '../engine/input.js';
-import { ClientError } from '../engine/handler.js';
+import type { ByteSource } from '../../runner/input.js';
+import { ClientError } from '../../runner/handler.js';
 
 export class RequestSource implements ByteSource {
   constructor(

@@ -4,9 +4,9 @@
 // that stalls longer than bodyTimeout, sends a broken chunked body or leaves mid-body makes the
 // read reject with a ClientError (400/408), which the engine answers in place of a 500.
 import type { Socket } from 'node:net';
-import type { ByteSource } from '../engine/input.js';
-import { ClientError } from '../engine/handler.js';
-import { ChunkedDecoder } from './chunked.js';
+import type { ByteSource } from '../../runner/input.js';
+import { ClientError } from '../../runner/handler.js';
+import { ChunkedDecoder } from '../../protocol/chunked.js';
 
 /** Above this many queued bytes the socket is paused until the application reads. */
 const HIGH_WATER = 256 * 1024;

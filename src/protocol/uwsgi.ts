@@ -4,7 +4,7 @@
 // Pure: no Node imports, no I/O, so it can be fed whole, byte by byte or in random splits and must
 // give the same answer. Every length read from the wire is checked against what is left of the block
 // before it is used (research/reliability.md (e) U3–U8, U15).
-import { nativeString } from '../engine/bytes.js';
+import { nativeString } from './bytes.js';
 
 /** The u16 datasize field cannot say more; also the default buffer (uWSGI's 4 KiB is a common complaint). */
 export const MAX_VARS_SIZE = 65535;

@@ -1,5 +1,5 @@
 // The HTTP doors' options and their defaults (both engines).
-import type { Logger } from '../engine/log.js';
+import type { Logger } from '../../runner/log.js';
 
 export interface HttpOptions {
   /** SERVER_NAME; defaults to the bind address. Never taken from the Host header. */

@@ -438,7 +438,7 @@ describe('statuses that cannot carry what the app gives them', () => {
 
 describe('wsgi.input under concurrent reads', () => {
   it('hands out bytes in order when reads overlap', async () => {
-    const { Input } = await import('../../src/engine/input.js');
+    const { Input } = await import('../../src/runner/input.js');
     const pieces = ['ab', 'cd', 'ef', 'gh'].map((s) => new TextEncoder().encode(s));
     let i = 0;
     // A source that answers each pull on a later tick, as a socket does.
@@ -464,7 +464,7 @@ describe('HEAD without a body, read1, and a client that left', () => {
   });
 
   it('read1 hands out what has arrived without waiting for more', async () => {
-    const { Input } = await import('../../src/engine/input.js');
+    const { Input } = await import('../../src/runner/input.js');
     const pieces = [new TextEncoder().encode('abc'), new Uint8Array(0), new TextEncoder().encode('defg')];
     let i = 0;
     const input = new Input({ pull: () => Promise.resolve(pieces[i++] ?? null) }, 7);
@@ -477,7 +477,7 @@ describe('HEAD without a body, read1, and a client that left', () => {
 
 describe('a body shorter than its Content-Length', () => {
   it('is an error for the reader, answered 400, never a silently short body', async () => {
-    const { Input } = await import('../../src/engine/input.js');
+    const { Input } = await import('../../src/runner/input.js');
     let i = 0;
     const input = new Input({ pull: () => Promise.resolve(i++ === 0 ? new TextEncoder().encode('abc') : null) }, 10);
     await assert.rejects(input.read(), /ended 7 bytes before its Content-Length/);

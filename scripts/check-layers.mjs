@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The layers of src/ (docs/engine.md, "Layout"): no folder imports a folder that imports it back, and
+// the pure layers import nothing that does I/O. Run by `npm run lint`; exits 1 with the offending edges.
+//   node scripts/check-layers.mjs
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const src = path.join(root, 'src');
+const walk = (d) => readdirSync(d).flatMap((n) => {
+  const f = path.join(d, n);
+  return statSync(f).isDirectory() ? walk(f) : f.endsWith('.ts') ? [f] : [];
+});
+
+// A module is its folder; a file directly in src/ is a module of its own (spec.ts, util.ts, …).
+const moduleOf = (file) => {
+  const rel = path.relative(src, file);
+  return path.dirname(rel) === '.' ? rel : path.dirname(rel);
+};
+
+/** Folders that must stay free of I/O: they may import only these Node built-ins (none, here). */
+const PURE = { protocol: [], runner: [] };
+const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+const edges = new Map();
+const problems = [];
+for (const file of walk(src)) {
+  const from = moduleOf(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2];
+    const top = from.split(path.sep)[0];
+    if (!spec.startsWith('.')) {
+      if (top in PURE && spec.startsWith('node:') && !PURE[top].includes(spec)) {
+        problems.push(`${path.relative(root, file)} imports ${spec}: src/${top}/ does no I/O`);
+      }
+      continue;
+    }
+    const to = moduleOf(path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'));
+    if (to === from) continue;
+    if (!edges.has(from)) edges.set(from, new Set());
+    edges.get(from).add(to);
+  }
+}
+
+// Tarjan's strongly connected components: any component of more than one module is a cycle.
+let index = 0;
+const stack = [], onStack = new Set(), idx = new Map(), low = new Map();
+const connect = (v) => {
+  idx.set(v, index); low.set(v, index); index++; stack.push(v); onStack.add(v);
+  for (const w of edges.get(v) ?? []) {
+    if (!idx.has(w)) { connect(w); low.set(v, Math.min(low.get(v), low.get(w))); }
+    else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+  }
+  if (low.get(v) === idx.get(v)) {
+    const comp = [];
+    let w;
+    do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+    if (comp.length > 1) {
+      const inComp = new Set(comp);
+      const detail = comp.flatMap((a) => [...(edges.get(a) ?? [])].filter((b) => inComp.has(b)).map((b) => `${a} -> ${b}`));
+      problems.push(`import cycle between ${comp.sort().join(', ')}: ${detail.join('; ')}`);
+    }
+  }
+};
+for (const v of edges.keys()) if (!idx.has(v)) connect(v);
+
+if (problems.length > 0) {
+  for (const p of problems) console.error(`check-layers: ${p}`);
+  process.exit(1);
+}
+console.log(`check-layers: ${edges.size} modules, no import cycle, protocol/ and runner/ free of I/O`);
