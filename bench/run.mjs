@@ -578,6 +578,20 @@ const ROWS = [
   },
   { id: 'tsgi', label: '**tsgi** (1 worker)', pinned: true, note: 'master + 1 worker', start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)] },
   {
+    // BENCH_BASELINE=DIR: the same CLI row from another checkout (built: DIR/dist), to measure a change
+    // against the commit before it in one run (e.g. `git worktree add /tmp/base <commit> && cd /tmp/base &&
+    // npm ci && npm run build`, then BENCH_BASELINE=/tmp/base npm run bench -- --servers tsgi,tsgi-base).
+    id: 'tsgi-base',
+    label: 'tsgi (1 worker), the baseline checkout',
+    pinned: true,
+    note: 'BENCH_BASELINE: the commit the change is measured against',
+    start: ({ app, port }) => {
+      const base = process.env.BENCH_BASELINE;
+      if (!base) throw new Skip('BENCH_BASELINE is not set');
+      return [{ ...tsgiCli(app, `127.0.0.1:${port}`), args: [path.join(base, 'dist/cli/main.js'), TSGI_APPS[app], '--bind', `127.0.0.1:${port}`, ...tsgiArgs] }];
+    },
+  },
+  {
     id: 'tsgi-ts',
     label: 'tsgi (1 worker), the app as .ts',
     pinned: true,
@@ -718,6 +732,7 @@ const SCENARIOS = [
     app: 'hello',
     connections: 50,
     rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-ts', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-node-uwsgi', 'nginx-uwsgi', 'nginx'],
+    extra: ['tsgi-base'],
   },
   {
     id: 'hello-c200',
@@ -735,7 +750,7 @@ const SCENARIOS = [
     wrk: ['-H', 'Connection: close'],
     checkHeaders: { Connection: 'close' },
     rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'waitress', 'nginx'],
-    extra: ['fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    extra: ['tsgi-base', 'fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     text: 'gunicorn (sync) and uWSGI `--http-socket` close every connection anyway: their hello rows above are this case.',
   },
   {
@@ -744,7 +759,7 @@ const SCENARIOS = [
     app: 'environ',
     connections: 50,
     rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
-    extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2'],
+    extra: ['tsgi-base', 'node-w2', 'tsgi-w2', 'tsgi-node-w2'],
     text: "The Node frameworks build the dump by hand from the request (bench/servers/common.mjs), with the same keys and values as tsgi's environ (the wsgi.* keys, SERVER_SOFTWARE and RAW_URI included, as String() prints them), so node:http and tsgi send byte-identical bodies (595 bytes for curl's request on a 5-digit port; 768 while String(wsgi.file_wrapper) printed the function's source; before this the hand-built dump lacked those keys and was 329 bytes, so the tsgi rows did more work and sent more bytes than the reference); the Python servers' bodies differ a little (each has its own environ).",
   },
   {
@@ -763,7 +778,7 @@ const SCENARIOS = [
     connections: 16,
     wrk: ['-s', rel('bench/wrk/upload.lua')],
     rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
-    extra: ['node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
+    extra: ['tsgi-base', 'node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
     text:
       'node:http counts the body\'s pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify\'s buffer parser, `express.raw`, hono\'s `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
   },
