@@ -18,6 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import type { Settings } from '../settings/index.js';
 import type { ServerLog } from './log.js';
 import { closeAll, type Listener } from '../server/sockets.js';
@@ -56,6 +57,15 @@ interface Worker {
 
 /** How long the master tries to read a stuck worker's stack before killing it anyway. */
 const STACK_BUDGET_MS = 3000;
+
+/**
+ * The master's clock for heartbeats and deadlines: monotonic, so a wall-clock jump (NTP, a VM restored
+ * from a snapshot) never looks like a silent worker.
+ */
+const clock = (): number => performance.now();
+
+/** A loop turn this much later than its sleep means the master itself stalled (the loop's own work is ~ms). */
+const STALL_MS = 2000;
 
 type Event =
   | { kind: 'signal'; signal: NodeJS.Signals }
@@ -145,11 +155,17 @@ export class Arbiter {
     if (this.settings.metricsBind) await this.startMetrics();
     if (this.settings.reload) this.startReloader();
     this.log.info(`Starting tsgi master (pid ${process.pid}) with ${this.target} worker${this.target === 1 ? '' : 's'}`);
+    let lastTick = clock();
     while (this.exitCode === null) {
       this.manage();
-      await this.sleep(this.tickMs());
+      const tick = this.tickMs();
+      await this.sleep(tick);
+      // Heartbeats that reached the IPC pipe while the master slept are read in the poll phase, after
+      // the timer that woke it: let that phase run once before judging anybody by them.
+      await new Promise((resolve) => setImmediate(resolve));
       for (let e = this.queue.shift(); e; e = this.queue.shift()) this.handle(e);
       if (this.exitCode !== null) break;
+      lastTick = this.noticeStall(lastTick, tick);
       this.murder();
       if (this.phase === 'stopping' && this.workers.size === 0) {
         this.log.info('Stopped');
@@ -159,6 +175,26 @@ export class Arbiter {
     for (const [signal, h] of handlers) process.off(signal, h);
     this.cleanup();
     return this.exitCode;
+  }
+
+  /**
+   * A master that was itself not running (SIGSTOP, a cgroup freezer, `docker pause`, a host under
+   * swap) must not blame its workers for the heartbeats it did not read: time it lost is added to every
+   * worker's clocks, so each gets a fresh window from now. Returns the time of this tick.
+   */
+  private noticeStall(lastTick: number, tick: number): number {
+    const now = clock();
+    const lost = now - lastTick - tick;
+    if (lost > STALL_MS) {
+      this.log.warn(`The master was not running for ${(lost / 1000).toFixed(1)} s (stopped or frozen?): heartbeats and deadlines restart from now`);
+      for (const w of this.workers.values()) {
+        w.lastBeat = Math.max(w.lastBeat + lost, now);
+        w.started += lost;
+        if (w.deadline !== undefined) w.deadline += lost;
+        if (w.killAt !== undefined && Number.isFinite(w.killAt)) w.killAt += lost;
+      }
+    }
+    return now;
   }
 
   private tickMs(): number {
@@ -235,12 +271,12 @@ export class Arbiter {
     if (!this.workers.has(w.pid)) return;
     switch (msg.t) {
       case 'hb':
-        w.lastBeat = Date.now();
+        w.lastBeat = clock();
         w.busy = msg.busy;
         if (msg.metrics) w.metrics = msg.metrics;
         return;
       case 'ready':
-        w.lastBeat = Date.now();
+        w.lastBeat = clock();
         w.inspectPort = msg.inspectPort;
         if (w.state === 'booting') w.state = 'ready';
         this.log.debug(`Worker ${w.pid} is ready`);
@@ -311,7 +347,7 @@ export class Arbiter {
       return;
     }
     this.backoffMs = Math.min(30_000, Math.max(1000, this.backoffMs * 2));
-    this.backoffUntil = Date.now() + this.backoffMs;
+    this.backoffUntil = clock() + this.backoffMs;
     this.bump('boot-failure');
     this.log.error(`A new worker failed to boot (next try in ${this.backoffMs / 1000} s): ${message}`);
   }
@@ -348,7 +384,7 @@ export class Arbiter {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: process.env,
     });
-    const now = Date.now();
+    const now = clock();
     const w: Worker = { child, pid: child.pid!, gen: this.gen, age: this.spawned++, state: 'booting', started: now, lastBeat: now, busy: 0 };
     this.workers.set(w.pid, w);
     child.on('message', (msg: FromWorker) => this.push({ kind: 'message', w, msg }));
@@ -363,7 +399,7 @@ export class Arbiter {
   private drain(w: Worker, why: string): void {
     if (w.state === 'draining') return;
     w.state = 'draining';
-    w.deadline = Date.now() + this.settings.gracefulTimeout * 1000 + 2000;
+    w.deadline = clock() + this.settings.gracefulTimeout * 1000 + 2000;
     this.log.debug(`Worker ${w.pid}: draining (${why})`);
     this.send(w, { t: 'stop', graceful: true });
   }
@@ -375,7 +411,7 @@ export class Arbiter {
     const current = all.filter((w) => w.gen === this.gen && (w.state === 'booting' || w.state === 'ready'));
     const ready = current.filter((w) => w.state === 'ready');
     const superseded = all.filter((w) => (w.gen < this.gen || w.state === 'retiring') && w.state !== 'draining');
-    if (current.length < this.target && Date.now() >= this.backoffUntil) {
+    if (current.length < this.target && clock() >= this.backoffUntil) {
       for (let i = current.length; i < this.target; i++) this.spawn();
     }
     // New workers first; the ones they replace drain only once enough of them are ready.
@@ -395,7 +431,7 @@ export class Arbiter {
 
   /** Heartbeats and deadlines. */
   private murder(): void {
-    const now = Date.now();
+    const now = clock();
     const timeoutMs = this.settings.timeout * 1000;
     const bootMs = Math.max(60_000, timeoutMs);
     for (const w of this.workers.values()) {
@@ -458,7 +494,7 @@ export class Arbiter {
       if (graceful) this.drain(w, signal);
       else {
         w.state = 'draining';
-        w.deadline = Date.now() + 2000;
+        w.deadline = clock() + 2000;
         this.send(w, { t: 'stop', graceful: false });
       }
     }
@@ -483,9 +519,19 @@ export class Arbiter {
       this.log.warn(`${why}: bind changed; new addresses need a restart (keeping ${this.listeners.map((l) => l.label).join(', ')})`);
       next.bind = this.settings.bind;
     }
+    if (this.phase !== 'running') return; // stopped while the settings were re-read
     if (this.settings.workers !== next.workers) this.target = next.workers;
     this.settings = next;
     this.gen++;
+    // Reloads that arrive while one is still booting coalesce: a worker that never got ready has served
+    // nobody, and its code is already older than what this reload loads, so it stops now instead of
+    // booting a generation that would be drained at once (ten quick HUPs used to boot ten generations).
+    for (const w of this.workers.values()) {
+      if (w.state === 'booting' && w.gen < this.gen) {
+        w.state = 'draining';
+        this.kill(w, 'SIGKILL', 'was stopped before it was ready: a newer reload superseded it');
+      }
+    }
     this.reloading = true;
     this.bump('reload');
     this.notify.reloading(`Reloading (${why})`);

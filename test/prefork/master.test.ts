@@ -1,0 +1,68 @@
+// The master's own troubles: it was frozen (SIGSTOP stands for a cgroup freezer, `docker pause`, a VM
+// snapshot), or reloads arrive faster than workers boot. The built CLI in a subprocess, real signals.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { startCli } from '../helpers/cli.js';
+import { FAULT, childrenOf, get, waitFor, workerPids } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('prefork master: its own stalls', { timeout: 120_000 }, () => {
+  it('F30: a master stopped for 5 s (timeout 2 s) keeps its healthy workers, and a stream in flight completes', async () => {
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2', '--timeout', '2']);
+    try {
+      const master = cli.child.pid!;
+      await waitFor('both workers serving', async () => (await workerPids(cli.port)).size === 2);
+      const before = (await childrenOf(master)).sort();
+      // 32 ticks, 250 ms apart: 8 s of streaming from one worker, across the freeze.
+      const stream = get(cli.port, '/stream?n=32&ms=250', 30_000);
+      await sleep(500);
+      process.kill(master, 'SIGSTOP');
+      await sleep(5000);
+      process.kill(master, 'SIGCONT');
+      const r = await stream;
+      assert.equal(r.error, undefined, 'the stream must not be cut');
+      assert.equal((r.body.match(/tick \d+/g) ?? []).length, 32);
+      // Two more heartbeat windows: a master that misjudged would have killed them by now.
+      await sleep(2500);
+      assert.deepEqual((await childrenOf(master)).sort(), before, 'the same workers must still be serving');
+      assert.doesNotMatch(cli.stderr(), /WORKER TIMEOUT/);
+      assert.match(cli.stderr(), /The master was not running for \d/);
+      assert.equal((await get(cli.port, '/pid')).status, 200);
+      assert.equal(await cli.stop('SIGTERM'), 0);
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+  });
+
+  it('F31: ten SIGHUPs 100 ms apart coalesce: never more than two generations of workers at once, then one', async () => {
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2']);
+    try {
+      const master = cli.child.pid!;
+      await waitFor('both workers serving', async () => (await workerPids(cli.port)).size === 2);
+      let most = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          most = Math.max(most, (await childrenOf(master)).length);
+          await sleep(10);
+        }
+      })();
+      for (let i = 0; i < 10; i++) {
+        cli.child.kill('SIGHUP');
+        await sleep(100);
+      }
+      await waitFor('a reload to complete', () => /Reload complete/.test(cli.stderr()), 30_000);
+      await waitFor('two workers again', async () => (await childrenOf(master)).length === 2, 30_000);
+      watching = false;
+      await watch;
+      // Two old workers plus the newest generation's two; a superseded booting worker may linger a few
+      // ms between its SIGKILL and the reap. Before coalescing, ten generations booted at once (22).
+      assert.ok(most <= 6, `${most} workers at once`);
+      assert.equal((await workerPids(cli.port)).size, 2);
+      assert.equal(await cli.stop('SIGTERM'), 0);
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+  });
+});
