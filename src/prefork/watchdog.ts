@@ -63,12 +63,19 @@ function put(t: Uint8Array, at: number, value: unknown): number {
   return at;
 }
 
+interface Live {
+  environ: Environ;
+  started: number;
+}
+
 export class Board {
   private readonly f: Float64Array;
   private readonly len: Int32Array;
   private readonly text: Uint8Array;
   private next = 1;
   private inflight = 0;
+  /** Every request in the application, in the order they entered it (a Map keeps insertion order). */
+  private readonly live = new Map<number, Live>();
 
   constructor(readonly sab = new SharedArrayBuffer(F * 8 + 4 + TEXT)) {
     this.f = new Float64Array(sab, 0, F);
@@ -83,7 +90,27 @@ export class Board {
 
   begin(environ: Environ): number {
     const token = this.next++;
-    // Written byte by byte (UTF-8), no string built: this runs for every request.
+    const started = Date.now();
+    this.live.set(token, { environ, started });
+    this.show(token, environ, started);
+    this.f[2] = ++this.inflight;
+    return token;
+  }
+
+  end(token: number): void {
+    this.live.delete(token);
+    this.f[2] = --this.inflight;
+    if (this.f[3] !== token) return;
+    // The request on the board is done, but older ones may still be in the application (one blocked in
+    // wsgi.input.read() while a newer one finished): show the newest of those instead of "none".
+    let last: [number, Live] | undefined;
+    for (const entry of this.live) last = entry;
+    if (last) this.show(last[0], last[1].environ, last[1].started);
+    else this.f[1] = 0;
+  }
+
+  /** Writes a request on the board, byte by byte (UTF-8), no string built: this runs for every request. */
+  private show(token: number, environ: Environ, started: number): void {
     const t = this.text;
     let n = put(t, 0, environ.REQUEST_METHOD);
     if (n < TEXT) t[n++] = 32;
@@ -95,15 +122,8 @@ export class Board {
       n = put(t, n, q);
     }
     Atomics.store(this.len, 0, n);
-    this.f[1] = Date.now();
-    this.f[2] = ++this.inflight;
+    this.f[1] = started;
     this.f[3] = token;
-    return token;
-  }
-
-  end(token: number): void {
-    this.f[2] = --this.inflight;
-    if (this.f[3] === token) this.f[1] = 0;
   }
 
   get inFlight(): number {

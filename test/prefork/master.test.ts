@@ -1,6 +1,7 @@
 // The master's own troubles: it was frozen (SIGSTOP stands for a cgroup freezer, `docker pause`, a VM
 // snapshot), or reloads arrive faster than workers boot. The built CLI in a subprocess, real signals.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
 import { FAULT, childrenOf, get, waitFor, workerPids } from './helpers.js';
@@ -62,6 +63,25 @@ describe('prefork master: its own stalls', { timeout: 120_000 }, () => {
       assert.equal((await workerPids(cli.port)).size, 2);
       assert.equal(await cli.stop('SIGTERM'), 0);
     } finally {
+      await cli.stop('SIGKILL');
+    }
+  });
+
+  it('F32: the watchdog names a request blocked after wsgi.input.read() although a newer request came and went', async () => {
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '1', '--timeout', '2']);
+    const sock = net.connect({ host: '127.0.0.1', port: cli.port });
+    try {
+      sock.on('error', () => {});
+      await new Promise((r) => sock.once('connect', r));
+      // The head only: the application waits in wsgi.input.read().
+      sock.write('POST /read-then-spin?ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n');
+      await sleep(300);
+      assert.equal((await get(cli.port, '/pid')).status, 200, 'a newer request enters and leaves the application');
+      sock.write('hello');
+      await waitFor('the timeout report', () => /\[CRITICAL\] WORKER TIMEOUT \(pid \d+\): its event loop/.test(cli.stderr()), 15_000);
+      assert.match(cli.stderr(), /still in flight: POST \/read-then-spin\?ms=60000 \(started/);
+    } finally {
+      sock.destroy();
       await cli.stop('SIGKILL');
     }
   });
