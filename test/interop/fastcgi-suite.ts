@@ -49,7 +49,7 @@ export interface FastcgiFrontEnd {
 const FASTCGI_EXCLUSIONS: Exclusion[] = [
   ...COMMON_EXCLUSIONS,
   ['SERVER_SOFTWARE', () => 'tsgi names itself (tsgi/<version>); uWSGI passes on the front end\'s'],
-  ['RAW_URI', (ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
+  ['RAW_URI', (_ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
   [/^uwsgi\./, (ts) => (ts === undefined ? 'uWSGI\'s own keys (uwsgi.version, uwsgi.node, ...)' : null)],
   [/^CONTENT_(TYPE|LENGTH)$/, (ts, py) => (ts === undefined && py === '' ? 'tsgi leaves out the empty CONTENT_TYPE/CONTENT_LENGTH nginx sends on a GET, as its HTTP door does' : null)],
 ];

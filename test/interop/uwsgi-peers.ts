@@ -357,7 +357,7 @@ function pythonSpelling(value: string): string {
 export const EXCLUDED: ReadonlyArray<[key: string | RegExp, why: (ts: string | undefined, py: string | undefined) => string | null]> = [
   ['SERVER_SOFTWARE', () => 'tsgi names itself (tsgi/<version>); uWSGI passes on the front end\'s value or has none'],
   ['REMOTE_PORT', () => 'the front end\'s ephemeral port differs per connection, and tsgi drops the uWSGI router\'s byte-swapped one'],
-  ['RAW_URI', (ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
+  ['RAW_URI', (_ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
   ['wsgi.input', () => 'an object: its repr differs by language'],
   ['wsgi.errors', () => 'an object: its repr differs by language'],
   ['wsgi.file_wrapper', () => 'an object: its repr differs by language'],
