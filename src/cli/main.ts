@@ -16,7 +16,7 @@ import {
   type Settings,
 } from '../settings/index.js';
 import { VERSION } from '../version.js';
-import { BindError, parseBind, type Bind } from '../server/bind.js';
+import { BindError, parseBind, resolveBind, type Bind } from '../server/bind.js';
 import { LoadError, loadApp } from '../server/load.js';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
@@ -66,6 +66,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   const settings = resolved.settings;
+  if (/^\d+$/.test(settings.pidfile)) {
+    // gunicorn's -p is the pidfile too, but people coming from `serve -p 3000` or `http-server -p` mean a port.
+    process.stderr.write(
+      `tsgi: warning: --pidfile (-p) ${settings.pidfile} writes the master's pid to a file named '${settings.pidfile}'. ` +
+        `To serve on port ${settings.pidfile}, use --bind 0.0.0.0:${settings.pidfile} (or PORT=${settings.pidfile}).\n`,
+    );
+  }
   if (settings.printConfig) {
     process.stdout.write(printConfig(resolved));
     return 0;
@@ -81,13 +88,18 @@ export async function main(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   if (settings.checkConfig) {
+    let where: string[];
     try {
+      where = await Promise.all(binds.map((b) => resolveBind(b)));
       await loadApp(appSpec);
     } catch (err) {
-      if (err instanceof LoadError) fatal(err.message, 1);
+      if (err instanceof LoadError || err instanceof BindError) fatal(err.message, 1);
       throw err;
     }
-    process.stdout.write(`tsgi: the configuration is valid and ${appSpec} loads${resolved.configFile ? ` (config file ${resolved.configFile})` : ''}\n`);
+    process.stdout.write(
+      `tsgi: the configuration is valid and ${appSpec} loads${resolved.configFile ? ` (config file ${resolved.configFile})` : ''}; ` +
+        `it would listen at ${where.join(', ')}\n`,
+    );
     return 0;
   }
 

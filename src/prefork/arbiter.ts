@@ -17,11 +17,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Settings } from '../settings/index.js';
 import type { ServerLog } from './log.js';
 import { closeAll, type Listener } from '../server/sockets.js';
+import { parseAppSpec } from '../server/load.js';
 import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages.js';
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
 import { watchFiles, type Reloader } from './reloader.js';
@@ -542,10 +544,19 @@ export class Arbiter {
   // ------------------------------------------------------------------ extras
 
   private startReloader(): void {
-    this.reloader = watchFiles(process.cwd(), this.settings.reloadInclude, this.settings.reloadExclude, (files) => {
-      const shown = files.slice(0, 3).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
-      this.push({ kind: 'reload', why: `${shown} changed` });
-    });
+    // The working directory, and the application's own folder when it lies outside it (`tsgi
+    // ../app/main.ts` must reload when main.ts changes).
+    const roots = [process.cwd()];
+    const appDir = path.dirname(path.resolve(parseAppSpec(this.opts.app).file));
+    if (path.relative(process.cwd(), appDir).startsWith('..')) roots.push(appDir);
+    const watchers = roots.map((root) =>
+      watchFiles(root, this.settings.reloadInclude, this.settings.reloadExclude, (files) => {
+        const shown = files.slice(0, 3).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
+        this.push({ kind: 'reload', why: `${shown} changed` });
+      }),
+    );
+    this.log.info(`--reload: watching ${roots.join(' and ')}`);
+    this.reloader = { close: () => watchers.forEach((w) => w.close()) };
   }
 
   private async startMetrics(): Promise<void> {

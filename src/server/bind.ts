@@ -1,5 +1,7 @@
 // Bind addresses as the CLI spells them: `[PROTO://]ADDRESS`, where PROTO is http (the default),
 // uwsgi or fastcgi, and ADDRESS is HOST:PORT, [IPv6]:PORT, :PORT, PORT, unix:PATH or fd://N.
+import { lookup } from 'node:dns/promises';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 
 export type Protocol = 'http' | 'uwsgi' | 'fastcgi';
 
@@ -29,6 +31,27 @@ export class BindError extends Error {
 }
 
 const PROTOCOLS: Protocol[] = ['http', 'uwsgi', 'fastcgi'];
+
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * Resolves a TCP bind's host name to the address the socket will listen on (--check-config), bounded in
+ * time: an address is returned as it is; a name that does not resolve is a BindError naming it.
+ */
+export async function resolveBind(b: Bind, timeoutMs = 5000): Promise<string> {
+  if (b.kind !== 'tcp') return describeBind(b);
+  if (isIP(b.host)) return describeBind(b);
+  const found = await Promise.race([
+    lookup(b.host).then(
+      (r) => r.address,
+      (err: NodeJS.ErrnoException) => new BindError(`--bind ${describeBind(b)}: the host name ${JSON.stringify(b.host)} does not resolve (${err.code ?? err.message})`),
+    ),
+    new Promise<BindError>((r) => setTimeout(() => r(new BindError(`--bind ${describeBind(b)}: resolving ${JSON.stringify(b.host)} took over ${timeoutMs / 1000} s`)), timeoutMs).unref()),
+  ]);
+  if (found instanceof BindError) throw found;
+  return `${describeBind(b)} (${found})`;
+}
 
 /** `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1), `unix:PATH`, `fd://N`, each with an optional `PROTO://`. */
 export function parseBind(text: string): Bind {
@@ -70,6 +93,9 @@ export function parseBind(text: string): Bind {
     if (colon > 0) host = rest.slice(0, colon);
     portText = rest.slice(colon + 1);
   }
+  if (v6 && !isIPv6(host)) return fail(`${JSON.stringify(host)} is not an IPv6 address`);
+  if (!v6 && /^[\d.]+$/.test(host) && !isIPv4(host)) return fail(`${JSON.stringify(host)} is not an IPv4 address (four numbers 0-255, e.g. 127.0.0.1)`);
+  if (!v6 && !isIPv4(host) && !HOSTNAME.test(host)) return fail(`${JSON.stringify(host)} is not a host name or an IP address`);
   if (!/^\d+$/.test(portText)) return fail(`${JSON.stringify(portText)} is not a port number`);
   const port = Number(portText);
   if (port > 65535) return fail(`port ${port} is above 65535`);

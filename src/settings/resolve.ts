@@ -106,12 +106,49 @@ export function parseArgsOptions(): NonNullable<ParseArgsConfig['options']> {
   return options;
 }
 
+/** Flags other servers take that tsgi spells differently: what to write instead. */
+const HABITS: Record<string, string> = {
+  '--port': 'tsgi listens where --bind says: --bind 0.0.0.0:3000 (or set PORT=3000)',
+  '--host': 'tsgi listens where --bind says: --bind 127.0.0.1:8000 (HOST:PORT; or set HOST and PORT)',
+  '-P': 'tsgi listens where --bind says: --bind 0.0.0.0:3000 (or set PORT=3000)',
+  '--socket': 'a uwsgi socket is --bind uwsgi://HOST:PORT (or uwsgi://unix:PATH)',
+  '--http': 'an HTTP socket is --bind HOST:PORT',
+  '--processes': 'the number of worker processes is --workers N (-w N)',
+  '--threads': 'tsgi runs one event loop per worker: scale with --workers N',
+};
+
+/** node:util parseArgs' message for an unknown flag, with what the user probably meant. */
+function explainArgsError(message: string): string {
+  const m = /^Unknown option '(-{1,2}[^'=]+)'/.exec(message);
+  if (!m) return message;
+  const flag = m[1]!;
+  const habit = HABITS[flag];
+  if (habit) return `unknown option ${flag}: ${habit}`;
+  const bare = flag.replace(/^-+/, '');
+  const near = TABLE.map((x) => x.flag).filter((f) => editDistance(f, bare) <= 2 || (bare.length > 3 && f.includes(bare)));
+  return `unknown option ${flag}${near.length ? ` (did you mean ${near.map((f) => `--${f}`).join(', ')}?)` : ''}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
 export function parseCommandLine(argv: string[]): CommandLine {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: parseArgsOptions(), allowPositionals: true, strict: true });
   } catch (err) {
-    throw new SettingError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw new SettingError(explainArgsError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '')));
   }
   const out: Record<string, unknown> = {};
   for (const s of TABLE) {
@@ -280,15 +317,19 @@ export function printConfig({ settings, sources }: Resolved): string {
   return rows.map(([k, v, src]) => `${k!.padEnd(w0)} = ${v!.padEnd(w1)}  # ${src}`).join('\n') + '\n';
 }
 
-/** --help text, generated from the table. */
-export function helpText(): string {
+/** --help text, generated from the table, wrapped to `width` columns (the terminal's, else 80). */
+export function helpText(width = process.stdout.columns || 80): string {
+  const cols = Math.max(60, Math.min(width, 120));
   const lines = [
     'Usage: tsgi MODULE[:EXPORT] [options]',
     '',
-    'Serves the TSGI application exported by MODULE (a .ts or .js file; no build step) from a master',
-    'process and --workers worker processes. EXPORT defaults to `application`, then the default export.',
-    'Signals to the master: TERM graceful stop, INT/QUIT quick stop, HUP reload (new workers first),',
-    'TTIN/TTOU one worker more/less, USR1 reopen log files.',
+    ...wrap(
+      'Serves the TSGI application exported by MODULE (a .ts or .js file; no build step) from a master process and --workers ' +
+        'worker processes. EXPORT defaults to `application`, then the default export. Signals to the master: TERM graceful stop, ' +
+        'INT/QUIT quick stop, HUP reload (new workers first), TTIN/TTOU one worker more/less, USR1 reopen log files.',
+      cols,
+      '',
+    ),
     '',
   ];
   const sections = [...new Set(TABLE.map((s) => s.section))];
@@ -299,10 +340,25 @@ export function helpText(): string {
       const def = Array.isArray(s.default) ? s.default.join(' ') : String(s.default);
       const env = s.env.length ? `; env: ${s.env.join(', ')}` : '';
       lines.push(`  ${flag}`);
-      lines.push(`      ${s.help} [default: ${def === '' ? '(none)' : def}${env}]`);
+      lines.push(...wrap(`${s.help} [default: ${def === '' ? '(none)' : def}${env}]`, cols, '      '));
     }
     lines.push('');
   }
   lines.push('Other:', '  -h, --help      Show this help.', '  -v, --version   Show the version.', '');
   return lines.join('\n');
+}
+
+/** Greedy word wrap; a word longer than the line stands alone on its line. */
+function wrap(text: string, cols: number, indent: string): string[] {
+  const out: string[] = [];
+  let line = indent;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line.length > indent.length && line.length + 1 + word.length > cols) {
+      out.push(line);
+      line = indent;
+    }
+    line += (line.length > indent.length ? ' ' : '') + word;
+  }
+  if (line.length > indent.length) out.push(line);
+  return out;
 }
