@@ -100,7 +100,7 @@ export function requestLine(e: Environ): string {
   return `${env(e, 'REQUEST_METHOD')} ${requestTarget(e)} ${env(e, 'SERVER_PROTOCOL')}`;
 }
 
-/** Apache common log format: `%h %l %u %t "%r" %>s %b`. */
+/** Apache common log format: `%h %l %u %t "%r" %>s %b`, then `%D` when the duration is known. */
 export function encodeCommon(entry: AccessEntry): string {
   const e = entry.environ;
   const host = env(e, 'REMOTE_ADDR') || '-';
@@ -108,16 +108,26 @@ export function encodeCommon(entry: AccessEntry): string {
   const bytes = entry.bytes > 0 ? String(entry.bytes) : '-';
   return (
     `${escapeField(host)} - ${user ? escapeField(user) : '-'} [${clfDate(entry.time)}] ` +
-    `"${escapeField(requestLine(e))}" ${entry.status} ${bytes}`
+    `"${escapeField(requestLine(e))}" ${entry.status} ${bytes}${micros(entry)}`
   );
 }
 
-/** Apache combined log format: common plus `"%{Referer}i" "%{User-agent}i"`. */
+/**
+ * Apache's `%D` (the request's duration in whole microseconds) after the last field, when the entry
+ * has a duration: `LogFormat "%h %l %u %t \"%r\" %>s %b %D"` in Apache's terms; log parsers that
+ * read common or combined lines ignore a trailing field or take it as `%D`.
+ */
+function micros(entry: AccessEntry): string {
+  return entry.duration === undefined ? '' : ` ${Math.round(entry.duration * 1000)}`;
+}
+
+/** Apache combined log format: common plus `"%{Referer}i" "%{User-agent}i"`, then `%D` when the duration is known. */
 export function encodeCombined(entry: AccessEntry): string {
   const e = entry.environ;
   const referer = env(e, 'HTTP_REFERER');
   const agent = env(e, 'HTTP_USER_AGENT');
-  return `${encodeCommon(entry)} "${referer ? escapeField(referer) : '-'}" "${agent ? escapeField(agent) : '-'}"`;
+  const common = encodeCommon({ ...entry, duration: undefined });
+  return `${common} "${referer ? escapeField(referer) : '-'}" "${agent ? escapeField(agent) : '-'}"${micros(entry)}`;
 }
 
 // --- JSON -----------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
     },
     end(token, environ, status, bytes, started) {
       board.end(token);
-      if (al) al.log({ environ, status, bytes, time: started });
+      if (al) al.log({ environ, status, bytes, time: started, duration: Date.now() - started });
       if (metrics) {
         const code = String(status);
         metrics.statuses[code] = (metrics.statuses[code] ?? 0) + 1;

@@ -54,6 +54,12 @@ describe('encoders', () => {
     );
   });
 
+  it("end common and combined lines with Apache's %D (microseconds) when the duration is known", () => {
+    const e = entry('/apache_pb.gif', {}, { duration: 12.3456 });
+    assert.equal(encodeCommon(e), '127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /apache_pb.gif HTTP/1.0" 200 2326 12346');
+    assert.equal(encodeCombined(e), '127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "-" 12346');
+  });
+
   it('write - for absent user, referer, agent and zero bytes', () => {
     assert.equal(encodeCombined(entry('/', {}, { bytes: 0 })), '127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.0" 200 - "-" "-"');
   });
@@ -282,10 +288,10 @@ describe('accessLog in-process', () => {
   it('writes common and combined lines, custom encoders, and skips', async () => {
     const common = capture('common');
     await request(compose(ok(['abc']), common.mw), '/p', { headers: { 'User-Agent': 'ua' } });
-    assert.match(common.lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/p HTTP\/1\.1" 200 3$/);
+    assert.match(common.lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/p HTTP\/1\.1" 200 3 \d+$/, "%D (microseconds) ends the line");
     const combined = capture('combined');
     await request(compose(ok(['abc']), combined.mw), '/p', { headers: { 'User-Agent': 'ua' } });
-    assert.match(combined.lines[0]!, /"GET \/p HTTP\/1\.1" 200 3 "-" "ua"$/);
+    assert.match(combined.lines[0]!, /"GET \/p HTTP\/1\.1" 200 3 "-" "ua" \d+$/);
 
     const lines: string[] = [];
     const custom = accessLog({
