@@ -4,6 +4,7 @@
 // SIGINT (quick). A worker process runs this same file's sibling, src/prefork/worker-main.ts.
 import { streamLogger, type Logger } from '../runner/log.js';
 import { Arbiter, checkPidfile } from '../prefork/arbiter.js';
+import { runSingle } from '../prefork/single.js';
 import { openServerLog, type ServerLog } from '../prefork/log.js';
 import { ListenError, bindAll, systemdBinds, type Listener } from '../server/sockets.js';
 import {
@@ -80,6 +81,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
   if (positionals.length !== 1) fatal('expected one application, as MODULE[:EXPORT] (e.g. tsgi app.ts:application)\nSee tsgi --help.');
   const appSpec = positionals[0]!;
   if ((settings.certfile === '') !== (settings.keyfile === '')) fatal('--certfile and --keyfile go together: TLS needs both (setting certfile/keyfile)');
+  if (settings.singleProcess || settings.inspect) {
+    const why = settings.inspect ? '--inspect (which serves in a single process)' : '--single-process';
+    if (settings.workers > 1) fatal(`${why} runs no workers: leave out --workers ${settings.workers} (setting workers)`);
+    if (settings.reload) fatal(`${why} cannot --reload: a reload starts new worker processes; use one or the other`);
+  }
   let binds: Bind[];
   try {
     binds = chooseBinds(resolved, process.env);
@@ -123,6 +129,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (err instanceof ListenError) fatal(err.message, 1);
     throw err;
+  }
+  if (settings.singleProcess || settings.inspect) {
+    try {
+      return await runSingle({ app: appSpec, settings, listeners, log });
+    } catch (err) {
+      if (err instanceof LoadError) fatal(err.message, 1);
+      throw err;
+    }
   }
   const arbiter = new Arbiter({
     app: appSpec,

@@ -149,6 +149,17 @@ export const SETTINGS = [
     validate: positive,
   },
   {
+    key: 'singleProcess',
+    flag: 'single-process',
+    env: ['TSGI_SINGLE_PROCESS'],
+    type: 'boolean',
+    default: false,
+    section: 'Workers',
+    help:
+      'Serve in this one process: no master, no worker processes, no heartbeat. For a container whose ' +
+      'orchestrator restarts it, and for debugging (--inspect). SIGTERM stops gracefully; SIGHUP cannot reload.',
+  },
+  {
     key: 'maxRequests',
     flag: 'max-requests',
     env: ['TSGI_MAX_REQUESTS'],
@@ -425,6 +436,17 @@ export const SETTINGS = [
     help:
       'Development: replace the workers when a source file changes (native file events, debounced). ' +
       'node_modules and .git are never watched. Not for production.',
+  },
+  {
+    key: 'inspect',
+    flag: 'inspect',
+    env: ['TSGI_INSPECT'],
+    type: 'boolean',
+    default: false,
+    section: 'Development',
+    help:
+      "Development: open Node's inspector (on 127.0.0.1:9229, or the port of NODE_OPTIONS' --inspect-port) in " +
+      'the process that runs the application, so a debugger reaches it. Implies --single-process.',
   },
   {
     key: 'reloadInclude',
