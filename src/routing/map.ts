@@ -57,6 +57,13 @@ interface Compiled {
 }
 
 const ALL_METHODS = '*';
+/** The subdomain of a Host that is not under the server name: no rule matches it. */
+const INVALID_SUBDOMAIN = '<invalid>';
+
+/** How many values a rule takes: its variables and its defaults. */
+function valueCount(rule: Rule): number {
+  return new Set([...rule.arguments, ...Object.keys(rule.defaults)]).size;
+}
 // The characters of a path kept as they are when re-encoding PATH_INFO for a redirect.
 const PATH_SAFE = "/!$&'()*+,:;=@";
 
@@ -100,7 +107,8 @@ export class RouteMap {
     const list = this.byEndpoint.get(rule.endpoint) ?? [];
     list.push(rule);
     // Building prefers the rule using the most values, then the one with the most defaults.
-    list.sort((a, b) => b.arguments.length - a.arguments.length || Object.keys(b.defaults).length - Object.keys(a.defaults).length);
+    // (Werkzeug counts defaults among the arguments: `/page/` with n=1 is tried before `/page/<int:n>`.)
+    list.sort((a, b) => valueCount(b) - valueCount(a) || Object.keys(b.defaults).length - Object.keys(a.defaults).length);
     this.byEndpoint.set(rule.endpoint, list);
     this.sorted = null;
     return this;
@@ -229,7 +237,7 @@ export class RouteMap {
         const cur = host.split('.');
         const real = serverName.split('.');
         const tail = cur.slice(cur.length - real.length);
-        subdomain = cur.length >= real.length && tail.join('.') === real.join('.') ? cur.slice(0, cur.length - real.length).filter(Boolean).join('.') : '<invalid>';
+        subdomain = cur.length >= real.length && tail.join('.') === real.join('.') ? cur.slice(0, cur.length - real.length).filter(Boolean).join('.') : INVALID_SUBDOMAIN;
       }
     }
     const pathNative = typeof environ.PATH_INFO === 'string' ? environ.PATH_INFO : '';
@@ -313,6 +321,8 @@ export class MapAdapter {
   }
 
   private subject(path: string): string | null {
+    // Checked here, not left to the rules: `<user>` would match the text '<invalid>'.
+    if (this.subdomain === INVALID_SUBDOMAIN) return null;
     if (this.map.matchesDomain) return `${this.map.hostMatching ? this.serverName : this.subdomain}|${path}`;
     // Every rule is on the default subdomain: a request for another one matches nothing.
     if (!this.map.hostMatching && this.subdomain !== this.map.defaultSubdomain) return null;
