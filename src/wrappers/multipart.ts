@@ -79,6 +79,9 @@ export async function parseMultipart(
 
   const fields: Array<[number, string, string]> = [];
   const files: Array<Promise<[number, UploadedFile]>> = [];
+  // File parts still being received: on a failure they are destroyed, so their spools stop and clean up
+  // (busboy.destroy() alone leaves them waiting for data that will never come).
+  const open = new Set<BusboyFileStream>();
   let order = 0;
 
   bb.on('field', (name, value, _nameTruncated, valueTruncated) => {
@@ -87,6 +90,8 @@ export async function parseMultipart(
   });
   bb.on('file', (name: string, stream: BusboyFileStream, filename: string, _encoding: string, mimeType: string) => {
     const position = order++;
+    open.add(stream);
+    stream.once('close', () => open.delete(stream));
     stream.on('limit', () => {
       fail(new RequestEntityTooLarge(`The file ${JSON.stringify(filename)} exceeds the limit of ${limits.maxFileSize} bytes.`));
       stream.destroy(new RequestEntityTooLarge());
@@ -128,6 +133,7 @@ export async function parseMultipart(
   } catch (err) {
     fail(err);
     bb.destroy();
+    for (const stream of open) stream.destroy(err instanceof Error ? err : new Error(String(err)));
     // Let every part's spool see the end and remove its half-written file, then remove the finished ones.
     await Promise.allSettled(files);
     await temp.cleanup();

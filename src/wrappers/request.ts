@@ -374,13 +374,11 @@ export class Request {
   /** The body as text, in the Content-Type's charset when it names one the runtime knows, else UTF-8 (bad bytes become U+FFFD). */
   async text(): Promise<string> {
     const body = await this.bytes();
-    let decoder: TextDecoder;
     try {
-      decoder = new TextDecoder(this.mimetypeParams['charset'] ?? 'utf-8');
+      return new TextDecoder(this.mimetypeParams['charset'] ?? 'utf-8').decode(body);
     } catch {
-      decoder = new TextDecoder('utf-8');
+      return new TextDecoder('utf-8').decode(body); // a charset the runtime does not know
     }
-    return decoder.decode(body);
   }
 
   /**
