@@ -62,18 +62,16 @@ export class MultiDict<V = string> implements Iterable<[string, V]> {
     return this.entries();
   }
 
-  /** A plain object of the first value of each key (`Object.fromEntries` would keep the last). */
+  // Object.fromEntries defines own properties, so a key named `__proto__` stays data, never a prototype.
+
+  /** A plain object of the first value of each key. */
   toObject(): Record<string, V> {
-    const out: Record<string, V> = Object.create(null) as Record<string, V>;
-    for (const [k, list] of this.index) out[k] = list[0]!;
-    return out;
+    return Object.fromEntries([...this.index].map(([k, list]) => [k, list[0]!]));
   }
 
   /** Every key with the list of its values. */
   toLists(): Record<string, V[]> {
-    const out: Record<string, V[]> = Object.create(null) as Record<string, V[]>;
-    for (const [k, list] of this.index) out[k] = [...list];
-    return out;
+    return Object.fromEntries([...this.index].map(([k, list]) => [k, [...list]]));
   }
 
   toJSON(): Record<string, V[]> {
