@@ -452,3 +452,35 @@ describe('Request: negotiation and conditions', () => {
     assert.ok(new Request(createEnviron('/')).ifNoneMatch.empty);
   });
 });
+
+describe('Request: the end of the request', () => {
+  it('removes its temporary files when tsgi.signal fires, without waiting for the response', async () => {
+    const uploads = tempDir();
+    const controller = new AbortController();
+    const mp = multipart([{ name: 'f', value: Buffer.alloc(600 * 1024), filename: 'f.bin' }]);
+    const environ = createEnviron('/', { body: mp.body, headers: { 'Content-Type': mp.contentType }, signal: controller.signal });
+    const r = new Request(environ, { tempDir: uploads.dir });
+    const file = (await r.files()).get('f')!;
+    assert.ok(file.path !== null && uploads.files().length === 1);
+    controller.abort();
+    const deadline = Date.now() + 2000;
+    while (uploads.files().length > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    assert.deepEqual(uploads.files(), []);
+    uploads.remove();
+  });
+
+  it('close() removes them too, and a parse after close() fails instead of leaving files', async () => {
+    const uploads = tempDir();
+    const mp = multipart([{ name: 'f', value: Buffer.alloc(600 * 1024), filename: 'f.bin' }]);
+    const first = new Request(createEnviron('/', { body: mp.body, headers: { 'Content-Type': mp.contentType } }), { tempDir: uploads.dir });
+    await first.files();
+    assert.equal(uploads.files().length, 1);
+    await first.close();
+    assert.deepEqual(uploads.files(), []);
+    const late = new Request(createEnviron('/', { body: mp.body, headers: { 'Content-Type': mp.contentType } }), { tempDir: uploads.dir });
+    await late.close();
+    await assert.rejects(late.files(), /request ended/);
+    assert.deepEqual(uploads.files(), []);
+    uploads.remove();
+  });
+});
