@@ -85,7 +85,7 @@ export class Accept implements Iterable<AcceptItem> {
       }
     }
     if (best === null && this.kind === 'language') {
-      // Werkzeug's fallback: a client asking for en-US can still get en, at a lower rank than any exact match.
+      // Werkzeug's last fallback: same primary language (a client asking for en-GB still gets en-US).
       for (const offer of offers) {
         const primary = offer.toLowerCase().split('-')[0]!;
         if (this.items.some((i) => i.quality > 0 && i.value.split('-')[0] === primary)) return offer;
@@ -134,6 +134,8 @@ export class Accept implements Iterable<AcceptItem> {
         if (v === '*') return 0;
         if (tag === v) return 100;
         if (tag.startsWith(v + '-')) return v.split('-').length;
+        // RFC 4647 §3.4 lookup: a client asking for fr-CA takes fr, though less specifically than any range that names fr.
+        if (v.startsWith(tag + '-')) return 0.5;
         return -1;
       }
       default:

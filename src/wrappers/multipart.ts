@@ -61,18 +61,18 @@ export async function parseMultipart(
   let bb: ReturnType<typeof Busboy>;
   try {
     bb = Busboy({
-    headers: { 'content-type': contentType },
-    // A part is a file exactly when it has a filename (Werkzeug's rule; busboy would also take any
-    // application/octet-stream part for one).
-    isPartAFile: (_name, _type, filename) => filename !== undefined,
-    limits: {
-      fieldSize: limits.maxFormMemorySize ?? Infinity,
-      fileSize: limits.maxFileSize ?? Infinity,
-      parts: limits.maxFormParts ?? Infinity,
-      headerSize: limits.maxPartHeaderSize,
-      headerPairs: 100,
-    },
-  });
+      headers: { 'content-type': contentType },
+      // A part is a file exactly when it has a filename (Werkzeug's rule; busboy would also take any
+      // application/octet-stream part for one).
+      isPartAFile: (_name, _type, filename) => filename !== undefined,
+      limits: {
+        fieldSize: limits.maxFormMemorySize ?? Infinity,
+        fileSize: limits.maxFileSize ?? Infinity,
+        parts: limits.maxFormParts ?? Infinity,
+        headerSize: limits.maxPartHeaderSize,
+        headerPairs: 100,
+      },
+    });
   } catch (err) {
     throw malformed(err);
   }

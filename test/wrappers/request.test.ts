@@ -421,8 +421,12 @@ describe('Request: negotiation and conditions', () => {
     assert.equal(r.acceptEncodings.quality('br'), 0);
     const refuse = new Request(createEnviron('/', { headers: { 'Accept-Encoding': 'gzip, identity;q=0' } }));
     assert.equal(refuse.acceptEncodings.quality('identity'), 0);
+    const lookup = new Request(createEnviron('/', { headers: { 'Accept-Language': 'fr-CA, de;q=0.5' } }));
+    assert.equal(lookup.acceptLanguages.bestMatch(['en', 'de', 'fr']), 'fr', 'fr-CA takes fr (RFC 4647 lookup)');
+    const precise = new Request(createEnviron('/', { headers: { 'Accept-Language': 'en-US, en;q=0.5' } }));
+    assert.equal(precise.acceptLanguages.quality('en'), 0.5, 'the entry naming en decides');
     const fallbackLang = new Request(createEnviron('/', { headers: { 'Accept-Language': 'en-GB' } }));
-    assert.equal(fallbackLang.acceptLanguages.bestMatch(['de', 'en']), 'en', "Werkzeug's primary-tag fallback");
+    assert.equal(fallbackLang.acceptLanguages.bestMatch(['de', 'en-US']), 'en-US', "Werkzeug's primary-tag fallback");
   });
 
   it('parses If-None-Match, If-Match, If-Modified-Since and Range', () => {
