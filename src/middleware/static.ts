@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Application, Body, Environ, FileLike, FileWrapperFactory, HeaderList, Middleware, StartResponse } from '../spec.js';
 import { FileWrapper, formatDateTime, quote } from '../util.js';
 import { env, parseQualityList } from './_body.js';
+import { evaluatePreconditions, parseRange, selectRange, statEtag, type Validators } from '../wrappers/conditional.js';
 
 export interface StaticOptions {
   /**
@@ -158,46 +159,8 @@ function inside(root: string, real: string): boolean {
 
 // --- validators -------------------------------------------------------------------------------------
 
-/** Compares entity tags: weak comparison ignores `W/` (If-None-Match), strong needs both strong (If-Match, If-Range). */
-function etagMatches(header: string, etag: string, weak: boolean): boolean {
-  if (header.trim() === '*') return true;
-  const strip = (t: string) => (t.startsWith('W/') ? t.slice(2) : t);
-  for (const raw of header.split(',')) {
-    const tag = raw.trim();
-    if (!tag) continue;
-    if (weak) {
-      if (strip(tag) === strip(etag)) return true;
-    } else if (!tag.startsWith('W/') && !etag.startsWith('W/') && tag === etag) return true;
-  }
-  return false;
-}
-
-/** An HTTP date in whole seconds, or NaN. */
-function httpDate(value: string): number {
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? NaN : Math.floor(t / 1000);
-}
-
-/** `bytes=a-b` for a file of `size` bytes: [start, end] inclusive, 'unsatisfiable', or null (ignore: serve it all). */
-export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | null {
-  const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
-  if (!m) return null;
-  const specs = m[1]!.split(',').map((s) => s.trim()).filter(Boolean);
-  // Several ranges would need multipart/byteranges; a server may ignore Range (RFC 9110 §14.2).
-  if (specs.length !== 1) return null;
-  const r = /^(\d*)-(\d*)$/.exec(specs[0]!);
-  if (!r || (r[1] === '' && r[2] === '')) return null;
-  if (r[1] === '') {
-    const suffix = Number(r[2]);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return [Math.max(0, size - suffix), size - 1];
-  }
-  const start = Number(r[1]);
-  const last = r[2] === '' ? Infinity : Number(r[2]);
-  if (!Number.isSafeInteger(start) || last < start) return null; // last < first: invalid, ignored (RFC 9110 §14.1.1)
-  if (start >= size) return 'unsatisfiable';
-  return [start, Math.min(last, size - 1)];
-}
+// The conditional-request rules live in one place, shared with tsgi/wrappers' Response.
+export { parseRange };
 
 // --- the file body ----------------------------------------------------------------------------------
 
@@ -372,7 +335,7 @@ class StaticFiles {
     const s = variant.stats;
     const suffix = variant.encoding ? `-${variant.encoding}` : '';
     if (this.etagMode === false) return null;
-    if (this.etagMode === 'stat') return `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}${suffix}"`;
+    if (this.etagMode === 'stat') return statEtag(s.size, s.mtimeMs, suffix);
     const key = `${variant.file}\0${s.size}\0${s.mtimeMs}\0${s.ino}`;
     let hash = this.hashes.get(key);
     if (hash === undefined) {
@@ -402,19 +365,10 @@ class StaticFiles {
     headers.push(['Cache-Control', immutable ? IMMUTABLE : this.cacheControl]);
     if (this.precompressed) headers.push(['Vary', 'Accept-Encoding']);
 
-    // RFC 9110 §13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
-    const ifMatch = env(environ, 'HTTP_IF_MATCH');
-    const ifUnmodified = env(environ, 'HTTP_IF_UNMODIFIED_SINCE');
-    const failed = ifMatch
-      ? ifMatch.trim() !== '*' && (etag === null || !etagMatches(ifMatch, etag, false))
-      : ifUnmodified !== '' && mtime > httpDate(ifUnmodified); // an invalid date (NaN) never fails
-    if (failed) return { status: '412 Precondition Failed', headers: [...headers, ['Content-Length', '0']], body: [] };
-    const ifNoneMatch = env(environ, 'HTTP_IF_NONE_MATCH');
-    const ifModified = env(environ, 'HTTP_IF_MODIFIED_SINCE');
-    const fresh = ifNoneMatch
-      ? etag !== null && etagMatches(ifNoneMatch, etag, true)
-      : ifModified !== '' && mtime <= httpDate(ifModified);
-    if (fresh) return { status: '304 Not Modified', headers, body: [] };
+    const validators: Validators = { etag, lastModified: mtime };
+    const precondition = evaluatePreconditions(environ, validators);
+    if (precondition === 'failed') return { status: '412 Precondition Failed', headers: [...headers, ['Content-Length', '0']], body: [] };
+    if (precondition === 'not-modified') return { status: '304 Not Modified', headers, body: [] };
 
     headers.push(['Content-Type', contentType(original, this.types)], ['X-Content-Type-Options', 'nosniff']);
     if (variant.encoding) headers.push(['Content-Encoding', variant.encoding]);
@@ -424,9 +378,8 @@ class StaticFiles {
     let status = '200 OK';
     let offset = 0;
     let length = size;
-    const rangeHeader = env(environ, 'HTTP_RANGE');
-    if (rangeHeader && environ.REQUEST_METHOD === 'GET' && variant.encoding === null && this.ifRange(environ, etag, mtime)) {
-      const range = parseRange(rangeHeader, size);
+    if (variant.encoding === null) {
+      const range = selectRange(environ, size, validators);
       if (range === 'unsatisfiable') {
         return {
           status: '416 Range Not Satisfiable',
@@ -453,14 +406,6 @@ class StaticFiles {
     }
     const wrapper = (typeof environ['wsgi.file_wrapper'] === 'function' ? environ['wsgi.file_wrapper'] : FileWrapper) as FileWrapperFactory;
     return { status, headers, body: wrapper(new FileRange(handle, offset, length), this.blockSize) };
-  }
-
-  /** If-Range: the range applies only to the representation the client has (a strong ETag, or the exact date). */
-  private ifRange(environ: Environ, etag: string | null, mtime: number): boolean {
-    const value = env(environ, 'HTTP_IF_RANGE').trim();
-    if (!value) return true;
-    if (value.startsWith('"') || value.startsWith('W/')) return etag !== null && etagMatches(value, etag, false);
-    return httpDate(value) === mtime;
   }
 }
 
