@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Application, Body, Environ, FileLike, FileWrapperFactory, HeaderList, Middleware, StartResponse } from '../spec.js';
 import { FileWrapper, formatDateTime, quote } from '../util.js';
 import { env, parseQualityList } from './_body.js';
-import { evaluatePreconditions, parseRange, selectRange, statEtag, type Validators } from '../wrappers/conditional.js';
+import { evaluatePreconditions, parseRange, selectRange, statEtag, type Validators } from '../protocol/conditional.js';
 
 export interface StaticOptions {
   /**

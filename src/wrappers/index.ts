@@ -22,4 +22,4 @@ export {
   statEtag,
   type Precondition,
   type Validators,
-} from './conditional.js';
+} from '../protocol/conditional.js';

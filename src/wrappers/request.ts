@@ -15,7 +15,7 @@ import { quote, utf8FromNative } from '../util.js';
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from '../exceptions/index.js';
 import { Accept } from './accept.js';
 import { BodyReader, MemoryReader, READ_SIZE } from './body.js';
-import { parseHttpDate, parseRange, splitEtags } from './conditional.js';
+import { parseHttpDate, parseRange, splitEtags } from '../protocol/conditional.js';
 import { parseCookies } from './cookies.js';
 import { TempFiles, type UploadedFile } from './files.js';
 import { parseOptionsHeader, RequestHeaders } from './headers.js';

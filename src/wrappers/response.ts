@@ -22,7 +22,7 @@ import { Headers } from '../headers.js';
 import { contentType as contentTypeFor, FileRange } from '../middleware/static.js';
 import type { Body, Chunk, Environ, FileWrapperFactory, HeaderList, StartResponse } from '../spec.js';
 import { FileWrapper, formatDateTime } from '../util.js';
-import { evaluatePreconditions, parseHttpDate, selectRange, statEtag, type Validators } from './conditional.js';
+import { evaluatePreconditions, parseHttpDate, selectRange, statEtag, type Validators } from '../protocol/conditional.js';
 import { serializeCookie, type CookieOptions } from './cookies.js';
 
 /** What a Response can send: text (UTF-8), bytes, or chunks produced by an iterable or async iterable. */

@@ -41,7 +41,7 @@ const app = routes({
     start('200 OK', [['Content-Type', 'text/plain']]);
     return ['async ok'];
   }),
-  'GET /late': validate((environ, start) => {
+  'GET /late': validate((_environ, start) => {
     // startResponse first, then the error: its status replaces the one given (PEP 3333 excInfo).
     start('200 OK', [['Content-Type', 'text/plain']]);
     abort(403, 'changed my mind');
