@@ -15,17 +15,19 @@
 // The core rule of src/: this module imports nothing from Node, so it runs wherever the engine runs.
 import type { Application, Body, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Write } from './spec.js';
 import { AssertionError } from './runner/checks.js';
+import { TsgiError } from './errors.js';
 
 // --- errors and warnings -----------------------------------------------------------------------
 
 /**
  * A contract violation. Its name is `AssertionError`, as wsgiref's; `check` is the id of the rule
  * (docs/validate.md), also shown in the stack: `AssertionError [V12]: SCRIPT_NAME doesn't start …`.
+ * Its `code` is TSGI_ERR_VALIDATION whatever the check.
  */
 export class ValidationError extends AssertionError {
   readonly check: string;
   constructor(check: string, message: string) {
-    super(message);
+    super(message, 'TSGI_ERR_VALIDATION');
     this.check = check;
     // Node's own style for coded errors ("TypeError [ERR_X]: …"): the stack header names the check
     // while `name` stays AssertionError. V8 formats the stack lazily, so `name` is already set here.
@@ -36,12 +38,12 @@ export class ValidationError extends AssertionError {
   }
 }
 
-/** What wsgiref reports with `warnings.warn(…, WSGIWarning)`: suspicious, not a violation. */
-export class WSGIWarning extends Error {
+/** What wsgiref reports with `warnings.warn(…, WSGIWarning)`: suspicious, not a violation (TSGI_WARN_VALIDATION). */
+export class WSGIWarning extends TsgiError {
   override name = 'WSGIWarning';
   readonly check: string;
   constructor(check: string, message: string) {
-    super(message);
+    super('TSGI_WARN_VALIDATION', message);
     this.check = check;
   }
 }

@@ -9,7 +9,7 @@ import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Writ
 import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
 import { formatError, type Logger } from './log.js';
-import { ClientError } from '../errors.js';
+import { ClientError, type ErrorCode } from '../errors.js';
 
 export { ClientError };
 
@@ -65,8 +65,10 @@ const REASONS: Record<number, string> = {
   413: 'Content Too Large',
 };
 
-/** Raised inside the engine when the application breaks the contract. */
+/** Raised inside the engine when the application breaks the contract (an AssertionError, with its code). */
 class ContractError extends AssertionError {}
+const BODY: ErrorCode = 'TSGI_ERR_APP_BODY';
+const START: ErrorCode = 'TSGI_ERR_APP_START_RESPONSE';
 
 /**
  * Runs `app` for one request. Returns undefined when the response completed synchronously, else a
@@ -125,7 +127,7 @@ class Exchange {
       // R44: after the headers went out the error cannot be reported any more; rethrow it.
       if (this.headersSent) throw Array.isArray(excInfo) && excInfo.length === 3 ? excInfo[1] : excInfo;
     } else if (this.status !== null) {
-      throw new AssertionError('Headers already set!');
+      throw new AssertionError('Headers already set!', 'TSGI_ERR_APP_START_RESPONSE');
     }
     // R42: store first, then check, so that a retry must come with excInfo.
     this.status = status;
@@ -138,14 +140,15 @@ class Exchange {
   }
 
   private legacyWrite(chunk: Chunk): Promise<void> {
-    if (this.status === null) throw new AssertionError('write() before start_response()');
+    if (this.status === null) throw new AssertionError('write() before start_response()', 'TSGI_ERR_APP_START_RESPONSE');
     if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
-      throw new AssertionError(`write() argument must be a Uint8Array or a string (got ${describe(chunk)})`);
+      throw new AssertionError(`write() argument must be a Uint8Array or a string (got ${describe(chunk)})`, 'TSGI_ERR_APP_BODY');
     }
     const bytes = toBytes(chunk);
     if (this.declared >= 0 && this.sent + bytes.length > this.declared && !this.isBodyless()) {
       throw new AssertionError(
         `write() past Content-Length: ${this.sent + bytes.length} bytes of a declared ${this.declared}`,
+        'TSGI_ERR_APP_BODY',
       );
     }
     // PEP 3333: the first write() sends the headers even when it is empty.
@@ -162,6 +165,7 @@ class Exchange {
         new ContractError(
           `The application must return an iterable of chunks (got ${describe(body)}); ` +
             (typeof body === 'string' || body instanceof Uint8Array ? 'wrap it in an array: [body]' : 'return [] for no body'),
+          BODY,
         ),
       );
     }
@@ -171,7 +175,7 @@ class Exchange {
     if (typeof asyncIter === 'function') return this.pumpAsync(asyncIter.call(body));
     const iter = (body as Iterable<Chunk>)[Symbol.iterator];
     if (typeof iter !== 'function') {
-      return this.fail(new ContractError(`The application returned a non-iterable ${describe(body)}`));
+      return this.fail(new ContractError(`The application returned a non-iterable ${describe(body)}`, BODY));
     }
     let it: Iterator<Chunk>;
     try {
@@ -184,14 +188,14 @@ class Exchange {
 
   /** An array: every chunk is here already, so the length is known and the response leaves in one piece. */
   private sendArray(chunks: Chunk[]): void | Promise<void> {
-    if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
-    if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+    if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()', START));
+    if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers', START));
     const parts: Uint8Array[] = [];
     let total = 0;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i];
       if (typeof c !== 'string' && !(c instanceof Uint8Array)) {
-        return this.fail(new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(c)})`));
+        return this.fail(new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(c)})`, BODY));
       }
       const b = toBytes(c);
       if (b.length === 0) continue;
@@ -305,12 +309,12 @@ class Exchange {
   private accept(chunk: Chunk): SendResult {
     if (this.sink.closed) return STOP;
     if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
-      throw new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(chunk)})`);
+      throw new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(chunk)})`, BODY);
     }
     const bytes = toBytes(chunk);
     // R43: headers go with the first non-empty chunk; empty chunks before it are no signal.
     if (bytes.length === 0) return GO;
-    if (this.status === null) throw new ContractError('The application yielded body data before calling startResponse()');
+    if (this.status === null) throw new ContractError('The application yielded body data before calling startResponse()', START);
     if (!this.headersSent) this.sendHeaders();
     if (this.bodyless) return STOP; // HEAD, 204, 304: the headers were the whole response
     return this.send(bytes);
@@ -346,7 +350,7 @@ class Exchange {
   }
 
   private sendHeaders(): void {
-    if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers');
+    if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers', START);
     this.bodyless = this.isBodyless();
     this.headersSent = true;
     this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless);
@@ -355,8 +359,8 @@ class Exchange {
   /** The iterable is exhausted. */
   private finish(): void | Promise<void> {
     if (!this.headersSent) {
-      if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
-      if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+      if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()', START));
+      if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers', START));
       // wsgiref B13: an empty body declares Content-Length 0 (not on 1xx/204/304, where RFC 9110
       // forbids it, nor on HEAD, where an app may skip the body and 0 would misstate the GET length).
       if (this.declared === -1 && !this.noContentStatus() && !this.isHead) {

@@ -1,6 +1,8 @@
 // Bind addresses as the CLI spells them: `[PROTO://]ADDRESS`, where PROTO is http (the default),
 // uwsgi or fastcgi, and ADDRESS is HOST:PORT, [IPv6]:PORT, :PORT, PORT, unix:PATH or fd://N.
 
+import { TsgiError } from '../errors.js';
+
 export type Protocol = 'http' | 'uwsgi' | 'fastcgi';
 
 export interface TcpBind {
@@ -24,8 +26,12 @@ export interface FdBind {
 
 export type Bind = TcpBind | UnixBind | FdBind;
 
-export class BindError extends Error {
+/** A --bind address that cannot be parsed (TSGI_ERR_BIND). */
+export class BindError extends TsgiError {
   override name = 'BindError';
+  constructor(message: string) {
+    super('TSGI_ERR_BIND', message);
+  }
 }
 
 const PROTOCOLS: Protocol[] = ['http', 'uwsgi', 'fastcgi'];
