@@ -16,6 +16,7 @@
 import type { Application, Body, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Write } from './spec.js';
 import { AssertionError } from './runner/checks.js';
 import { TsgiError } from './errors.js';
+import { HOP_BY_HOP } from './protocol/hop.js';
 
 // --- errors and warnings -----------------------------------------------------------------------
 
@@ -251,8 +252,6 @@ function nonLatin1(s: string): number {
 function codePoint(s: string, i: number): string {
   return 'U+' + s.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0');
 }
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade']);
 
 /** wsgiref's header_re: stricter than an RFC 9110 token (JSGI 0.3 has the same rule). */
 const HEADER_NAME = /^[a-zA-Z][a-zA-Z0-9\-_]*$/;

@@ -4,6 +4,7 @@
 // it has them, so ported tests and habits carry over; each also carries a catalogue code (src/errors.ts)
 // saying which part of the contract was broken.
 import { TsgiError, type ErrorCode } from '../errors.js';
+import { HOP_BY_HOP } from '../protocol/hop.js';
 
 /** wsgiref's ValueError: a value the application gave is malformed. */
 export class ValueError extends TsgiError {
@@ -21,21 +22,8 @@ export class AssertionError extends TsgiError {
   }
 }
 
-/** Hop-by-hop headers (RFC 2616 §13.5.1 as wsgiref spells them: `trailers`, not `trailer`). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailers',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-export function isHopByHopName(name: string): boolean {
-  return HOP_BY_HOP.has(name.toLowerCase());
-}
+/** Whether a header name is hop-by-hop (src/protocol/hop.ts holds the one list). */
+export { isHopByHop as isHopByHopName } from '../protocol/hop.js';
 
 // RFC 9110 §5.6.2 tchar, as a 128-entry table: a lookup per char code is the fastest check in V8.
 const TCHAR = new Uint8Array(128);
@@ -60,6 +48,10 @@ export function badValueChar(s: string): number {
   }
   return -1;
 }
+
+/** 1 at the lengths of the names checkHeaders must look at: the hop-by-hop ones and content-length. */
+const NAME_LENGTHS = new Uint8Array(32);
+for (const name of [...HOP_BY_HOP, 'content-length']) NAME_LENGTHS[name.length] = 1;
 
 const STATUS: ErrorCode = 'TSGI_ERR_APP_STATUS';
 const HEADERS: ErrorCode = 'TSGI_ERR_APP_HEADERS';
@@ -121,7 +113,7 @@ export function checkHeaders(headers: unknown, code = 200): number {
     }
     const n = name.length;
     // Only names of these lengths can be hop-by-hop or Content-Length; skip the lowercase otherwise.
-    if (n === 2 || n === 7 || n === 8 || n === 10 || n === 14 || n === 17 || n === 18 || n === 19) {
+    if (n < NAME_LENGTHS.length && NAME_LENGTHS[n] === 1) {
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower)) throw new AssertionError(`Hop-by-hop header, '${name}: ${value}', not allowed`, HEADERS);
       if (lower === 'content-length') {

@@ -7,6 +7,7 @@
 // Content-Length); synchronous iterables await only when the sink asks for backpressure.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
 import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
+import { reasonPhrase } from '../protocol/status.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
 import { formatError, type Logger } from './log.js';
 import { ClientError, type ErrorCode } from '../errors.js';
@@ -58,12 +59,6 @@ const GO = 0;
 const WAIT = 1;
 const STOP = 2;
 type SendResult = typeof GO | typeof WAIT | typeof STOP;
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-};
 
 /** Raised inside the engine when the application breaks the contract (an AssertionError, with its code). */
 class ContractError extends AssertionError {}
@@ -393,7 +388,7 @@ class Exchange {
       // R57: nothing sent yet, so answer with our own error response.
       let body = ERROR_BODY;
       if (clientError) {
-        const reason = REASONS[err.status] ?? 'Bad Request';
+        const reason = reasonPhrase(err.status);
         body = utf8(reason + '\n');
         this.status = `${err.status} ${reason}`;
         this.headers = [
