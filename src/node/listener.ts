@@ -28,9 +28,10 @@ class ListenerSink extends ResponseSink {
     super(response, true);
   }
 
-  override head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void {
+  override head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close = false): void {
     const res = this.response;
-    if (res.getHeaderNames().length === 0) return super.head(code, status, headers, length, bodyless);
+    if (res.getHeaderNames().length === 0) return super.head(code, status, headers, length, bodyless, close);
+    if (close) res.shouldKeepAlive = false;
     for (const [name] of headers) res.removeHeader(name);
     for (const [name, value] of headers) res.appendHeader(name, value);
     res.writeHead(code, status.slice(4));

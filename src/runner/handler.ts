@@ -21,8 +21,11 @@ export interface Sink {
    * them with the first chunk (or with `end()`), so that small responses leave in one write.
    * `length` is the Content-Length the headers declare (-1 when unknown: the door frames the body,
    * chunked on HTTP/1.1, by closing otherwise); `bodyless` is true for HEAD and 1xx/204/304.
+   * `close` is true when the connection must not carry another request (the runner's answer to a
+   * ClientError): a door that keeps connections alive closes this one after the response and says
+   * so (`Connection: close` on HTTP/1.1). Applications cannot ask for it: Connection is hop-by-hop.
    */
-  head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void;
+  head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close?: boolean): void;
   /** Sends a chunk; returns false when the engine should wait for `drain()` before the next. */
   write(chunk: Uint8Array): boolean;
   /** Resolves when more may be written, or when the client has gone (never hangs on a closed peer). */
@@ -84,6 +87,8 @@ class Exchange {
   private sent = 0;
   private body: Body | null = null;
   private closed = false;
+  /** The answer to a ClientError: the connection must not carry another request (Sink.head's `close`). */
+  private closeConnection = false;
   private readonly isHead: boolean;
 
   readonly startResponse: StartResponse;
@@ -348,7 +353,7 @@ class Exchange {
     if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers', START);
     this.bodyless = this.isBodyless();
     this.headersSent = true;
-    this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless);
+    this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless, this.closeConnection);
   }
 
   /** The iterable is exhausted. */
@@ -394,8 +399,8 @@ class Exchange {
         this.headers = [
           ['Content-Type', 'text/plain'],
           ['Content-Length', String(body.length)],
-          ['Connection', 'close'],
         ];
+        this.closeConnection = true;
         this.code = err.status;
       } else {
         this.status = ERROR_STATUS;
