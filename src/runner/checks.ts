@@ -5,6 +5,7 @@
 // saying which part of the contract was broken.
 import { TsgiError, type ErrorCode } from '../errors.js';
 import { HOP_BY_HOP } from '../protocol/hop.js';
+import { noContentRule } from '../protocol/bodyless.js';
 
 /** wsgiref's ValueError: a value the application gave is malformed. */
 export class ValueError extends TsgiError {
@@ -118,8 +119,10 @@ export function checkHeaders(headers: unknown, code = 200): number {
       if (HOP_BY_HOP.has(lower)) throw new AssertionError(`Hop-by-hop header, '${name}: ${value}', not allowed`, HEADERS);
       if (lower === 'content-length') {
         if (!/^[0-9]{1,15}$/.test(value)) throw new ValueError(`Invalid Content-Length ${JSON.stringify(value)}`, HEADERS);
-        // RFC 9110 §8.6: no Content-Length on 204 (nor 1xx, refused above).
-        if (code === 204) throw new AssertionError('Content-Length is not allowed with status 204', HEADERS);
+        // RFC 9110 §8.6: no Content-Length on 204 (nor 1xx, refused by checkStatus); 304 may have one.
+        if (noContentRule(code)?.contentLength === 'forbidden') {
+          throw new AssertionError(`Content-Length is not allowed with status ${code}`, HEADERS);
+        }
         const v = Number(value);
         if (length !== -1 && length !== v) throw new ValueError('Conflicting Content-Length headers', HEADERS);
         length = v;

@@ -8,6 +8,7 @@
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
 import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
 import { reasonPhrase } from '../protocol/status.js';
+import { isNoContentStatus } from '../protocol/bodyless.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
 import { formatError, type Logger } from './log.js';
 import { ClientError, type ErrorCode } from '../errors.js';
@@ -340,9 +341,9 @@ class Exchange {
     return more ? GO : WAIT;
   }
 
+  /** 1xx, 204, 304: no content, and no Content-Length of the runner's own (src/protocol/bodyless.ts). */
   private noContentStatus(): boolean {
-    const c = this.code;
-    return c < 200 || c === 204 || c === 304;
+    return isNoContentStatus(this.code);
   }
 
   private isBodyless(): boolean {
