@@ -19,6 +19,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Settings } from '../settings/index.js';
+import { toOption } from '../settings/defaults.js';
 import type { ServerLog } from './log.js';
 import { closeAll, type Listener } from '../server/sockets.js';
 import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages.js';
@@ -163,7 +164,7 @@ export class Arbiter {
 
   private tickMs(): number {
     const t = this.settings.timeout;
-    return t > 0 ? Math.max(50, Math.min(1000, (t * 1000) / 4)) : 1000;
+    return t > 0 ? Math.max(50, Math.min(1000, toOption('timeout', t) / 4)) : 1000;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -363,7 +364,7 @@ export class Arbiter {
   private drain(w: Worker, why: string): void {
     if (w.state === 'draining') return;
     w.state = 'draining';
-    w.deadline = Date.now() + this.settings.gracefulTimeout * 1000 + 2000;
+    w.deadline = Date.now() + toOption('gracefulTimeout', this.settings.gracefulTimeout) + 2000;
     this.log.debug(`Worker ${w.pid}: draining (${why})`);
     this.send(w, { t: 'stop', graceful: true });
   }
@@ -396,7 +397,7 @@ export class Arbiter {
   /** Heartbeats and deadlines. */
   private murder(): void {
     const now = Date.now();
-    const timeoutMs = this.settings.timeout * 1000;
+    const timeoutMs = toOption('timeout', this.settings.timeout);
     const bootMs = Math.max(60_000, timeoutMs);
     for (const w of this.workers.values()) {
       if (w.killAt !== undefined) {

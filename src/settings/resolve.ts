@@ -52,7 +52,11 @@ function convert(setting: Setting, raw: string, source: string): unknown {
 function check(setting: Setting, value: unknown, source: string): void {
   const values = setting.type === 'list' ? (value as unknown[]) : [value];
   for (const v of values) {
-    const why = setting.validate?.(v as never);
+    const why = setting.choices
+      ? setting.choices.includes(v as string)
+        ? undefined
+        : `must be one of ${setting.choices.join(', ')}`
+      : setting.validate?.(v as never);
     if (why) throw new SettingError(`${source}: ${JSON.stringify(v)} ${why}`);
   }
 }
