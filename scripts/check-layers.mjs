@@ -20,6 +20,12 @@ const moduleOf = (file) => {
 
 /** Folders that must stay free of I/O: they may import only these Node built-ins (none, here). */
 const PURE = { protocol: [], runner: [] };
+/**
+ * Files outside those folders that the lowest layers import, so they must be as free of I/O: no Node
+ * built-in, and no import but of each other (the settings table and its defaults are read by the
+ * doors; settings/resolve.ts, which reads config files, is not).
+ */
+const PURE_FILES = ['errors.ts', 'settings/table.ts', 'settings/defaults.ts'];
 const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const edges = new Map();
@@ -27,8 +33,13 @@ const problems = [];
 for (const file of walk(src)) {
   const from = moduleOf(file);
   const text = readFileSync(file, 'utf8');
+  const pureFile = PURE_FILES.includes(path.relative(src, file).split(path.sep).join('/'));
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2];
+    if (pureFile) {
+      const target = spec.startsWith('.') ? path.relative(src, path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts')).split(path.sep).join('/') : spec;
+      if (!PURE_FILES.includes(target)) problems.push(`${path.relative(root, file)} imports ${spec}: it must stay free of I/O (PURE_FILES)`);
+    }
     const top = from.split(path.sep)[0];
     if (!spec.startsWith('.')) {
       if (top in PURE && spec.startsWith('node:') && !PURE[top].includes(spec)) {
@@ -69,4 +80,4 @@ if (problems.length > 0) {
   for (const p of problems) console.error(`check-layers: ${p}`);
   process.exit(1);
 }
-console.log(`check-layers: ${edges.size} modules, no import cycle, protocol/ and runner/ free of I/O`);
+console.log(`check-layers: ${edges.size} modules, no import cycle, protocol/ and runner/ free of I/O, and ${PURE_FILES.join(', ')}`);

@@ -20,6 +20,30 @@ export const ERRORS = {
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
 
   // environ builders (src/protocol/environ.ts and the doors' CGI variables)
+
+  // protocol: uwsgi packets and FastCGI records (src/protocol/uwsgi.ts, fastcgi.ts). The connection cannot
+  // go on: the door logs one line and closes it without calling the application (PacketError.kind is finer).
+  TSGI_ERR_UWSGI_FOREIGN: { what: 'HTTP or TLS arrived on a uwsgi port, not a uwsgi packet' },
+  TSGI_ERR_UWSGI_MODIFIER: { what: 'a uwsgi packet with a modifier1 other than 0 (only WSGI requests are served)' },
+  TSGI_ERR_UWSGI_TOO_BIG: { what: "a uwsgi packet's vars block is larger than the buffer size" },
+  TSGI_ERR_UWSGI_MALFORMED: { what: 'a uwsgi vars block that is empty, has an empty key, or a length that runs past its end' },
+  TSGI_ERR_UWSGI_TRUNCATED: { what: 'the connection ended (or the header timeout passed) before the uwsgi packet was complete' },
+  TSGI_ERR_FASTCGI_PROTOCOL: { what: 'the byte stream is not FastCGI: a version other than 1, a malformed name-value pair, a record cut short' },
+
+  // process and configuration (src/server/, src/settings/): the CLI prints the message and exits
+  TSGI_ERR_BIND: { what: 'a --bind address cannot be parsed' },
+  TSGI_ERR_LISTEN: { what: 'an address cannot be listened on: in use, a live Unix socket, not a socket, a bad file descriptor, an unresolvable host' },
+  TSGI_ERR_APP_LOAD: { what: 'the application module is missing, fails to load, or exports no application function' },
+  TSGI_ERR_SETTING: { what: 'a setting has a bad value or an unknown name, or the config file cannot be read' },
+
+  // application contract (src/runner/checks.ts, handler.ts: what startResponse and the body must be, docs/SPEC.md)
+  TSGI_ERR_APP_CONTRACT: { what: 'the application broke the TSGI contract (the message names the rule)' },
+  TSGI_ERR_APP_STATUS: { what: "startResponse was given a status that is not 'NNN Reason', is interim (1xx), or has control or non-latin-1 characters" },
+  TSGI_ERR_APP_HEADERS: { what: 'startResponse was given a malformed header, a hop-by-hop header, or a bad or forbidden Content-Length' },
+  TSGI_ERR_APP_START_RESPONSE: { what: 'startResponse was called twice without excInfo, or not before the first body data or the end of the body' },
+  TSGI_ERR_APP_BODY: { what: 'the body is not an iterable of chunks, a chunk is not a Uint8Array or string, or write() went past Content-Length' },
+  TSGI_ERR_VALIDATION: { what: 'validate() found the contract broken; err.check names the rule (docs/validate.md)' },
+  TSGI_WARN_VALIDATION: { what: 'validate() found something suspicious but allowed (a WSGIWarning, reported, never thrown)' },
 } as const satisfies Record<string, { status?: number; what: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

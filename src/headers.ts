@@ -22,10 +22,10 @@ function pyRepr(v: unknown): string {
 /** wsgiref's `_convert_string_type`: a str without control characters, or an error. */
 function checked(value: unknown, isName: boolean): string {
   if (typeof value !== 'string') {
-    throw new AssertionError(`Header names/values must be of type str (got ${pyRepr(value)})`);
+    throw new AssertionError(`Header names/values must be of type str (got ${pyRepr(value)})`, 'TSGI_ERR_APP_HEADERS');
   }
   if ((isName ? NAME_DISALLOWED : VALUE_DISALLOWED).test(value)) {
-    throw new ValueError('Control characters not allowed in headers');
+    throw new ValueError('Control characters not allowed in headers', 'TSGI_ERR_APP_HEADERS');
   }
   return value;
 }

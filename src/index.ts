@@ -19,6 +19,7 @@ export { WSGI_VERSION } from './spec.js';
 export { serve, makeServer, WSGIServer, type ServeOptions, type ServerHandle } from './http/serve.js';
 export type { HttpOptions } from './http/node/server.js';
 export { runApp, ClientError, type Sink } from './runner/handler.js';
+export { TsgiError, ERRORS, type ErrorCode } from './errors.js';
 export { VERSION } from './version.js';
 export { compose, mount, type Mounts } from './compose.js';
 export { validate, ValidationError, WSGIWarning } from './validate.js';

@@ -244,22 +244,9 @@ export function setupTestingDefaults<T extends EnvironLike>(environ: T): asserts
 
 // --- hop-by-hop ------------------------------------------------------------------------------------
 
-/** RFC 2616 §13.5.1, spelled as wsgiref spells it: `trailers` is listed, `trailer` is not. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailers',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** Whether a header name is hop-by-hop (an application must not send it, PEP 3333). */
-export function isHopByHop(name: string): boolean {
-  return HOP_BY_HOP.has(name.toLowerCase());
-}
+// RFC 2616 §13.5.1, spelled as wsgiref spells it (`trailers` is listed, `trailer` is not), from the one
+// list the runner and validate() use too. An application must not send these (PEP 3333).
+export { isHopByHop } from './protocol/hop.js';
 
 // --- formatDateTime ---------------------------------------------------------------------------------
 

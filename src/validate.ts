@@ -15,17 +15,21 @@
 // The core rule of src/: this module imports nothing from Node, so it runs wherever the engine runs.
 import type { Application, Body, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Write } from './spec.js';
 import { AssertionError } from './runner/checks.js';
+import { TsgiError } from './errors.js';
+import { HOP_BY_HOP } from './protocol/hop.js';
+import { isBodyless, noContentRule } from './protocol/bodyless.js';
 
 // --- errors and warnings -----------------------------------------------------------------------
 
 /**
  * A contract violation. Its name is `AssertionError`, as wsgiref's; `check` is the id of the rule
  * (docs/validate.md), also shown in the stack: `AssertionError [V12]: SCRIPT_NAME doesn't start …`.
+ * Its `code` is TSGI_ERR_VALIDATION whatever the check.
  */
 export class ValidationError extends AssertionError {
   readonly check: string;
   constructor(check: string, message: string) {
-    super(message);
+    super(message, 'TSGI_ERR_VALIDATION');
     this.check = check;
     // Node's own style for coded errors ("TypeError [ERR_X]: …"): the stack header names the check
     // while `name` stays AssertionError. V8 formats the stack lazily, so `name` is already set here.
@@ -36,12 +40,12 @@ export class ValidationError extends AssertionError {
   }
 }
 
-/** What wsgiref reports with `warnings.warn(…, WSGIWarning)`: suspicious, not a violation. */
-export class WSGIWarning extends Error {
+/** What wsgiref reports with `warnings.warn(…, WSGIWarning)`: suspicious, not a violation (TSGI_WARN_VALIDATION). */
+export class WSGIWarning extends TsgiError {
   override name = 'WSGIWarning';
   readonly check: string;
   constructor(check: string, message: string) {
-    super(message);
+    super('TSGI_WARN_VALIDATION', message);
     this.check = check;
   }
 }
@@ -132,6 +136,7 @@ export const CHECKS: readonly Check[] = Object.freeze([
   { id: 'V52', kind: 'error', rule: 'startResponse is called before the first non-empty chunk' },
   { id: 'R38', kind: 'error', rule: 'the headers list is not changed after startResponse' },
   { id: 'K15', kind: 'error', rule: 'the bytes sent match Content-Length' },
+  { id: 'R70', kind: 'warning', rule: 'a 204 or 304 response sends no content' },
   { id: 'R4', kind: 'error', rule: 'startResponse is called before the body ends' },
   { id: 'R7', kind: 'error', rule: 'close() is called at most once (server)' },
   { id: 'V54a', kind: 'report', rule: 'a body is closed before it is garbage collected (server)' },
@@ -249,8 +254,6 @@ function nonLatin1(s: string): number {
 function codePoint(s: string, i: number): string {
   return 'U+' + s.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0');
 }
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade']);
 
 /** wsgiref's header_re: stricter than an RFC 9110 token (JSGI 0.3 has the same rule). */
 const HEADER_NAME = /^[a-zA-Z][a-zA-Z0-9\-_]*$/;
@@ -553,13 +556,16 @@ export class StartResponseWrapper {
   private appHeaders: unknown = null;
   private snapshot: HeaderList | null = null;
   private sent = 0;
-  private readonly isHead: boolean;
+  private warnedContent = false;
+  private readonly method: string;
 
   constructor(
     private readonly inner: StartResponse,
     environ: Environ,
+    /** Where warnings go (R70); none: not reported. */
+    private readonly warn?: Warn,
   ) {
-    this.isHead = environ.REQUEST_METHOD === 'HEAD';
+    this.method = environ.REQUEST_METHOD;
     const self = this;
     this.startResponse = function startResponse(...args: unknown[]): Write {
       return self.start(args);
@@ -575,12 +581,14 @@ export class StartResponseWrapper {
     if (this.calls++ > 0 && !given) fail('R45', 'startResponse() called a second time without excInfo: headers already set');
     const code = checkStatus(status);
     const { declared, contentType } = checkHeaders(headers);
+    // The statuses without content and what their fields may say: the table the runner frames by.
+    const rule = noContentRule(code);
+    const noContent = rule !== undefined;
     // K13: RFC 9110 §8.6 forbids Content-Length on 204 (1xx is refused by R37a). Rack also forbids
     // it on 304; RFC 9110 allows it there (the length a 200 would have), and so does TSGI.
-    if (code === 204 && declared !== -1) fail('K13', 'Content-Length header found in a 204 response, not allowed');
-    const noContent = code === 204 || code === 304;
-    // V34a
-    if (contentType && noContent) fail('V34a', `Content-Type header found in a ${code} response, which must not return content.`);
+    if (rule?.contentLength === 'forbidden' && declared !== -1) fail('K13', `Content-Length header found in a ${code} response, not allowed`);
+    // V34a (Rack::Lint's content-type rule too)
+    if (contentType && rule?.contentType === 'forbidden') fail('V34a', `Content-Type header found in a ${code} response, which must not return content.`);
     // V34b: wsgiref wants a Content-Type on every response but 204/304; here only when there is
     // content (RFC 9110 §8.3): now when a non-zero Content-Length is declared, else at the first
     // non-empty chunk (a 301 with `Content-Length: 0` needs none).
@@ -631,6 +639,11 @@ export class StartResponseWrapper {
   content(n: number, viaWrite: boolean): void {
     const goesOut = n > 0 || viaWrite;
     if (goesOut && !this.headersSent) this.checkUnchanged();
+    // R70: content on a status that has none is dropped by the server (Werkzeug's lint warns too).
+    if (n > 0 && !this.warnedContent && noContentRule(this.code) !== undefined) {
+      this.warnedContent = true;
+      this.warn?.('R70', `A ${this.code} response cannot contain content, but the application sent ${n} bytes; the server drops them`);
+    }
     // V34b, deferred to the first content
     if (n > 0 && this.needsContentType) fail('V34b', `No Content-Type header found in headers (${repr(this.appHeaders)})`);
     this.sent += n;
@@ -652,9 +665,9 @@ export class StartResponseWrapper {
     }
   }
 
-  /** K15 applies when a length is declared and the response has a body (not HEAD, 204, 304). */
+  /** K15 applies when a length is declared and the response has a body (not HEAD, 1xx, 204, 304). */
   private counting(): boolean {
-    return this.declared >= 0 && !this.isHead && this.code !== 204 && this.code !== 304;
+    return this.declared >= 0 && !isBodyless(this.code, this.method);
   }
 
   /** R38: the server checked the list when startResponse was called; it must still be that list. */
@@ -955,7 +968,7 @@ function wrapBody(body: unknown, state: StartResponseWrapper, tracker: Tracker):
 
 export interface ValidateOptions {
   /**
-   * Where warnings go (V5, V11, K3c): called with the message and the WSGIWarning. Default: the
+   * Where warnings go (V5, V11, K3c, R70): called with the message and the WSGIWarning. Default: the
    * request's own `wsgi.errors`, as a `WSGIWarning: …` line, each distinct message once per
    * validated application (Python's default warning filter).
    */
@@ -1010,7 +1023,7 @@ export function validate(app: Application, options: ValidateOptions = {}): Valid
     if (typeof startResponse !== 'function') {
       fail('R1', `The second argument must be the startResponse function (got ${repr(startResponse)})`);
     }
-    const state = new StartResponseWrapper(startResponse as StartResponse, environ);
+    const state = new StartResponseWrapper(startResponse as StartResponse, environ, warn);
     // V17: as wsgiref, the caller's environ gets the wrapped streams.
     const length = environ.CONTENT_LENGTH;
     environ['wsgi.input'] = new InputWrapper(environ['wsgi.input'], length === undefined ? Infinity : Number(length));

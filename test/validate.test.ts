@@ -408,6 +408,8 @@ const ROWS: Row[] = [
     app: answering('200 OK', [...TEXT, ['Content-Length', '5']], ['hello world']),
     http: true,
   },
+  // Warned once, at the first chunk with content, however many follow.
+  { id: 'R70', message: 'A 204 response cannot contain content, but the application sent 5 bytes; the server drops them', app: answering('204 No Content', [], ['', 'hello', 'world']) },
   { id: 'R4', message: 'The body ended, but start_response has not been called', app: () => [], http: true },
   {
     id: 'R7',
@@ -613,6 +615,18 @@ describe('validate: errors and warnings', () => {
     const res = await request(validate(answering('304 Not Modified', [['ETag', '"x"'], ['Content-Length', '42']], [])));
     assert.equal(res.statusCode, 304);
     assert.deepEqual(res.log, []);
+  });
+
+  it("R70 follows the runner's table: a 304 with content warns, HEAD and a 200 do not, and the server sends none of it", async () => {
+    const warnings: string[] = [];
+    const onWarning = (m: string) => void warnings.push(m);
+    const notModified = await request(validate(answering('304 Not Modified', [['ETag', '"x"']], ['stale']), { onWarning }));
+    assert.equal(notModified.body.length, 0);
+    assert.deepEqual(warnings, ['A 304 response cannot contain content, but the application sent 5 bytes; the server drops them']);
+    warnings.length = 0;
+    await request(validate(answering('200 OK', TEXT, ['hello']), { onWarning }), '/', { method: 'HEAD' });
+    await request(validate(answering('200 OK', TEXT, ['hello']), { onWarning }));
+    assert.deepEqual(warnings, []);
   });
 
   it('a status or header check failing lets the application answer with excInfo (R42, R45)', async () => {

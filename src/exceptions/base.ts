@@ -14,7 +14,7 @@
  */
 import type { Application, Environ, HeaderList, StartResponse } from '../spec.js';
 // The one reason-phrase table of the project (RFC 9110 names); the lead is folding the others into it.
-import { reasonPhrase } from '../fetch/app.js';
+import { reasonPhrase } from '../protocol/status.js';
 import { parseQualityList } from '../protocol/accept.js';
 
 /** What every HTTPException constructor takes after its description. */

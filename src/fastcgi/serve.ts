@@ -7,6 +7,7 @@ import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
 import { Connection, type ConnectionSettings, type DoorHooks } from './connection.js';
+import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
 export interface FastcgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
@@ -43,16 +44,18 @@ export interface FastcgiOptions {
   signal?: AbortSignal;
 }
 
+/** The timeouts are the settings table's (src/settings/table.ts: headers-timeout, body-timeout, graceful-timeout). */
 export const FASTCGI_DEFAULTS = {
   host: '127.0.0.1',
   port: 9000,
   maxParamsSize: 1024 * 1024,
   maxConnections: 1024,
-  headerTimeout: 10_000,
-  bodyTimeout: 30_000,
+  headerTimeout: OPTION_DEFAULTS.headersTimeout,
+  bodyTimeout: OPTION_DEFAULTS.bodyTimeout,
   // nginx keeps pooled upstream connections 60 s by default (`keepalive_timeout`): outlive that.
+  // Not the HTTP keep-alive setting (65 s): a web server's pool, not a browser, holds these.
   idleTimeout: 300_000,
-  gracefulTimeout: 30_000,
+  gracefulTimeout: OPTION_DEFAULTS.gracefulTimeout,
   /** How long a finished connection keeps reading what the web server still sends before it is cut. */
   lingerTimeout: 5_000,
 } as const;

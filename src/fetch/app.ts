@@ -5,7 +5,8 @@
 // pulled chunk by chunk as the door can send (backpressure). close() cancels an unfinished body and
 // fires the Request's signal.
 import type { Application, Body, Environ, HeaderList, StartResponse } from '../spec.js';
-import { isHopByHopName } from '../runner/checks.js';
+import { isHopByHop } from '../protocol/hop.js';
+import { reasonPhrase } from '../protocol/status.js';
 import { formatError, streamLogger, type Logger } from '../runner/log.js';
 import { abortLazy, lazyRequest, nativeRequest } from './request.js';
 import { lightweightParts, useLightweightResponse } from './response.js';
@@ -36,29 +37,6 @@ export interface FromFetchOptions {
   lightweightResponse?: boolean;
   /** Where `ctx.waitUntil()` rejections are logged. Default: stderr. */
   log?: Logger;
-}
-
-// RFC 9110 reason phrases, for Responses without a statusText (most: `new Response(body, { status })`).
-const REASONS: Record<number, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information', 204: 'No Content',
-  205: 'Reset Content', 206: 'Partial Content', 207: 'Multi-Status', 208: 'Already Reported', 226: 'IM Used',
-  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',
-  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 406: 'Not Acceptable', 407: 'Proxy Authentication Required', 408: 'Request Timeout',
-  409: 'Conflict', 410: 'Gone', 411: 'Length Required', 412: 'Precondition Failed', 413: 'Content Too Large',
-  414: 'URI Too Long', 415: 'Unsupported Media Type', 416: 'Range Not Satisfiable', 417: 'Expectation Failed',
-  418: "I'm a Teapot", 421: 'Misdirected Request', 422: 'Unprocessable Content', 423: 'Locked',
-  424: 'Failed Dependency', 425: 'Too Early', 426: 'Upgrade Required', 428: 'Precondition Required',
-  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 451: 'Unavailable For Legal Reasons',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
-  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 506: 'Variant Also Negotiates',
-  507: 'Insufficient Storage', 508: 'Loop Detected', 510: 'Not Extended', 511: 'Network Authentication Required',
-};
-
-/** The reason phrase of a status code (`Unknown` when RFC 9110 names none). */
-export function reasonPhrase(code: number): string {
-  return REASONS[code] ?? 'Unknown';
 }
 
 function isPromise<T>(v: unknown): v is Promise<T> {
@@ -141,7 +119,7 @@ function fields(source: Iterable<[string, string]>, code: number): HeaderList {
   for (const [name, value] of source) {
     // The door frames the body and manages the connection: Transfer-Encoding, Connection and the
     // other hop-by-hop fields are its business (and refused by startResponse).
-    if (isHopByHopName(name)) continue;
+    if (isHopByHop(name)) continue;
     // RFC 9110 §8.6: no Content-Length with 204 (startResponse refuses it).
     if (code === 204 && name.length === 14 && name.toLowerCase() === 'content-length') continue;
     headers.push([name, value]);

@@ -5,11 +5,11 @@
 export { toFetchHandler, type FetchHandler, type FetchHandlerOptions } from './handler.js';
 export {
   fromFetchHandler,
-  reasonPhrase,
   type ExecutionContext,
   type FetchApplication,
   type FromFetchOptions,
 } from './app.js';
+export { reasonPhrase } from '../protocol/status.js';
 export { defaultRemote, type RemoteInfo, type RemoteResolver } from './environ.js';
 export { SIGNAL_KEY } from './signal.js';
 export { LightweightResponse, useLightweightResponse } from './response.js';

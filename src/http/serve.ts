@@ -9,6 +9,7 @@ import { clearUnixPath } from '../server/sockets.js';
 import { NetDoor } from './net/door.js';
 import type { DoorCore } from './common/door.js';
 import { HttpDoor, type HttpOptions } from './node/server.js';
+import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
 export interface ServeOptions extends HttpOptions {
   /** Address to bind; default 127.0.0.1. */
@@ -148,7 +149,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   let server: net.Server;
   let shutdown: () => Promise<void>;
   let door: DoorCore;
-  const graceMs = options.gracefulTimeout ?? 30_000;
+  const graceMs = options.gracefulTimeout ?? OPTION_DEFAULTS.gracefulTimeout;
   if (options.engine === undefined || options.engine === 'net') {
     const d = new NetDoor(app, doorOptions);
     const s = d.createServer();
@@ -291,7 +292,7 @@ export class WSGIServer {
   }
 
   /** Stops accepting and closes the server once in-flight requests are done. */
-  async close(gracefulTimeout = 30_000): Promise<void> {
+  async close(gracefulTimeout = OPTION_DEFAULTS.gracefulTimeout): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.wake?.();

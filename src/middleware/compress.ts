@@ -271,7 +271,7 @@ class Exchange {
       this.realWrite = this.start(status, headers, excInfo);
       return this.realWrite;
     }
-    if (this.status !== null) throw new AssertionError('Headers already set!');
+    if (this.status !== null) throw new AssertionError('Headers already set!', 'TSGI_ERR_APP_START_RESPONSE');
     this.status = status;
     this.headers = headers;
     // R42: the checks the server would make now, so the application can still catch them.
@@ -313,7 +313,7 @@ class Exchange {
   /** write() for legacy applications: decided on the first call, compressed in order. */
   private write(chunk: Chunk): Promise<void> {
     this.commit(-1);
-    if (this.realWrite === null) throw new AssertionError('write() before start_response()');
+    if (this.realWrite === null) throw new AssertionError('write() before start_response()', 'TSGI_ERR_APP_START_RESPONSE');
     const realWrite = this.realWrite;
     const encoder = this.encoder;
     if (encoder === null) return realWrite(chunk);

@@ -13,8 +13,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Application, Body, Environ, HeaderList, InputStream, StartResponse } from '../spec.js';
-import { isHopByHopName } from '../runner/checks.js';
-import { reasonPhrase } from '../fetch/app.js';
+import { isHopByHop } from '../protocol/hop.js';
+import { reasonPhrase } from '../protocol/status.js';
 import { readSome, targetOf } from '../fetch/request.js';
 
 /** A Node request listener: `(req, res)`, or Express's `(req, res, next)`. */
@@ -329,7 +329,7 @@ class NodeExchange implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Arra
       const value = line.slice(colon + 1).trim();
       // Connection, Keep-Alive and Transfer-Encoding are node's framing for a socket of its own; the
       // door decides its own (and startResponse refuses hop-by-hop fields).
-      if (isHopByHopName(name)) continue;
+      if (isHopByHop(name)) continue;
       if (code === 204 && name.toLowerCase() === 'content-length') continue;
       headers.push([name, value]);
     }

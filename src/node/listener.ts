@@ -15,6 +15,7 @@ import { ResponseSink } from '../http/node/sink.js';
 import { RequestSource } from '../http/node/source.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
+import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
 /**
  * The HTTP door's sink, plus one case the door never meets: fields set on `res` before the
@@ -28,9 +29,10 @@ class ListenerSink extends ResponseSink {
     super(response, true);
   }
 
-  override head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void {
+  override head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close = false): void {
     const res = this.response;
-    if (res.getHeaderNames().length === 0) return super.head(code, status, headers, length, bodyless);
+    if (res.getHeaderNames().length === 0) return super.head(code, status, headers, length, bodyless, close);
+    if (close) res.shouldKeepAlive = false;
     for (const [name] of headers) res.removeHeader(name);
     for (const [name, value] of headers) res.appendHeader(name, value);
     res.writeHead(code, status.slice(4));
@@ -97,7 +99,7 @@ function localName(socket: Socket): string {
  */
 export function toNodeListener(app: Application, options: NodeListenerOptions = {}): NodeListener {
   const log = options.log ?? streamLogger();
-  const bodyTimeout = options.bodyTimeout ?? 30_000;
+  const bodyTimeout = options.bodyTimeout ?? OPTION_DEFAULTS.bodyTimeout;
   const base: EnvironBase = {
     serverName: options.serverName ?? '',
     serverPort: options.serverPort === undefined ? '' : String(options.serverPort),

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Settings } from '../settings/index.js';
+import { toOption } from '../settings/defaults.js';
 import type { ServerLog } from './log.js';
 import { closeAll, type Listener } from '../server/sockets.js';
 import { parseAppSpec } from '../server/load.js';
@@ -201,7 +202,7 @@ export class Arbiter {
 
   private tickMs(): number {
     const t = this.settings.timeout;
-    return t > 0 ? Math.max(50, Math.min(1000, (t * 1000) / 4)) : 1000;
+    return t > 0 ? Math.max(50, Math.min(1000, toOption('timeout', t) / 4)) : 1000;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -401,7 +402,7 @@ export class Arbiter {
   private drain(w: Worker, why: string): void {
     if (w.state === 'draining') return;
     w.state = 'draining';
-    w.deadline = clock() + this.settings.gracefulTimeout * 1000 + 2000;
+    w.deadline = clock() + toOption('gracefulTimeout', this.settings.gracefulTimeout) + 2000;
     this.log.debug(`Worker ${w.pid}: draining (${why})`);
     this.send(w, { t: 'stop', graceful: true });
   }
@@ -434,7 +435,7 @@ export class Arbiter {
   /** Heartbeats and deadlines. */
   private murder(): void {
     const now = clock();
-    const timeoutMs = this.settings.timeout * 1000;
+    const timeoutMs = toOption('timeout', this.settings.timeout);
     const bootMs = Math.max(60_000, timeoutMs);
     for (const w of this.workers.values()) {
       if (w.killAt !== undefined) {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Application } from '../spec.js';
 import type { Logger } from '../runner/log.js';
 import type { Settings } from '../settings/index.js';
+import { toOptions } from '../settings/defaults.js';
 import { serve } from '../http/serve.js';
 import type { Protocol } from '../server/bind.js';
 
@@ -43,7 +44,9 @@ async function graceful(server: net.Server, idle: () => Promise<void>, cut: () =
 
 export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorContext): Promise<Served> {
   const s = ctx.settings;
-  const graceMs = s.gracefulTimeout * 1000;
+  // The settings in the options' units (seconds to milliseconds), converted in one place.
+  const o = toOptions(s);
+  const graceMs = o.gracefulTimeout;
   if (protocol === 'http') {
     const h = await serve(ctx.app, {
       handle,
@@ -52,15 +55,15 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
       multiprocess: ctx.multiprocess,
       serverName: s.serverName || undefined,
       scriptName: s.scriptName,
-      limitRequestLine: s.limitRequestLine,
-      limitRequestFields: s.limitRequestFields,
-      maxHeaderSize: s.maxHeaderSize,
-      headersTimeout: s.headersTimeout * 1000,
-      bodyTimeout: s.bodyTimeout * 1000,
-      requestTimeout: s.requestTimeout * 1000,
-      responseTimeout: s.responseTimeout * 1000,
-      engine: s.engine as 'node' | 'net',
-      keepAliveTimeout: s.keepAlive * 1000,
+      limitRequestLine: o.limitRequestLine,
+      limitRequestFields: o.limitRequestFields,
+      maxHeaderSize: o.maxHeaderSize,
+      headersTimeout: o.headersTimeout,
+      bodyTimeout: o.bodyTimeout,
+      requestTimeout: o.requestTimeout,
+      responseTimeout: o.responseTimeout,
+      engine: s.engine,
+      keepAliveTimeout: o.keepAlive,
       gracefulTimeout: graceMs,
       ...(ctx.tls ? { tls: ctx.tls } : {}),
     });
@@ -71,8 +74,8 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
     const door = new UwsgiDoor(ctx.app, {
       log: ctx.log,
       multiprocess: ctx.multiprocess,
-      headerTimeout: s.headersTimeout * 1000,
-      bodyTimeout: s.bodyTimeout * 1000,
+      headerTimeout: o.headersTimeout,
+      bodyTimeout: o.bodyTimeout,
       gracefulTimeout: graceMs,
     });
     const server = net.createServer({ allowHalfOpen: true }, door.onConnection);
@@ -96,8 +99,8 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
   const door = new FastcgiDoor(ctx.app, {
     log: ctx.log,
     multiprocess: ctx.multiprocess,
-    headerTimeout: s.headersTimeout * 1000,
-    bodyTimeout: s.bodyTimeout * 1000,
+    headerTimeout: o.headersTimeout,
+    bodyTimeout: o.bodyTimeout,
     gracefulTimeout: graceMs,
   });
   const server = net.createServer({ allowHalfOpen: true }, door.onConnection);

@@ -11,10 +11,11 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { errorPage } from '../middleware/error-page.js';
 import type { Settings } from '../settings/index.js';
+import { toOption } from '../settings/defaults.js';
 import { loadApp } from '../server/load.js';
 import { closeAll, type Listener } from '../server/sockets.js';
 import type { Application } from '../spec.js';
-import { AccessLog, type AccessLogFormat } from './access-log.js';
+import { AccessLog } from './access-log.js';
 import { serveSocket, type Served } from './doors.js';
 import { instrument } from './instrument.js';
 import type { ServerLog } from './log.js';
@@ -47,7 +48,7 @@ export async function runSingle({ app: spec, settings: s, listeners, log }: Sing
   if (s.pidfile) writeFileSync(s.pidfile, `${process.pid}\n`);
   let app: Application = await loadApp(spec);
   if (s.reload) app = errorPage({ enabled: true })(app);
-  const accessLog = s.accessLog ? new AccessLog(s.accessLog, s.accessLogFormat as AccessLogFormat) : null;
+  const accessLog = s.accessLog ? new AccessLog(s.accessLog, s.accessLogFormat) : null;
   if (accessLog) {
     app = instrument(app, {
       begin: () => 0,
@@ -88,7 +89,7 @@ export async function runSingle({ app: spec, settings: s, listeners, log }: Sing
       closeAll(listeners);
       if (!graceful) return exit(0);
       // The doors cut what is left at the grace period; this is the backstop.
-      const backstop = setTimeout(() => exit(0), s.gracefulTimeout * 1000 + 2000);
+      const backstop = setTimeout(() => exit(0), toOption('gracefulTimeout', s.gracefulTimeout) + 2000);
       void Promise.all(served.map((d) => d.close())).then(() => {
         clearTimeout(backstop);
         log.info('Stopped');

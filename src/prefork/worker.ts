@@ -8,7 +8,8 @@ import net from 'node:net';
 import { LoadError, loadApp } from '../server/load.js';
 import { errorPage } from '../middleware/error-page.js';
 import type { Application, Environ } from '../spec.js';
-import { AccessLog, type AccessLogFormat } from './access-log.js';
+import { AccessLog } from './access-log.js';
+import { OPTION_DEFAULTS, toOption } from '../settings/defaults.js';
 import { serveSocket, type Served } from './doors.js';
 import { instrument, type RequestHooks } from './instrument.js';
 import { openServerLog, type ServerLog } from './log.js';
@@ -76,7 +77,7 @@ function stopWorker(graceful: boolean, why: string): void {
     return;
   }
   stopping = true;
-  const graceMs = (initSettings?.gracefulTimeout ?? 30) * 1000;
+  const graceMs = initSettings ? toOption('gracefulTimeout', initSettings.gracefulTimeout) : OPTION_DEFAULTS.gracefulTimeout;
   log?.debug(`worker stopping (${why})`);
   // Every listening socket closes at once, so the kernel sends new connections to other workers
   // (or refuses them when the master has closed its copies too): none hangs on a draining worker.
@@ -103,7 +104,7 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
     process.exit(EXIT_BOOT_ERROR);
   }
   const board = new Board();
-  const hbMs = s.timeout > 0 ? Math.max(50, Math.min(1000, (s.timeout * 1000) / 4)) : 1000;
+  const hbMs = s.timeout > 0 ? Math.max(50, Math.min(1000, toOption('timeout', s.timeout) / 4)) : 1000;
   if (s.timeout > 0) startWatchdog(board, s.timeout, log.fd);
 
   let app: Application;
@@ -111,7 +112,7 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
     app = await loadApp(init.app);
     // Development mode: an application error shows its exception and stack to the developer.
     if (s.reload) app = errorPage({ enabled: true })(app);
-    if (s.accessLog) accessLog = new AccessLog(s.accessLog, s.accessLogFormat as AccessLogFormat);
+    if (s.accessLog) accessLog = new AccessLog(s.accessLog, s.accessLogFormat);
   } catch (err) {
     const message = err instanceof LoadError ? err.message : (err as Error).stack ?? String(err);
     send({ t: 'boot-error', message });
@@ -180,7 +181,7 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
     return;
   }
 
-  const maxRssBytes = s.maxRss * 1024 * 1024;
+  const maxRssBytes = toOption('maxRss', s.maxRss);
   const hb = () => {
     board.tick();
     if (maxRssBytes > 0 && process.memoryUsage.rss() > maxRssBytes) retire(`resident memory above ${s.maxRss} MiB (max-rss)`);

@@ -2,6 +2,7 @@
 // incremental parser, name-value pairs and the encoders. Pure: no Node imports, so it can be tested
 // (and fuzzed) byte by byte without sockets.
 import { nativeString, latin1Bytes } from './bytes.js';
+import { TsgiError } from '../errors.js';
 
 /** Record types (spec §8). */
 export const FCGI = {
@@ -37,8 +38,11 @@ export interface FcgiRecord {
 }
 
 /** The byte stream is not FastCGI (a bad version byte, a malformed pair): the connection cannot go on. */
-export class ProtocolError extends Error {
+export class ProtocolError extends TsgiError {
   override name = 'ProtocolError';
+  constructor(message: string) {
+    super('TSGI_ERR_FASTCGI_PROTOCOL', message);
+  }
 }
 
 /**

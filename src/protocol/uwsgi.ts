@@ -5,11 +5,13 @@
 // give the same answer. Every length read from the wire is checked against what is left of the block
 // before it is used (research/reliability.md (e) U3–U8, U15).
 import { nativeString } from './bytes.js';
+import { TsgiError, type ErrorCode } from '../errors.js';
 
 /** The u16 datasize field cannot say more; also the default buffer (uWSGI's 4 KiB is a common complaint). */
 export const MAX_VARS_SIZE = 65535;
 
-export type PacketErrorCode =
+/** What is wrong with the bytes, finer than the catalogue code each kind maps to. */
+export type PacketErrorKind =
   | 'http' // an HTTP request on the uwsgi port
   | 'tls' // a TLS ClientHello on the uwsgi port
   | 'modifier' // modifier1 other than 0 (WSGI)
@@ -18,17 +20,31 @@ export type PacketErrorCode =
   | 'empty-key' // a zero-length key
   | 'key-overrun' // a key (or its length) runs past the end of the vars block
   | 'value-overrun' // a value (or its length) runs past the end of the vars block
-  | 'truncated' // the connection ended before the packet was complete
-  | 'vars'; // the vars parse but cannot make a request (see environ.ts)
+  | 'truncated'; // the connection ended before the packet was complete
 
-/** A packet the door refuses: it closes the connection without calling the application. */
-export class PacketError extends Error {
+const KIND_CODES: Record<PacketErrorKind, ErrorCode> = {
+  http: 'TSGI_ERR_UWSGI_FOREIGN',
+  tls: 'TSGI_ERR_UWSGI_FOREIGN',
+  modifier: 'TSGI_ERR_UWSGI_MODIFIER',
+  'too-big': 'TSGI_ERR_UWSGI_TOO_BIG',
+  empty: 'TSGI_ERR_UWSGI_MALFORMED',
+  'empty-key': 'TSGI_ERR_UWSGI_MALFORMED',
+  'key-overrun': 'TSGI_ERR_UWSGI_MALFORMED',
+  'value-overrun': 'TSGI_ERR_UWSGI_MALFORMED',
+  truncated: 'TSGI_ERR_UWSGI_TRUNCATED',
+};
+
+/**
+ * Bytes that are not a uwsgi packet: the door closes the connection without calling the application.
+ * (A packet whose vars parse but cannot make a request is a ClientError, from the environ builder.)
+ */
+export class PacketError extends TsgiError {
   override name = 'PacketError';
   constructor(
-    readonly code: PacketErrorCode,
+    readonly kind: PacketErrorKind,
     message: string,
   ) {
-    super(message);
+    super(KIND_CODES[kind], message);
   }
 }
 

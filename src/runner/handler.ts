@@ -7,9 +7,11 @@
 // Content-Length); synchronous iterables await only when the sink asks for backpressure.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
 import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
+import { reasonPhrase } from '../protocol/status.js';
+import { isNoContentStatus } from '../protocol/bodyless.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
 import { formatError, type Logger } from './log.js';
-import { ClientError } from '../errors.js';
+import { ClientError, type ErrorCode } from '../errors.js';
 
 export { ClientError };
 
@@ -20,8 +22,11 @@ export interface Sink {
    * them with the first chunk (or with `end()`), so that small responses leave in one write.
    * `length` is the Content-Length the headers declare (-1 when unknown: the door frames the body,
    * chunked on HTTP/1.1, by closing otherwise); `bodyless` is true for HEAD and 1xx/204/304.
+   * `close` is true when the connection must not carry another request (the runner's answer to a
+   * ClientError): a door that keeps connections alive closes this one after the response and says
+   * so (`Connection: close` on HTTP/1.1). Applications cannot ask for it: Connection is hop-by-hop.
    */
-  head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void;
+  head(code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close?: boolean): void;
   /** Sends a chunk; returns false when the engine should wait for `drain()` before the next. */
   write(chunk: Uint8Array): boolean;
   /** Resolves when more may be written, or when the client has gone (never hangs on a closed peer). */
@@ -59,14 +64,10 @@ const WAIT = 1;
 const STOP = 2;
 type SendResult = typeof GO | typeof WAIT | typeof STOP;
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-};
-
-/** Raised inside the engine when the application breaks the contract. */
+/** Raised inside the engine when the application breaks the contract (an AssertionError, with its code). */
 class ContractError extends AssertionError {}
+const BODY: ErrorCode = 'TSGI_ERR_APP_BODY';
+const START: ErrorCode = 'TSGI_ERR_APP_START_RESPONSE';
 
 /**
  * Runs `app` for one request. Returns undefined when the response completed synchronously, else a
@@ -87,6 +88,8 @@ class Exchange {
   private sent = 0;
   private body: Body | null = null;
   private closed = false;
+  /** The answer to a ClientError: the connection must not carry another request (Sink.head's `close`). */
+  private closeConnection = false;
   private readonly isHead: boolean;
 
   readonly startResponse: StartResponse;
@@ -125,7 +128,7 @@ class Exchange {
       // R44: after the headers went out the error cannot be reported any more; rethrow it.
       if (this.headersSent) throw Array.isArray(excInfo) && excInfo.length === 3 ? excInfo[1] : excInfo;
     } else if (this.status !== null) {
-      throw new AssertionError('Headers already set!');
+      throw new AssertionError('Headers already set!', 'TSGI_ERR_APP_START_RESPONSE');
     }
     // R42: store first, then check, so that a retry must come with excInfo.
     this.status = status;
@@ -138,14 +141,15 @@ class Exchange {
   }
 
   private legacyWrite(chunk: Chunk): Promise<void> {
-    if (this.status === null) throw new AssertionError('write() before start_response()');
+    if (this.status === null) throw new AssertionError('write() before start_response()', 'TSGI_ERR_APP_START_RESPONSE');
     if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
-      throw new AssertionError(`write() argument must be a Uint8Array or a string (got ${describe(chunk)})`);
+      throw new AssertionError(`write() argument must be a Uint8Array or a string (got ${describe(chunk)})`, 'TSGI_ERR_APP_BODY');
     }
     const bytes = toBytes(chunk);
     if (this.declared >= 0 && this.sent + bytes.length > this.declared && !this.isBodyless()) {
       throw new AssertionError(
         `write() past Content-Length: ${this.sent + bytes.length} bytes of a declared ${this.declared}`,
+        'TSGI_ERR_APP_BODY',
       );
     }
     // PEP 3333: the first write() sends the headers even when it is empty.
@@ -162,6 +166,7 @@ class Exchange {
         new ContractError(
           `The application must return an iterable of chunks (got ${describe(body)}); ` +
             (typeof body === 'string' || body instanceof Uint8Array ? 'wrap it in an array: [body]' : 'return [] for no body'),
+          BODY,
         ),
       );
     }
@@ -171,7 +176,7 @@ class Exchange {
     if (typeof asyncIter === 'function') return this.pumpAsync(asyncIter.call(body));
     const iter = (body as Iterable<Chunk>)[Symbol.iterator];
     if (typeof iter !== 'function') {
-      return this.fail(new ContractError(`The application returned a non-iterable ${describe(body)}`));
+      return this.fail(new ContractError(`The application returned a non-iterable ${describe(body)}`, BODY));
     }
     let it: Iterator<Chunk>;
     try {
@@ -184,14 +189,14 @@ class Exchange {
 
   /** An array: every chunk is here already, so the length is known and the response leaves in one piece. */
   private sendArray(chunks: Chunk[]): void | Promise<void> {
-    if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
-    if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+    if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()', START));
+    if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers', START));
     const parts: Uint8Array[] = [];
     let total = 0;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i];
       if (typeof c !== 'string' && !(c instanceof Uint8Array)) {
-        return this.fail(new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(c)})`));
+        return this.fail(new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(c)})`, BODY));
       }
       const b = toBytes(c);
       if (b.length === 0) continue;
@@ -305,12 +310,12 @@ class Exchange {
   private accept(chunk: Chunk): SendResult {
     if (this.sink.closed) return STOP;
     if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
-      throw new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(chunk)})`);
+      throw new ContractError(`A body chunk must be a Uint8Array or a string (got ${describe(chunk)})`, BODY);
     }
     const bytes = toBytes(chunk);
     // R43: headers go with the first non-empty chunk; empty chunks before it are no signal.
     if (bytes.length === 0) return GO;
-    if (this.status === null) throw new ContractError('The application yielded body data before calling startResponse()');
+    if (this.status === null) throw new ContractError('The application yielded body data before calling startResponse()', START);
     if (!this.headersSent) this.sendHeaders();
     if (this.bodyless) return STOP; // HEAD, 204, 304: the headers were the whole response
     return this.send(bytes);
@@ -336,9 +341,9 @@ class Exchange {
     return more ? GO : WAIT;
   }
 
+  /** 1xx, 204, 304: no content, and no Content-Length of the runner's own (src/protocol/bodyless.ts). */
   private noContentStatus(): boolean {
-    const c = this.code;
-    return c < 200 || c === 204 || c === 304;
+    return isNoContentStatus(this.code);
   }
 
   private isBodyless(): boolean {
@@ -346,17 +351,17 @@ class Exchange {
   }
 
   private sendHeaders(): void {
-    if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers');
+    if (this.code === -1) throw new ContractError('startResponse() was given an invalid status or headers', START);
     this.bodyless = this.isBodyless();
     this.headersSent = true;
-    this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless);
+    this.sink.head(this.code, this.status!, this.headers!, this.declared, this.bodyless, this.closeConnection);
   }
 
   /** The iterable is exhausted. */
   private finish(): void | Promise<void> {
     if (!this.headersSent) {
-      if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()'));
-      if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers'));
+      if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()', START));
+      if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers', START));
       // wsgiref B13: an empty body declares Content-Length 0 (not on 1xx/204/304, where RFC 9110
       // forbids it, nor on HEAD, where an app may skip the body and 0 would misstate the GET length).
       if (this.declared === -1 && !this.noContentStatus() && !this.isHead) {
@@ -389,14 +394,14 @@ class Exchange {
       // R57: nothing sent yet, so answer with our own error response.
       let body = ERROR_BODY;
       if (clientError) {
-        const reason = REASONS[err.status] ?? 'Bad Request';
+        const reason = reasonPhrase(err.status);
         body = utf8(reason + '\n');
         this.status = `${err.status} ${reason}`;
         this.headers = [
           ['Content-Type', 'text/plain'],
           ['Content-Length', String(body.length)],
-          ['Connection', 'close'],
         ];
+        this.closeConnection = true;
         this.code = err.status;
       } else {
         this.status = ERROR_STATUS;

@@ -3,6 +3,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 
+import { TsgiError } from '../errors.js';
+
 export type Protocol = 'http' | 'uwsgi' | 'fastcgi';
 
 export interface TcpBind {
@@ -26,8 +28,12 @@ export interface FdBind {
 
 export type Bind = TcpBind | UnixBind | FdBind;
 
-export class BindError extends Error {
+/** A --bind address that cannot be parsed (TSGI_ERR_BIND). */
+export class BindError extends TsgiError {
   override name = 'BindError';
+  constructor(message: string) {
+    super('TSGI_ERR_BIND', message);
+  }
 }
 
 const PROTOCOLS: Protocol[] = ['http', 'uwsgi', 'fastcgi'];

@@ -4,10 +4,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Application } from '../spec.js';
+import { TsgiError } from '../errors.js';
 import { registerTypeScript } from '../settings/resolve.js';
 
-export class LoadError extends Error {
+/** The application module is missing, fails to load, or exports no application (TSGI_ERR_APP_LOAD). */
+export class LoadError extends TsgiError {
   override name = 'LoadError';
+  constructor(message: string) {
+    super('TSGI_ERR_APP_LOAD', message);
+  }
 }
 
 /** Splits `path/to/app.ts:export` (a Windows drive letter's colon is not a separator). */

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { Bind } from './bind.js';
 import { describeBind } from './bind.js';
+import { TsgiError } from '../errors.js';
 
 /** A bound socket handle (libuv TCP or Pipe wrap), as node:child_process can send it. */
 export type RawHandle = { close(cb?: () => void): void; getsockname?(out: Record<string, unknown>): number; fd?: number };
@@ -25,8 +26,12 @@ export interface Listener {
   unlinkPath?: string;
 }
 
-export class ListenError extends Error {
+/** An address that cannot be listened on (TSGI_ERR_LISTEN). */
+export class ListenError extends TsgiError {
   override name = 'ListenError';
+  constructor(message: string) {
+    super('TSGI_ERR_LISTEN', message);
+  }
 }
 
 interface NetInternals {

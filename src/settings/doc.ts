@@ -10,8 +10,13 @@ function def(s: Setting): string {
   return `\`${String(s.default)}\``;
 }
 
+const UNIT_NAMES = { s: 'seconds', ms: 'milliseconds', bytes: 'bytes', MiB: 'MiB', count: '' } as const;
+
 function typeName(s: Setting): string {
-  return { string: 'string', int: 'whole number', number: 'number', boolean: 'true/false', list: 'list of strings (repeat the flag)' }[s.type];
+  if (s.choices) return `one of ${s.choices.map((c) => `\`${c}\``).join(', ')}`;
+  const base = { string: 'string', int: 'whole number', number: 'number', boolean: 'true/false', list: 'list of strings (repeat the flag)' }[s.type];
+  const unit = s.unit ? UNIT_NAMES[s.unit] : '';
+  return unit ? `${base} of ${unit}` : base;
 }
 
 export function renderSettingsDoc(): string {

@@ -6,11 +6,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SETTINGS, type ConfigFile, type Setting, type Settings } from './table.js';
+import { TsgiError } from '../errors.js';
 
 export type { Settings, ConfigFile };
 
-export class SettingError extends Error {
+/** A bad value, an unknown setting, or a config file that cannot be read (TSGI_ERR_SETTING). */
+export class SettingError extends TsgiError {
   override name = 'SettingError';
+  constructor(message: string) {
+    super('TSGI_ERR_SETTING', message);
+  }
 }
 
 const TABLE: readonly Setting[] = SETTINGS;
@@ -47,7 +52,11 @@ function convert(setting: Setting, raw: string, source: string): unknown {
 function check(setting: Setting, value: unknown, source: string): void {
   const values = setting.type === 'list' ? (value as unknown[]) : [value];
   for (const v of values) {
-    const why = setting.validate?.(v as never);
+    const why = setting.choices
+      ? setting.choices.includes(v as string)
+        ? undefined
+        : `must be one of ${setting.choices.join(', ')}`
+      : setting.validate?.(v as never);
     if (why) throw new SettingError(`${source}: ${JSON.stringify(v)} ${why}`);
   }
 }

@@ -1,11 +1,16 @@
 // Every setting, declared once (gunicorn's config.py is the model). The CLI's flags and --help, the
 // config file's keys (and their TypeScript type), the TSGI_* environment variables, --print-config
-// and docs/settings.md are all generated from this table.
-// Doors take plain option objects; only the CLI (and the process model) read settings.
+// and docs/settings.md are all generated from this table, and so are the library's defaults: doors
+// take plain option objects whose defaults ./defaults.ts converts from these rows (seconds become
+// milliseconds once, there), so serve(), the doors and the CLI start from the same numbers.
+// This file imports nothing, so the lowest layers can read it (scripts/check-layers.mjs holds it to that).
 
 export type SettingType = 'string' | 'int' | 'number' | 'boolean' | 'list';
 
 export type Section = 'Server' | 'Workers' | 'Sockets' | 'Limits' | 'Timeouts' | 'Logging' | 'Development' | 'Config';
+
+/** What a number setting counts: the unit people write it in (./defaults.ts converts to the options' units). */
+export type Unit = 's' | 'ms' | 'bytes' | 'MiB' | 'count';
 
 export interface Setting {
   /** camelCase key in the resolved settings object and in the config file. */
@@ -18,6 +23,10 @@ export interface Setting {
   env: readonly string[];
   type: SettingType;
   default: unknown;
+  /** For a number: its unit, as written in flags, the environment and config files. */
+  unit?: Unit;
+  /** For a string that is one of a list: the list (its TypeScript type is then their union). */
+  choices?: readonly string[];
   section: Section;
   /** Placeholder shown in --help, e.g. HOST:PORT. */
   meta?: string;
@@ -31,10 +40,6 @@ export interface Setting {
 const positive = (v: number) => (Number.isInteger(v) && v > 0 ? undefined : 'must be a whole number above 0');
 const wholeNonNegative = (v: number) => (Number.isInteger(v) && v >= 0 ? undefined : 'must be a whole number of 0 or more');
 const nonNegative = (v: number) => (v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of 0 or more');
-const oneOf =
-  (...allowed: string[]) =>
-  (v: string) =>
-    allowed.includes(v) ? undefined : `must be one of ${allowed.join(', ')}`;
 
 /** A user or group: a numeric id, or a name as useradd(8) allows it. */
 const ACCOUNT = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
@@ -67,7 +72,7 @@ export const SETTINGS = [
     help:
       "The HTTP/1.1 implementation of http:// binds: net (tsgi's own strict parser and connection handling on " +
       'node:net, the faster) or node (node:http); see docs/engine.md. Both pass the same test suites.',
-    validate: oneOf('node', 'net'),
+    choices: ['node', 'net'],
   },
   {
     key: 'serverName',
@@ -141,6 +146,7 @@ export const SETTINGS = [
     env: ['TSGI_WORKERS', 'WEB_CONCURRENCY'],
     type: 'int',
     default: 1,
+    unit: 'count',
     section: 'Workers',
     meta: 'N',
     help:
@@ -165,6 +171,7 @@ export const SETTINGS = [
     env: ['TSGI_MAX_REQUESTS'],
     type: 'int',
     default: 0,
+    unit: 'count',
     section: 'Workers',
     meta: 'N',
     help:
@@ -178,6 +185,7 @@ export const SETTINGS = [
     env: ['TSGI_MAX_REQUESTS_JITTER'],
     type: 'int',
     default: 0,
+    unit: 'count',
     section: 'Workers',
     meta: 'N',
     help: 'Adds a random 0..N to each worker\'s max-requests so workers do not all restart at once. Ignored when max-requests is 0.',
@@ -189,6 +197,7 @@ export const SETTINGS = [
     env: ['TSGI_MAX_RSS'],
     type: 'int',
     default: 0,
+    unit: 'MiB',
     section: 'Workers',
     meta: 'MIB',
     help: "Replace a worker whose resident memory grows above this many MiB (as uWSGI's reload-on-rss). 0 disables.",
@@ -201,6 +210,7 @@ export const SETTINGS = [
     env: ['TSGI_BACKLOG'],
     type: 'int',
     default: 2048,
+    unit: 'count',
     section: 'Sockets',
     meta: 'N',
     help: 'Connections the kernel queues for the workers to accept.',
@@ -212,6 +222,7 @@ export const SETTINGS = [
     env: ['TSGI_BIND_RETRIES'],
     type: 'int',
     default: 5,
+    unit: 'count',
     section: 'Sockets',
     meta: 'N',
     help: 'Times to retry, one second apart, an address that is in use (a previous server may still be letting go of it).',
@@ -257,6 +268,7 @@ export const SETTINGS = [
     env: ['TSGI_LIMIT_REQUEST_LINE'],
     type: 'int',
     default: 8190,
+    unit: 'bytes',
     section: 'Limits',
     meta: 'BYTES',
     help: 'The longest request target; longer ones are answered 414.',
@@ -268,6 +280,7 @@ export const SETTINGS = [
     env: ['TSGI_LIMIT_REQUEST_FIELDS'],
     type: 'int',
     default: 100,
+    unit: 'count',
     section: 'Limits',
     meta: 'N',
     help: 'The most header fields in a request; more are answered 431 (never silently dropped).',
@@ -279,6 +292,7 @@ export const SETTINGS = [
     env: ['TSGI_MAX_HEADER_SIZE'],
     type: 'int',
     default: 16384,
+    unit: 'bytes',
     section: 'Limits',
     meta: 'BYTES',
     help: 'The largest request head (request line and headers); larger ones are answered 431.',
@@ -292,6 +306,7 @@ export const SETTINGS = [
     env: ['TSGI_TIMEOUT'],
     type: 'number',
     default: 30,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help:
@@ -306,6 +321,7 @@ export const SETTINGS = [
     env: ['TSGI_HEADERS_TIMEOUT'],
     type: 'number',
     default: 10,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help: 'Seconds for a request head to arrive (slowloris defence); then 408 and the connection closes.',
@@ -317,6 +333,7 @@ export const SETTINGS = [
     env: ['TSGI_BODY_TIMEOUT'],
     type: 'number',
     default: 30,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help: 'Seconds the request body may stall while the application waits for it; then 408. 0 disables.',
@@ -328,6 +345,7 @@ export const SETTINGS = [
     env: ['TSGI_REQUEST_TIMEOUT'],
     type: 'number',
     default: 300,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help: 'Seconds for a whole request (head and body) to arrive; 0 disables.',
@@ -339,6 +357,7 @@ export const SETTINGS = [
     env: ['TSGI_RESPONSE_TIMEOUT'],
     type: 'number',
     default: 0,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help:
@@ -352,6 +371,7 @@ export const SETTINGS = [
     env: ['TSGI_KEEP_ALIVE'],
     type: 'number',
     default: 65,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help: "Seconds an idle keep-alive connection stays open. Keep it above your load balancer's idle timeout (60 s on most).",
@@ -363,6 +383,7 @@ export const SETTINGS = [
     env: ['TSGI_GRACEFUL_TIMEOUT'],
     type: 'number',
     default: 30,
+    unit: 's',
     section: 'Timeouts',
     meta: 'SECONDS',
     help:
@@ -380,7 +401,7 @@ export const SETTINGS = [
     section: 'Logging',
     meta: 'LEVEL',
     help: 'The least severe error-log messages shown: debug, info, warning, error or critical.',
-    validate: oneOf('debug', 'info', 'warning', 'error', 'critical'),
+    choices: ['debug', 'info', 'warning', 'error', 'critical'],
   },
   {
     key: 'errorLog',
@@ -411,7 +432,7 @@ export const SETTINGS = [
     section: 'Logging',
     meta: 'FORMAT',
     help: 'Access log line format: combined (Apache/nginx combined), common, or json (one JSON object a line).',
-    validate: oneOf('combined', 'common', 'json'),
+    choices: ['combined', 'common', 'json'],
   },
   {
     key: 'metricsBind',
@@ -505,9 +526,11 @@ export const SETTINGS = [
 ] as const satisfies readonly Setting[];
 
 type TypeOf<T extends SettingType> = T extends 'int' | 'number' ? number : T extends 'boolean' ? boolean : T extends 'list' ? string[] : string;
+/** A row's value type: the union of its choices when it has them (`engine` is `'node' | 'net'`), else its type's. */
+type ValueOf<S> = S extends { choices: readonly (infer C)[] } ? C : S extends { type: infer T extends SettingType } ? TypeOf<T> : never;
 
 /** The resolved settings: one typed property per row of the table. */
-export type Settings = { [S in (typeof SETTINGS)[number] as S['key']]: TypeOf<S['type']> };
+export type Settings = { [S in (typeof SETTINGS)[number] as S['key']]: ValueOf<S> };
 
 /** What a config file may set (every setting but the command-line actions). */
 export type ConfigFile = Partial<Omit<Settings, 'printConfig' | 'checkConfig' | 'config'>>;

@@ -180,12 +180,12 @@ export class Connection implements ByteSource {
   }
 
   /** A malformed packet: one log line, close without a response, the application never called. */
-  private refuse(err: PacketError): void {
+  private refuse(err: PacketError | ClientError): void {
     if (this.phase !== 'vars') return;
     this.phase = 'closed';
     clearTimeout(this.timer);
     // A peer that connected and left without a byte is a port check, not an error worth a line.
-    if (this.sawBytes || err.code !== 'truncated') {
+    if (this.sawBytes || !(err instanceof PacketError && err.kind === 'truncated')) {
       this.s.log.warn(`uwsgi: ${this.peer}: ${err.message}; closed without calling the application`);
     }
     this.socket.destroy();
@@ -200,7 +200,7 @@ export class Connection implements ByteSource {
     try {
       request = buildEnviron(packet.vars, this.s.base, this, EMPTY_INPUT);
     } catch (err) {
-      if (err instanceof PacketError) return this.refuse(err);
+      if (err instanceof ClientError) return this.refuse(err);
       throw err;
     }
     const { environ, body, responseProtocol } = request;

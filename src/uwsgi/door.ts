@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
 import { Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { MAX_VARS_SIZE } from '../protocol/uwsgi.js';
+import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
 export interface UwsgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
@@ -44,13 +45,14 @@ export interface UwsgiOptions {
   signal?: AbortSignal;
 }
 
+/** The timeouts are the settings table's (src/settings/table.ts: headers-timeout, body-timeout, graceful-timeout). */
 export const UWSGI_DEFAULTS = {
   host: '127.0.0.1',
   port: 8001,
   bufferSize: MAX_VARS_SIZE,
-  headerTimeout: 10_000,
-  bodyTimeout: 30_000,
-  gracefulTimeout: 30_000,
+  headerTimeout: OPTION_DEFAULTS.headersTimeout,
+  bodyTimeout: OPTION_DEFAULTS.bodyTimeout,
+  gracefulTimeout: OPTION_DEFAULTS.gracefulTimeout,
   /** How long a finished connection keeps reading what the front end still sends before it is cut. */
   lingerTimeout: 5_000,
 } as const;

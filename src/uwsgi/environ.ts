@@ -18,14 +18,15 @@
 //   - any other key: the last value wins, as in uWSGI, so that a `uwsgi_param` written after
 //     `include uwsgi_params` overrides it.
 //
-// Malformed (PacketError 'vars', the door closes without calling the application): a missing or
+// Malformed (a ClientError 400, the door closes without calling the application): a missing or
 // non-token REQUEST_METHOD, a CONTENT_LENGTH that is not 1 to 15 decimal digits, a
 // HTTP_TRANSFER_ENCODING without CONTENT_LENGTH whose last coding is not chunked.
 import { isToken } from '../runner/checks.js';
 import { splitTarget } from '../protocol/target.js';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
-import { PacketError, quote } from '../protocol/uwsgi.js';
+import { quote } from '../protocol/uwsgi.js';
+import { ClientError } from '../errors.js';
 
 /** Per-server values every environ shares. */
 export interface UwsgiBase {
@@ -58,7 +59,7 @@ const DIGITS = /^[0-9]{1,15}$/;
 const PORT = /^[0-9]{1,5}$/;
 
 function malformed(message: string): never {
-  throw new PacketError('vars', message);
+  throw new ClientError(400, message);
 }
 
 /** Applies the duplicate-key rule; drops the keys the environ never takes from the wire. */
@@ -99,7 +100,7 @@ function bodyFraming(m: Map<string, string>): BodyFraming {
   return { kind: 'chunked' };
 }
 
-/** Builds the environ; throws PacketError('vars') when the vars cannot make a request. */
+/** Builds the environ; throws a ClientError (400) when the vars cannot make a request. */
 export function buildEnviron(
   vars: ReadonlyArray<readonly [string, string]>,
   base: UwsgiBase,

@@ -11,7 +11,7 @@ export {
   looksLikeHttp,
   looksLikeUwsgi,
   type Packet,
-  type PacketErrorCode,
+  type PacketErrorKind,
   type Parsed,
 } from '../protocol/uwsgi.js';
 export { ChunkedDecoder, ChunkError } from './chunked.js';

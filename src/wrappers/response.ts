@@ -16,13 +16,13 @@
  */
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { Headers } from '../headers.js';
 import { contentType as contentTypeFor, FileRange } from '../middleware/static.js';
 import type { Body, Chunk, Environ, FileWrapperFactory, HeaderList, StartResponse } from '../spec.js';
 import { FileWrapper, formatDateTime } from '../util.js';
 import { evaluatePreconditions, parseHttpDate, selectRange, statEtag, type Validators } from '../protocol/conditional.js';
+import { reasonPhrase } from '../protocol/status.js';
 import { serializeCookie, type CookieOptions } from './cookies.js';
 
 /** What a Response can send: text (UTF-8), bytes, or chunks produced by an iterable or async iterable. */
@@ -51,7 +51,7 @@ export interface FileResponseInit extends Omit<ResponseInit, 'status'> {
 export function statusLine(status: number | string): string {
   if (typeof status === 'number') {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status code ${status}`);
-    return `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd().padEnd(4, ' ');
+    return `${status} ${reasonPhrase(status)}`;
   }
   if (/^\d{3}$/.test(status)) return statusLine(Number(status));
   if (!/^[1-9]\d\d [^\x00-\x1f\x7f]*$/.test(status)) throw new RangeError(`invalid status line ${JSON.stringify(status)}: want 'NNN Reason'`);

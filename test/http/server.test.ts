@@ -151,6 +151,8 @@ describe('HTTP door', () => {
     });
     assert.deepEqual(statuses(r.text), [408]);
     assert.equal(r.closed, true);
+    // The runner's answer asks the door to close (Sink.head's close flag): one Connection field, no keep-alive.
+    assert.deepEqual(r.text.match(/^connection:.*$/gim), ['Connection: close']);
   });
 });
 

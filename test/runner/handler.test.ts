@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Application, Body, Environ, StartResponse } from '../../src/spec.js';
 import { createEnviron, request, runApp } from '../../src/testing/index.js';
+import { ClientError, runApp as runRaw, type Sink } from '../../src/runner/handler.js';
+import { silentLogger } from '../../src/runner/log.js';
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
@@ -283,6 +285,29 @@ describe('write()', () => {
 });
 
 describe('errors and close()', () => {
+  it('answers a ClientError from wsgi.input with its status and asks the door to close, with no Connection field', async () => {
+    const heads: Array<{ status: string; headers: string[][]; close: boolean | undefined }> = [];
+    const sink: Sink = {
+      head: (_code, status, headers, _length, _bodyless, close) => void heads.push({ status, headers, close }),
+      write: () => true,
+      drain: () => Promise.resolve(),
+      end: () => {},
+      abort: () => {},
+      closed: false,
+    };
+    const app: Application = () => {
+      throw new ClientError(413, 'the body is larger than the limit');
+    };
+    await runRaw(app, createEnviron('/'), sink, { log: silentLogger, method: 'GET' });
+    assert.deepEqual(heads, [
+      { status: '413 Content Too Large', headers: [['Content-Type', 'text/plain'], ['Content-Length', '18']], close: true },
+    ]);
+    const ok: Application = (_e, start) => (start('200 OK', []), []);
+    heads.length = 0;
+    await runRaw(ok, createEnviron('/'), sink, { log: silentLogger, method: 'GET' });
+    assert.equal(heads[0]!.close, false, 'an application response leaves the connection to the door');
+  });
+
   it('answers 500 when the app throws before the headers, with the error logged', async () => {
     const res = await request(() => {
       throw new Error('kaput');

@@ -9,7 +9,7 @@ import { FileWrapper } from '../../src/util.js';
 import { VERSION } from '../../src/version.js';
 import { allowList } from '../../src/server/trust.js';
 import { buildEnviron, type Request, type UwsgiBase } from '../../src/uwsgi/environ.js';
-import { PacketError } from '../../src/protocol/uwsgi.js';
+import { ClientError } from '../../src/errors.js';
 import { fixture, referenceDecode } from './support.js';
 
 const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };
@@ -25,8 +25,8 @@ function refused(vars: Array<[string, string]>): string {
   try {
     build(vars);
   } catch (err) {
-    assert.ok(err instanceof PacketError);
-    assert.equal(err.code, 'vars');
+    assert.ok(err instanceof ClientError);
+    assert.equal(err.status, 400);
     return err.message;
   }
   assert.fail('accepted');

@@ -71,7 +71,7 @@ describe('captured fixtures', () => {
   test('the 6 KB header nginx sends (datasize 6384) needs more than uWSGI\'s 4 KiB default', () => {
     const bytes = fixture('nginx-uwsgi-largeheader.bin');
     assert.equal(feed([bytes]).parsed.packet.vars.find(([k]) => k === 'HTTP_X_LARGE')![1].length, 6000);
-    assert.equal(failure([bytes], 4096).code, 'too-big');
+    assert.equal(failure([bytes], 4096).kind, 'too-big');
   });
 });
 
@@ -95,8 +95,8 @@ describe('malformed packets (reliability.md (e))', () => {
   ];
   for (const [id, what, bytes, code, bufferSize] of cases) {
     test(`${id}: ${what} -> ${code}, whole and byte by byte`, () => {
-      assert.equal(failure([bytes], bufferSize).code, code);
-      assert.equal(failure(byteByByte(bytes), bufferSize).code, code);
+      assert.equal(failure([bytes], bufferSize).kind, code);
+      assert.equal(failure(byteByByte(bytes), bufferSize).kind, code);
     });
   }
 
@@ -122,7 +122,7 @@ describe('sizes and limits', () => {
     const block = pair('K', 'v'.repeat(95)); // 100 bytes
     assert.equal(block.length, 100);
     assert.deepEqual(feed([raw(0, 100, block)], 100).parsed.packet.vars, [['K', 'v'.repeat(95)]]);
-    assert.equal(failure([raw(0, 101, [...block, 0])], 100).code, 'too-big');
+    assert.equal(failure([raw(0, 101, [...block, 0])], 100).kind, 'too-big');
   });
 
   test('the default buffer takes the full 64 KiB block', () => {

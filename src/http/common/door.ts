@@ -9,22 +9,11 @@ import { FileWrapper } from '../../util.js';
 import { VERSION } from '../../version.js';
 import type { EnvironBase } from './environ.js';
 import { HTTP_DEFAULTS, type HttpOptions } from './options.js';
-
-/** Reasons of the statuses a door answers itself (refusals before the application runs). */
-export const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  417: 'Expectation Failed',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  505: 'HTTP Version Not Supported',
-};
+import { reasonPhrase } from '../../protocol/status.js';
 
 /** A complete error response, written raw on the socket, that closes the connection. */
 export function rawError(status: number): string {
-  const reason = STATUS_TEXT[status] ?? 'Bad Request';
+  const reason = reasonPhrase(status);
   const body = `${reason}\n`;
   return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 }

@@ -1,5 +1,6 @@
 // The HTTP doors' options and their defaults (both engines).
 import type { Logger } from '../../runner/log.js';
+import { OPTION_DEFAULTS as D } from '../../settings/defaults.js';
 
 export interface HttpOptions {
   /** SERVER_NAME; defaults to the bind address. Never taken from the Host header. */
@@ -33,13 +34,14 @@ export interface HttpOptions {
   log?: Logger;
 }
 
+/** The settings table's defaults (src/settings/table.ts), in the options' units (milliseconds, bytes). */
 export const HTTP_DEFAULTS = {
-  limitRequestLine: 8190,
-  limitRequestFields: 100,
-  maxHeaderSize: 16384,
-  headersTimeout: 10_000,
-  bodyTimeout: 30_000,
-  keepAliveTimeout: 65_000,
-  requestTimeout: 300_000,
-  responseTimeout: 0,
+  limitRequestLine: D.limitRequestLine,
+  limitRequestFields: D.limitRequestFields,
+  maxHeaderSize: D.maxHeaderSize,
+  headersTimeout: D.headersTimeout,
+  bodyTimeout: D.bodyTimeout,
+  keepAliveTimeout: D.keepAlive,
+  requestTimeout: D.requestTimeout,
+  responseTimeout: D.responseTimeout,
 } as const;

@@ -54,9 +54,11 @@ export class NetSink implements Sink {
     return true;
   }
 
-  head(_code: number, status: string, headers: HeaderList, length: number, bodyless: boolean): void {
+  head(_code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close = false): void {
     if (this.timedOut) return;
     const conn = this.conn;
+    // The runner's answer to a ClientError: this connection carries no further request.
+    if (close) conn.keepAlive = false;
     let s = 'HTTP/1.1 ' + status + '\r\n';
     let hasDate = false;
     for (let i = 0; i < headers.length; i++) {
@@ -64,12 +66,6 @@ export class NetSink implements Sink {
       const name = h[0];
       s += name + ': ' + h[1] + '\r\n';
       if (name.length === 4 && !hasDate && name.toLowerCase() === 'date') hasDate = true;
-      // Applications may not set hop-by-hop headers (PEP 3333), but the engine's own error answers
-      // say Connection: close: then the connection closes and no second Connection line is added.
-      else if (name.length === 10 && name.toLowerCase() === 'connection') {
-        conn.keepAlive = false;
-        s = s.slice(0, s.length - name.length - h[1].length - 4);
-      }
     }
     if (!hasDate) s += 'Date: ' + httpDate() + '\r\n';
     this.bodyless = bodyless;

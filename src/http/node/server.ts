@@ -10,7 +10,8 @@ import { runApp } from '../../runner/handler.js';
 import { EMPTY_INPUT, Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 import { BadRequest, buildEnviron } from '../common/environ.js';
-import { DoorCore, STATUS_TEXT, rawError } from '../common/door.js';
+import { DoorCore, rawError } from '../common/door.js';
+import { reasonPhrase } from '../../protocol/status.js';
 import type { HttpOptions } from '../common/options.js';
 import { ResponseSink } from './sink.js';
 import { RequestSource } from './source.js';
@@ -150,7 +151,7 @@ export class HttpDoor extends DoorCore {
 
   private refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
     this.log.info(`${status} for ${req.socket.remoteAddress ?? '?'}: ${why}`);
-    const body = `${STATUS_TEXT[status] ?? 'Bad Request'}\n`;
+    const body = `${reasonPhrase(status)}\n`;
     res.shouldKeepAlive = false;
     res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Connection: 'close' });
     res.end(body);

@@ -35,9 +35,10 @@ export class ResponseSink implements Sink {
     return true;
   }
 
-  head(code: number, status: string, headers: HeaderList, _length: number, _bodyless: boolean): void {
+  head(code: number, status: string, headers: HeaderList, _length: number, _bodyless: boolean, close = false): void {
     if (this.timedOut) return;
-    if (!this.keepAlive) this.res.shouldKeepAlive = false;
+    // Not keep-alive: node:http then adds `Connection: close` and closes after the response.
+    if (!this.keepAlive || close) this.res.shouldKeepAlive = false;
     // writeHead takes the [name, value] list as it is (no copy, one header block built once) and
     // sends it with the first body write, so a small response leaves in one packet.
     this.res.writeHead(code, status.slice(4), headers as unknown as string[]);
