@@ -44,6 +44,11 @@ export const ERRORS = {
   TSGI_ERR_APP_BODY: { what: 'the body is not an iterable of chunks, a chunk is not a Uint8Array or string, or write() went past Content-Length' },
   TSGI_ERR_VALIDATION: { what: 'validate() found the contract broken; err.check names the rule (docs/validate.md)' },
   TSGI_WARN_VALIDATION: { what: 'validate() found something suspicious but allowed (a WSGIWarning, reported, never thrown)' },
+
+  // the application layer (src/routing/, src/wrappers/)
+  TSGI_ERR_ROUTE_VALUE: { what: "a routing converter refused a value (the rule does not match, or cannot be built with it)" },
+  TSGI_ERR_ROUTE_BUILD: { what: 'a URL cannot be built: no rule for the endpoint, or a value is missing or does not convert' },
+  TSGI_ERR_REQUEST_CLOSED: { what: "the request ended (its body's close() ran, or the client went away) while its body was being parsed" },
 } as const satisfies Record<string, { status?: number; what: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,11 +10,12 @@
  * `<int(signed=True, min=1, max=99, fixed_digits=4):n>`, `<float(signed=True):x>`.
  * @module
  */
+import { TsgiError } from '../errors.js';
 
 /** Thrown by a converter when a value is not one of its own: the rule then does not match (or build). */
-export class ValidationError extends Error {
+export class ValidationError extends TsgiError {
   constructor(message = 'the value is not valid for this converter') {
-    super(message);
+    super('TSGI_ERR_ROUTE_VALUE', message);
     this.name = 'ValidationError';
   }
 }

@@ -14,6 +14,7 @@ import type { Environ } from '../spec.js';
 import { quote } from '../util.js';
 import { MethodNotAllowed, NotFound, RequestRedirect, type RedirectCode } from '../exceptions/classes.js';
 import { DEFAULT_CONVERTERS, quoteSegment, type ConverterClass } from './converters.js';
+import { TsgiError } from '../errors.js';
 import { Rule, compareRules, type RuleContext } from './rule.js';
 
 export interface RouteMapOptions {
@@ -30,13 +31,13 @@ export interface RouteMapOptions {
 }
 
 /** Thrown by `build()` when no rule can build the URL: an unknown endpoint, a missing or invalid value. */
-export class BuildError extends Error {
+export class BuildError extends TsgiError {
   constructor(
     readonly endpoint: string,
     readonly values: Record<string, unknown>,
     message: string,
   ) {
-    super(message);
+    super('TSGI_ERR_ROUTE_BUILD', message);
     this.name = 'BuildError';
   }
 }

@@ -10,13 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { TsgiError } from '../errors.js';
 import { Readable } from 'node:stream';
 
 /** Thrown into a parse that is still writing when the request has ended. */
-export class RequestClosedError extends Error {
+export class RequestClosedError extends TsgiError {
   override name = 'RequestClosedError';
   constructor() {
-    super('the request ended (closed or the client went away) while its body was being parsed');
+    super('TSGI_ERR_REQUEST_CLOSED', 'the request ended (closed or the client went away) while its body was being parsed');
   }
 }
 

@@ -39,7 +39,7 @@ describe('Response as an application', () => {
     assert.equal(new Response(null, { status: 404 }).status, '404 Not Found');
     assert.equal(new Response(null, { status: '404 No Such User' }).status, '404 No Such User');
     assert.equal(new Response(null, { status: '418' }).statusCode, 418);
-    assert.equal(statusLine(599), '599 ');
+    assert.equal(statusLine(599), '599 Unknown');
     assert.throws(() => new Response(null, { status: 42 }), RangeError);
     assert.throws(() => new Response(null, { status: '200\r\nX: y' }), RangeError);
   });
