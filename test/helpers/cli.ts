@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
-export const SHARED = path.resolve(ROOT, '../shared');
 
 export interface RunningCli {
   child: ChildProcess;
