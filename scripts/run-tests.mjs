@@ -4,7 +4,7 @@
 //   node scripts/run-tests.mjs http util  only files whose path contains one of the words
 // Node 20's --test does not expand globs or pick up .ts files, hence this small walker.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -26,6 +26,13 @@ if (filters.length > 0) files = files.filter((f) => filters.some((w) => path.rel
 if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
+}
+// Many suites run the built CLI (dist/): a fresh clone has none until the first build (npm test builds
+// every time; this only covers `npm ci && node scripts/run-tests.mjs WORD`).
+if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) {
+  process.stdout.write('run-tests: no dist/ yet, building it first (npm run build)\n');
+  const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
 }
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => path.relative(root, f))];
 if (process.env.TSGI_TEST_CONCURRENCY) args.splice(2, 0, `--test-concurrency=${process.env.TSGI_TEST_CONCURRENCY}`);

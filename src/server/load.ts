@@ -1,11 +1,10 @@
-// Loads an application from `MODULE[:EXPORT]`. TypeScript modules load through tsx's loader, so the
-// user needs no build step on Node 20 (Node 22.6+ could strip types itself, but not on 20).
+// Loads an application from `MODULE[:EXPORT]`, TypeScript or JavaScript, with no build step
+// (settings/import-module.ts: Node's type stripping, else tsx).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Application } from '../spec.js';
 import { TsgiError } from '../errors.js';
-import { registerTypeScript } from '../settings/resolve.js';
+import { TypeScriptError, exportsOf, importModule } from '../settings/import-module.js';
 
 /** The application module is missing, fails to load, or exports no application (TSGI_ERR_APP_LOAD). */
 export class LoadError extends TsgiError {
@@ -28,12 +27,12 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
   const { file, exportName } = parseAppSpec(spec);
   const full = path.resolve(cwd, file);
   if (!existsSync(full)) throw new LoadError(`cannot find the application module ${JSON.stringify(file)} (looked at ${full})`);
-  if (/\.[cm]?tsx?$/.test(full)) await registerTypeScript();
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
+    mod = exportsOf(await importModule(full));
   } catch (err) {
     const e = err as Error;
+    if (e instanceof TypeScriptError) throw new LoadError(`cannot load the application module ${e.message}`);
     throw new LoadError(`the application module ${file} failed to load: ${e.stack ?? e.message}`);
   }
   const names = exportName ? [exportName] : ['application', 'default'];
@@ -46,9 +45,9 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
     }
     if (typeof candidate === 'function') return candidate as Application;
     if (candidate !== undefined) {
-      throw new LoadError(`${file}: export ${JSON.stringify(name)} is a ${typeof candidate}, not an application function`);
+      throw new LoadError(`${file}: export ${JSON.stringify(name)} is ${/^[aeiou]/.test(typeof candidate) ? 'an' : 'a'} ${typeof candidate}, not an application function`);
     }
   }
-  const found = Object.keys(mod).join(', ') || 'none';
+  const found = [...new Set([...Object.keys(mod).filter((k) => !(k === 'default' && mod.default === cjs)), ...Object.keys(cjs)])].join(', ') || 'none';
   throw new LoadError(`${file} has no export named ${names.map((n) => JSON.stringify(n)).join(' or ')} (exports: ${found})`);
 }

@@ -28,7 +28,7 @@ export function renderSettingsDoc(): string {
     'Every setting can be given four ways. Later ones win:',
     '',
     '1. the default below;',
-    '2. the config file: `tsgi.config.ts`, `.mts`, `.mjs`, `.js` or `.json` in the working directory, or the file named by',
+    '2. the config file: `tsgi.config.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs` or `.json` in the working directory, or the file named by',
     '   `--config`/`TSGI_CONFIG`. Keys are the camelCase names below (the flag spelling is accepted too):',
     '',
     '   ```ts',

@@ -3,8 +3,8 @@
 // setting it is about (and the allowed values when there is a list of them).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { exportsOf, importModule } from './import-module.js';
 import { SETTINGS, type ConfigFile, type Setting, type Settings } from './table.js';
 import { TsgiError } from '../errors.js';
 
@@ -184,7 +184,7 @@ export function defineConfig(config: ConfigFile): ConfigFile {
   return config;
 }
 
-export const CONFIG_NAMES = ['tsgi.config.ts', 'tsgi.config.mts', 'tsgi.config.mjs', 'tsgi.config.js', 'tsgi.config.json'];
+export const CONFIG_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'].map((x) => `tsgi.config.${x}`);
 
 /** The config file to read: the one named, else the first tsgi.config.* in `cwd`, else none. */
 export function findConfigFile(named: string, cwd: string): string | null {
@@ -200,17 +200,7 @@ export function findConfigFile(named: string, cwd: string): string | null {
   return null;
 }
 
-let tsxRegistered = false;
-/** Lets `import()` load TypeScript (tsx's loader), for apps and config files alike. */
-export async function registerTypeScript(): Promise<void> {
-  if (tsxRegistered) return;
-  // Both hooks: a .ts file outside a `"type": "module"` package is loaded as CommonJS.
-  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
-  const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
-  esm.register();
-  cjs.register();
-  tsxRegistered = true;
-}
+export { registerTypeScript } from './import-module.js';
 
 /** Reads a config file into raw values (checked by `fromConfig`). A fresh import each call (for SIGHUP). */
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
@@ -222,11 +212,10 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
       throw new SettingError(`${name}: not valid JSON: ${(err as Error).message}`);
     }
   }
-  if (/\.[cm]?tsx?$/.test(file)) await registerTypeScript();
   let mod: Record<string, unknown>;
   try {
     // The query defeats the module cache, so a reload reads the file as it is now.
-    mod = (await import(`${pathToFileURL(file).href}?t=${Date.now()}`)) as Record<string, unknown>;
+    mod = exportsOf(await importModule(file, `t=${Date.now()}`));
   } catch (err) {
     throw new SettingError(`${name}: failed to load: ${(err as Error).message}`);
   }

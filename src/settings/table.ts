@@ -500,7 +500,7 @@ export const SETTINGS = [
     section: 'Config',
     meta: 'FILE',
     help:
-      'The config file: tsgi.config.ts, .mjs, .js or .json (found in the working directory when not given). ' +
+      'The config file: tsgi.config.ts, .mts, .cts, .js, .mjs, .cjs or .json (found in the working directory when not given). ' +
       'Precedence: defaults < config file < environment < command line.',
   },
   {

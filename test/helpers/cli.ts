@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
-export const SHARED = path.resolve(ROOT, '../shared');
 
 export interface RunningCli {
   child: ChildProcess;
@@ -21,9 +20,15 @@ export interface RunningCli {
 
 export function startCli(
   args: string[],
-  { env = {}, timeoutMs = 15000, cwd = ROOT }: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+  {
+    env = {},
+    timeoutMs = 15000,
+    cwd = ROOT,
+    bin,
+  }: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; /** another tsgi executable (an installed package's) */ bin?: string } = {},
 ): Promise<RunningCli> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = bin ? [bin, args] : [process.execPath, [CLI, ...args]];
+  const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,15 +1,20 @@
-// The environ oracle: tsgi serving ../shared/oracle/oracle_app.ts must build the environ that the
-// five trusted Python servers (wsgiref, gunicorn, waitress, uWSGI, werkzeug) agree on, request for
-// request. Waivers are only for requests tsgi refuses on purpose, for safety.
+// The environ oracle: tsgi serving test/fixtures/oracle/app.ts must build the environ that the five
+// trusted Python servers (wsgiref, gunicorn, waitress, uWSGI, werkzeug) agree on, request for request
+// (their recorded answers are in test/fixtures/oracle/). Waivers are only for requests tsgi refuses on
+// purpose, for safety. Runs against the engine TSGI_ENGINE names (scripts/run-tests.mjs runs both).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, it } from 'node:test';
-import { SHARED, startCli, type RunningCli } from '../helpers/cli.js';
+import { after, before, describe, it } from 'node:test';
+import { ROOT, startCli, type RunningCli } from '../helpers/cli.js';
+import { runCase, type OracleCase, type Recording } from './oracle/client.js';
+import { checkCandidate, describe as describeMismatch } from './oracle/consensus.js';
 
-const ORACLE = path.join(SHARED, 'oracle');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'oracle');
+const CASES = (JSON.parse(readFileSync(path.join(FIXTURES, 'cases.json'), 'utf8')) as { cases: OracleCase[] }).cases;
+const REFERENCES = readdirSync(path.join(FIXTURES, 'expected'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(path.join(FIXTURES, 'expected', f), 'utf8')) as Recording);
 
 /** Each waiver: a case all five answer 200 that RFC 9112 says to reject, and we do. */
 const WAIVERS: Record<string, string> = {
@@ -19,30 +24,43 @@ const WAIVERS: Record<string, string> = {
   path_no_leading_slash: 'RFC 9112 §3.2.1: "x" is not an origin-form target; llhttp refuses it',
 };
 
-let server: RunningCli;
-before(async () => {
-  server = await startCli([path.join(ORACLE, 'oracle_app.ts') + ':application', '--bind', '127.0.0.1:0']);
-});
-after(() => server.stop());
-
-it('builds the environ the five Python servers agree on', { timeout: 180_000 }, () => {
-  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'tsgi-oracle-')), 'tsgi.json');
-  const client = spawnSync('python3', ['client.py', '127.0.0.1', String(server.port), out], {
-    cwd: ORACLE,
-    encoding: 'utf8',
-    timeout: 150_000,
+describe('the environ oracle', () => {
+  let server: RunningCli;
+  let got: Recording;
+  before(async () => {
+    server = await startCli([path.join(FIXTURES, 'app.ts') + ':application', '--bind', '127.0.0.1:0']);
+    got = { server: 'tsgi', cases: {} };
+    // One connection per case, one after the other, as the references were recorded.
+    for (const c of CASES) got.cases[c.name] = await runCase(c, '127.0.0.1', server.port);
   });
-  assert.equal(client.status, 0, `client.py failed:\n${client.stdout}\n${client.stderr}`);
-  const expected = readdirSync(path.join(ORACLE, 'expected')).map((f) => path.join('expected', f));
-  const waive = Object.keys(WAIVERS).flatMap((c) => ['--waive', c]);
-  const cmp = spawnSync('python3', ['compare.py', '--candidate', out, ...expected, ...waive], { cwd: ORACLE, encoding: 'utf8' });
-  const lines = cmp.stdout.trim().split('\n');
-  const summary = lines.at(-1) ?? '';
-  assert.equal(cmp.status, 0, `compare.py found differences:\n${lines.filter((l) => l.includes('MISMATCH')).join('\n')}`);
-  assert.match(summary, /^\d+ passed, 0 failed$/);
-  // Each waived case really is refused with 400 (a waiver must not hide anything else).
-  const got = JSON.parse(readFileSync(out, 'utf8')) as { cases: Record<string, { responses: Array<{ status: number }> }> };
-  for (const name of Object.keys(WAIVERS)) {
-    assert.deepEqual(got.cases[name]!.responses.map((r) => r.status), [400], `${name} is refused with 400`);
-  }
+  after(() => server.stop());
+
+  it('has the five recordings and every case in each', () => {
+    assert.deepEqual(REFERENCES.map((r) => r.server).sort(), ['gunicorn', 'uwsgi', 'waitress', 'werkzeug', 'wsgiref']);
+    for (const r of REFERENCES) assert.deepEqual(Object.keys(r.cases).sort(), CASES.map((c) => c.name).sort(), r.server);
+  });
+
+  it('builds the environ the five Python servers agree on', { timeout: 180_000 }, () => {
+    const verdict = checkCandidate(got, REFERENCES, new Set(Object.keys(WAIVERS)));
+    assert.deepEqual(verdict.mismatches.map(describeMismatch), []);
+    // The consensus covers the environ of every case, not a handful of values (778 when recorded).
+    assert.ok(verdict.checked >= 700, `only ${verdict.checked} consensus values were checked`);
+    assert.ok(verdict.waived > 0 && verdict.waived < 100, `${verdict.waived} values waived`);
+  });
+
+  it('refuses each waived case with 400 (a waiver hides nothing else)', () => {
+    for (const name of Object.keys(WAIVERS)) {
+      assert.deepEqual(got.cases[name]!.responses.map((r) => r.status), [400], `${name} is refused with 400`);
+    }
+  });
+
+  it('the comparison catches a wrong value, a missing key and an extra key', () => {
+    const bent = structuredClone(got);
+    const env = bent.cases.get_root!.responses[0]!.environ!;
+    env.PATH_INFO = '/elsewhere';
+    delete env.QUERY_STRING;
+    env.HTTP_X_INVENTED = 'yes';
+    const found = checkCandidate(bent, REFERENCES, new Set(Object.keys(WAIVERS))).mismatches.map((m) => `${m.case} ${m.key} ${m.got}`);
+    assert.deepEqual(found.sort(), ['get_root HTTP_X_INVENTED yes', 'get_root PATH_INFO /elsewhere', 'get_root QUERY_STRING <absent>']);
+  });
 });

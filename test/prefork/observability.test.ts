@@ -9,6 +9,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
 import { sleep } from '../helpers/net.js';
+import { needs } from '../helpers/peers.js';
 
 it('serves Prometheus metrics summed over two workers', { timeout: 60_000 }, async () => {
   const cli = await startCli(['examples/hello.ts', '--bind', '127.0.0.1:0', '-w', '2', '--metrics-bind', '127.0.0.1:0']);
@@ -37,7 +38,7 @@ it('serves Prometheus metrics summed over two workers', { timeout: 60_000 }, asy
   }
 });
 
-it('serves HTTPS on an HTTP bind with --certfile and --keyfile', { timeout: 60_000 }, async () => {
+it('serves HTTPS on an HTTP bind with --certfile and --keyfile', { timeout: 60_000, skip: needs('openssl') }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsgi-tls-'));
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');

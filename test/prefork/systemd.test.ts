@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, ROOT, runCli, startCli } from '../helpers/cli.js';
+import { needs } from '../helpers/peers.js';
 import { FAULT, get, waitFor } from './helpers.js';
 
 /**
@@ -49,7 +50,7 @@ function notifySocket(dir: string): Promise<{ path: string; messages: string[]; 
 const fields = (m: string) => Object.fromEntries(m.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 
 describe('under systemd', { timeout: 60_000 }, () => {
-  it('sd_notify: READY=1 with MAINPID once serving, RELOADING=1 then READY=1 around a reload, STOPPING=1 at TERM', async () => {
+  it('sd_notify: READY=1 with MAINPID once serving, RELOADING=1 then READY=1 around a reload, STOPPING=1 at TERM', { skip: needs('python3', 'systemd-notify') }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-notify-'));
     const n = await notifySocket(dir);
     const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2'], { env: { NOTIFY_SOCKET: n.path } });
