@@ -9,6 +9,8 @@ import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
 import { EMPTY_INPUT, Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
+import { frameRequest } from '../../protocol/framing.js';
+import { ClientError } from '../../errors.js';
 import { BadRequest, buildEnviron } from '../common/environ.js';
 import { DoorCore, STATUS_TEXT, rawError } from '../common/door.js';
 import type { HttpOptions } from '../common/options.js';
@@ -30,6 +32,7 @@ export class HttpDoor extends DoorCore {
     this.onRequest = this.onRequest.bind(this);
     this.onContinue = this.onContinue.bind(this);
     this.onClientError = this.onClientError.bind(this);
+    this.onConnect = this.onConnect.bind(this);
   }
 
   /** Creates the node:http server with our limits and timeouts. */
@@ -44,6 +47,9 @@ export class HttpDoor extends DoorCore {
       // Count fields ourselves and answer 431: node's own cap drops the extra headers silently.
       maxHeadersCount: 0,
       joinDuplicateHeaders: false,
+      // Host is checked by frameRequest() (src/protocol/framing.ts), as on the net engine: node's own
+      // check also refuses an empty Host, which RFC 9112 §3.2 allows.
+      requireHostHeader: false,
       noDelay: true,
     } as http.ServerOptions);
     // H50: Node 20 ignores the maxHeadersCount *option* (measured: 1023 fields kept of 1500, the rest
@@ -65,6 +71,10 @@ export class HttpDoor extends DoorCore {
     });
     server.on('request', this.onRequest);
     server.on('checkContinue', this.onContinue);
+    // Another expectation: frameRequest() answers it (417, and close), not node's keep-alive 417.
+    server.on('checkExpectation', this.onRequest);
+    // CONNECT: node hands it over as a bare socket; frameRequest() refuses it as the net engine does.
+    server.on('connect', this.onConnect);
     server.on('clientError', this.onClientError);
     return server;
   }
@@ -98,7 +108,9 @@ export class HttpDoor extends DoorCore {
     }
     const o = this.opts;
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      // llhttp lets HTTP/0.9 and HTTP/2.0 request lines through; we speak 1.0 and 1.1 only.
+      // llhttp lets two other versions through: HTTP/2.0 (505, as the net engine answers any other
+      // major version) and HTTP/0.9, which is a request line without a version (400, as on net).
+      if (req.httpVersionMajor === 0) return this.refuse(req, res, 400, 'request line without an HTTP version (HTTP/0.9 is not served)');
       return this.refuse(req, res, 505, `unsupported protocol HTTP/${req.httpVersion}`);
     }
     const url = req.url ?? '';
@@ -108,23 +120,26 @@ export class HttpDoor extends DoorCore {
     if (req.rawHeaders.length > 2 * o.limitRequestFields) {
       return this.refuse(req, res, 431, `${req.rawHeaders.length / 2} header fields (limit ${o.limitRequestFields})`);
     }
+    // The same rules as the net engine, on llhttp's parse: llhttp lets through what they refuse in
+    // places (`GET *`, an ftp: target, `gzip, chunked`, an invalid Host, `Expect` on a body-less request).
+    const framing = frameRequest({ method: req.method ?? '', target: url, versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+    if (framing instanceof ClientError) return this.refuse(req, res, framing.status, framing.message);
     let environ;
     try {
       environ = buildEnviron(req, this.base, EMPTY_INPUT);
     } catch (err) {
-      if (err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
+      if (err instanceof ClientError || err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
       throw err;
     }
-    const length = environ.CONTENT_LENGTH;
-    if (length !== undefined ? length !== '0' : environ.HTTP_TRANSFER_ENCODING !== undefined) {
-      // llhttp has checked the framing: digits only, no Content-Length with Transfer-Encoding.
-      const source = new RequestSource(req, expectContinue ? res : null, o.bodyTimeout);
-      environ['wsgi.input'] = new Input(source, length !== undefined ? Number(length) : Infinity);
+    if (framing.body === 'chunked' || framing.length > 0) {
+      // llhttp framed the body the same way: it refuses what frameRequest() would let through with
+      // another framing (two Content-Lengths, Content-Length with Transfer-Encoding).
+      const source = new RequestSource(req, expectContinue && framing.expectContinue ? res : null, o.bodyTimeout);
+      environ['wsgi.input'] = new Input(source, framing.length);
     }
-    // H20: RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; it may be
-    // processed, but the connection MUST close after it (llhttp honours `Connection: keep-alive` here).
-    const faultyFraming = req.httpVersionMinor === 0 && environ.HTTP_TRANSFER_ENCODING !== undefined;
-    const keepAlive = !this.draining && !this.oneShot.has(req.socket) && !faultyFraming;
+    // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with
+    // Transfer-Encoding, closes after it (llhttp would honour `Connection: keep-alive` there).
+    const keepAlive = framing.keepAlive && !this.draining && !this.oneShot.has(req.socket);
     this.inFlight++;
     const sink = new ResponseSink(res, keepAlive);
     const done = runApp(this.app, environ, sink, { log: this.log, method: environ.REQUEST_METHOD });
@@ -146,6 +161,16 @@ export class HttpDoor extends DoorCore {
       }, o.responseTimeout);
       done.then(settle);
     } else done.then(() => this.finished());
+  }
+
+  /** CONNECT (node emits it apart, with the bare socket): refused as frameRequest() says, then closed. */
+  onConnect(req: IncomingMessage, socket: Socket): void {
+    const framing = frameRequest({ method: req.method ?? 'CONNECT', target: req.url ?? '', versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+    const status = framing instanceof ClientError ? framing.status : 501;
+    this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${framing instanceof ClientError ? framing.message : 'CONNECT'}`);
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) socket.end(rawError(status));
+    socket.destroySoon?.();
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
@@ -180,6 +205,12 @@ export class HttpDoor extends DoorCore {
       const lineStart = raw !== undefined && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /.test(raw.subarray(0, 32).toString('latin1'));
       const lineLength = lineEnd === -1 ? (raw?.length ?? 0) : lineEnd;
       status = lineStart && lineLength > this.opts.limitRequestLine ? 414 : 431;
+    } else if (code === 'HPE_INVALID_VERSION') {
+      // llhttp refuses every version but 0.9, 1.0, 1.1 and 2.0 before tsgi sees the request. Where the
+      // packet shows a well-formed version of another major, answer as the net engine does (505); a
+      // later HTTP/1.x, which the net engine serves as 1.1, cannot be served here (docs/http-conformance.md).
+      const m = err.rawPacket ? / HTTP\/(\d)\.\d\r?\n/.exec(err.rawPacket.subarray(0, 16384).toString('latin1')) : null;
+      if (m !== null && m[1] !== '1') status = 505;
     } else if (code === 'HPE_HEADERS_TIMEOUT' || code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
     this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${code || err.message}`);
