@@ -37,7 +37,7 @@ const CL_DIGITS = /^[0-9]{1,15}$/;
 
 /**
  * The framing of a request, or why it is refused. In order: the target's form (target.ts), Host,
- * Content-Length, Transfer-Encoding, Connection, Expect, so that a request with several faults gets
+ * Content-Type, Content-Length, Transfer-Encoding, Connection, Expect, so that a request with several faults gets
  * the same answer from both engines.
  */
 export function frameRequest(head: ParsedHead): Framing | ClientError {
@@ -51,6 +51,7 @@ export function frameRequest(head: ParsedHead): Framing | ClientError {
   let te: string[] | undefined;
   let connection: string[] | undefined;
   let expect: string[] | undefined;
+  let contentTypes = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // Only five names matter here; compare lengths first (this runs on every request).
@@ -66,6 +67,9 @@ export function frameRequest(head: ParsedHead): Framing | ClientError {
         break;
       case 10:
         if (sameToken(name, 'connection')) (connection ??= []).push(raw[i + 1]!);
+        break;
+      case 12:
+        if (sameToken(name, 'content-type')) contentTypes++;
         break;
       case 14:
         if (sameToken(name, 'content-length')) {
@@ -85,6 +89,11 @@ export function frameRequest(head: ParsedHead): Framing | ClientError {
   if (hosts > 1) return new ClientError(400, 'more than one Host field', 'TSGI_ERR_HOST');
   if (hosts === 0 && !http10) return new ClientError(400, 'HTTP/1.1 request without Host', 'TSGI_ERR_HOST');
   if (hosts === 1 && host.length > 0 && !isHostPort(host)) return new ClientError(400, `invalid Host ${JSON.stringify(host.slice(0, 64))}`, 'TSGI_ERR_HOST');
+
+  // RFC 9110 §5.3: only a list-valued field may be sent as several lines. Content-Type is one value
+  // (§8.3): two of them joined make a type no one sent, and which one a proxy or the application
+  // believes is anyone's guess. gunicorn refuses it too.
+  if (contentTypes > 1) return new ClientError(400, 'more than one Content-Type field', 'TSGI_ERR_FIELD');
 
   let body: Framing['body'] = 'none';
   let length = 0;

@@ -79,6 +79,13 @@ describe('frameRequest: Content-Length (RFC 9110 §8.6)', () => {
   });
 });
 
+describe('frameRequest: Content-Type (RFC 9110 §5.3, §8.3)', () => {
+  it('one field only: two are 400, whatever their values', () => {
+    assert.deepEqual(frame([...H, 'Content-Type', 'a/b', 'content-type', 'a/b']), [400, 'TSGI_ERR_FIELD']);
+    assert.equal((frame([...H, 'Content-Type', 'a/b, c/d']) as Framing).body, 'none');
+  });
+});
+
 describe('frameRequest: keep-alive (RFC 9112 §9.3)', () => {
   const keep = (fields: string[], minor: number) => (frame(fields, { minor }) as Framing).keepAlive;
   it('HTTP/1.1 stays open unless a close option; HTTP/1.0 closes unless keep-alive', () => {
