@@ -116,7 +116,9 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   while (i < nl && TARGET[buf[i]!]) i++;
   if (i === t0) throw new ClientError(400, 'empty request target', 'TSGI_ERR_REQUEST_LINE');
   if (buf[i] !== SP) {
-    if (i === nl - 1) throw new ClientError(400, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_REQUEST_LINE');
+    // HTTP/0.9's simple-request: a version we do not speak, 505 as for an explicit HTTP/0.9 (llhttp
+    // reads both as 0.9, and the node engine cannot tell them apart).
+    if (i === nl - 1) throw new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
     throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
   }
   if (i - t0 > limits.limitRequestLine) throw new ClientError(414, `request target of ${i - t0} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
@@ -145,16 +147,19 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     if (e === -1) {
       // The line so far counts as llhttp counts it: its name, and its value from the first byte that
       // is not OWS (a CR at the end may be the line's own).
-      let stop = len;
-      if (buf[stop - 1] === CR) stop--;
-      const colon = buf.indexOf(COLON, pos);
-      let part = stop - pos;
-      if (colon !== -1 && colon < stop) {
-        let v = colon + 1;
-        while (v < stop && (buf[v] === SP || buf[v] === HTAB)) v++;
-        part = colon - pos + (stop - v);
+      // (Only worked out near the limit: the raw length of the line is an upper bound.)
+      if (size + (len - pos) >= limits.maxHeaderSize) {
+        let stop = len;
+        if (buf[stop - 1] === CR) stop--;
+        const colon = buf.indexOf(COLON, pos);
+        let part = stop - pos;
+        if (colon !== -1 && colon < stop) {
+          let v = colon + 1;
+          while (v < stop && (buf[v] === SP || buf[v] === HTAB)) v++;
+          part = colon - pos + (stop - v);
+        }
+        if (size + part >= limits.maxHeaderSize || len > bound) throw tooLarge(limits);
       }
-      if (size + part >= limits.maxHeaderSize || len > bound) throw tooLarge(limits);
       // A CR must be followed by LF: reject `\r\rX` now rather than wait for a LF that may come later.
       const cr = buf.indexOf(CR, pos);
       if (cr !== -1 && cr + 1 < len) throw new ClientError(400, 'a CR not followed by LF in the head', 'TSGI_ERR_FIELD');

@@ -65,7 +65,7 @@ const BAD: Array<[string, string, number]> = [
   ['DEL in a value', 'GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n', 400],
   ['invalid method', 'G@T / HTTP/1.1\r\n\r\n', 400],
   ['lower-case version', 'GET / http/1.1\r\n\r\n', 400],
-  ['HTTP/0.9 (no version)', 'GET /\r\n\r\n', 400],
+  ['HTTP/0.9 (no version)', 'GET /\r\n\r\n', 505],
   ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
   ['HTTP/3.0', 'GET / HTTP/3.0\r\n\r\n', 505],
   ['HTTP/111', 'GET / HTTP/111\r\n\r\n', 400],

@@ -108,9 +108,8 @@ export class HttpDoor extends DoorCore {
     }
     const o = this.opts;
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      // llhttp lets two other versions through: HTTP/2.0 (505, as the net engine answers any other
-      // major version) and HTTP/0.9, which is a request line without a version (400, as on net).
-      if (req.httpVersionMajor === 0) return this.refuse(req, res, 400, 'request line without an HTTP version (HTTP/0.9 is not served)');
+      // llhttp lets two other versions through, HTTP/2.0 and HTTP/0.9 (explicit, or a request line
+      // without a version): 505, as the net engine answers both.
       return this.refuse(req, res, 505, `unsupported protocol HTTP/${req.httpVersion}`);
     }
     const url = req.url ?? '';
@@ -212,7 +211,11 @@ export class HttpDoor extends DoorCore {
       const m = err.rawPacket ? / HTTP\/(\d)\.\d\r?\n/.exec(err.rawPacket.subarray(0, 16384).toString('latin1')) : null;
       if (m !== null && m[1] !== '1') status = 505;
     } else if (code === 'HPE_HEADERS_TIMEOUT' || code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
-    else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
+    // The HTTP/2 connection preface (`PRI * HTTP/2.0`): a version we do not speak, as on the net engine.
+    else if (code === 'HPE_PAUSED_H2_UPGRADE') status = 505;
+    // Chunk extensions past node's bound (16 KiB): 400, as the net engine's chunked decoder answers
+    // extensions past its own (RFC 9112 §7.1.1 asks for a 4xx; 413 is about content, not framing).
+    else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 400;
     this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${code || err.message}`);
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res) {
