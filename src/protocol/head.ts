@@ -14,6 +14,7 @@
 // node engine calls on llhttp's parse too.
 import { ClientError } from '../errors.js';
 import { TCHAR } from './fields.js';
+import { hasTargetShape } from './target.js';
 
 export interface Limits {
   /** The longest request-target (414 beyond). */
@@ -115,14 +116,14 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   const t0 = ++i;
   while (i < nl && TARGET[buf[i]!]) i++;
   if (i === t0) throw new ClientError(400, 'empty request target', 'TSGI_ERR_REQUEST_LINE');
-  if (buf[i] !== SP) {
-    // HTTP/0.9's simple-request: a version we do not speak, 505 as for an explicit HTTP/0.9 (llhttp
-    // reads both as 0.9, and the node engine cannot tell them apart).
-    if (i === nl - 1) throw new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
-    throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
-  }
-  if (i - t0 > limits.limitRequestLine) throw new ClientError(414, `request target of ${i - t0} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
+  const versionless = i === nl - 1;
+  if (buf[i] !== SP && !versionless) throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
   const url = latin1(buf, t0, i);
+  if (!hasTargetShape(method, url)) throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
+  // HTTP/0.9's simple-request: a version we do not speak, 505 as for an explicit HTTP/0.9 (llhttp
+  // reads both as 0.9, and the node engine cannot tell them apart).
+  if (versionless) throw new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
+  if (i - t0 > limits.limitRequestLine) throw new ClientError(414, `request target of ${i - t0} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
   let size = i - t0;
   if (size >= limits.maxHeaderSize) throw tooLarge(limits);
   i++;

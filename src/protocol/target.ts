@@ -133,6 +133,20 @@ function isHttpUri(t: string): boolean {
 }
 
 /**
+ * Whether a request-target has the shape of one of the four forms, as llhttp checks it while it
+ * reads the request line (before the version): `/…`, `*…`, `letters://…`, anything for CONNECT but a
+ * fragment. The net engine's parser checks the same at the same point, so that a request with a
+ * malformed target and another fault gets the same answer from both engines; checkTarget() then
+ * decides whether the form is allowed and valid.
+ */
+export function hasTargetShape(method: string, target: string): boolean {
+  const c0 = target.charCodeAt(0);
+  if (method === 'CONNECT') return c0 !== 35;
+  if (c0 === 47 || c0 === 42) return true;
+  return /^[A-Za-z]+:\/\//.test(target);
+}
+
+/**
  * Which request-target forms a method may use (RFC 9112 §3.2): origin-form (`/path?query`) for all;
  * absolute-form for all, with a valid http or https URI only (no `ftp:`, no empty host); authority-form
  * (`host:port`) only for CONNECT; asterisk-form (`*`) only for OPTIONS. Returns the refusal, or null.

@@ -46,8 +46,10 @@ const OK: Array<[string, string, Partial<Head>]> = [
   ['HTTP/1.2 is served as 1.1 (RFC 9110 §2.5), its version kept', 'GET / HTTP/1.2\r\nHost: h\r\n\r\n', { httpVersion: '1.2', versionMinor: 1 }],
   ['any CR and LF before the request line are skipped, as llhttp does', '\r\n\n\r\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n', { method: 'GET' }],
   ['a token method that is not upper-case letters (RFC 9110 §9.1)', '-BLARGH /foo HTTP/1.1\r\nHost: h\r\n\r\n', { method: '-BLARGH' }],
-  // The target's form is frameRequest()'s to judge (framing.test.ts), not the parser's.
-  ['a target that is not a path parses', 'GET a/b HTTP/1.1\r\n\r\n', { url: 'a/b' }],
+  // Whether the form suits the method is frameRequest()'s to judge (framing.test.ts); the parser
+  // checks only the shape, where llhttp does.
+  ['GET * parses (frameRequest refuses it)', 'GET * HTTP/1.1\r\n\r\n', { url: '*' }],
+  ['an ftp: URI parses (frameRequest refuses it)', 'GET ftp://x/y HTTP/1.1\r\n\r\n', { url: 'ftp://x/y' }],
   // Size as llhttp counts it: target + names + values = 1 + 1 + 397 = 399 < 400 (OWS before a value not counted).
   ['a head just under the size limit', `GET / HTTP/1.1\r\nX:    ${'a'.repeat(397)}\r\n\r\n`, { url: '/' }],
 ];
@@ -68,6 +70,8 @@ const BAD: Array<[string, string, number]> = [
   ['HTTP/0.9 (no version)', 'GET /\r\n\r\n', 505],
   ['HTTP/2.0', 'GET / HTTP/2.0\r\n\r\n', 505],
   ['HTTP/3.0', 'GET / HTTP/3.0\r\n\r\n', 505],
+  ['a target of no form, before the version is looked at', 'GET a/b HTTP/0.9\r\n\r\n', 400],
+  ['a version where the target should be', 'GET HTTP/1.1\r\n\r\n', 400],
   ['HTTP/111', 'GET / HTTP/111\r\n\r\n', 400],
   ['raw non-ASCII in the target', 'GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n', 400],
   ['raw non-ASCII in the target, seen before the line ends', 'GET /caf\xc3\xa9', 400],
