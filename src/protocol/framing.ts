@@ -36,13 +36,11 @@ export interface Framing {
 const CL_DIGITS = /^[0-9]{1,15}$/;
 
 /**
- * The framing of a request, or why it is refused. In order: the target's form (target.ts), Host,
- * Content-Type, Content-Length, Transfer-Encoding, Connection, Expect, so that a request with several faults gets
- * the same answer from both engines.
+ * The framing of a request, or why it is refused. In order: Content-Length and Transfer-Encoding
+ * (which llhttp checks as it reads the head), the target's form (target.ts), Host, Content-Type,
+ * Connection, Expect, so that a request with several faults gets the same answer from both engines.
  */
 export function frameRequest(head: ParsedHead): Framing | ClientError {
-  const bad = checkTarget(head.method, head.target);
-  if (bad !== null) return bad;
   const http10 = head.versionMinor === 0;
   const raw = head.rawHeaders;
   let hosts = 0;
@@ -84,17 +82,6 @@ export function frameRequest(head: ParsedHead): Framing | ClientError {
         break;
     }
   }
-  // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, for two Host lines, and for a Host that
-  // is not a valid host[:port] (an empty one is allowed: a target without an authority).
-  if (hosts > 1) return new ClientError(400, 'more than one Host field', 'TSGI_ERR_HOST');
-  if (hosts === 0 && !http10) return new ClientError(400, 'HTTP/1.1 request without Host', 'TSGI_ERR_HOST');
-  if (hosts === 1 && host.length > 0 && !isHostPort(host)) return new ClientError(400, `invalid Host ${JSON.stringify(host.slice(0, 64))}`, 'TSGI_ERR_HOST');
-
-  // RFC 9110 §5.3: only a list-valued field may be sent as several lines. Content-Type is one value
-  // (§8.3): two of them joined make a type no one sent, and which one a proxy or the application
-  // believes is anyone's guess. gunicorn refuses it too.
-  if (contentTypes > 1) return new ClientError(400, 'more than one Content-Type field', 'TSGI_ERR_FIELD');
-
   let body: Framing['body'] = 'none';
   let length = 0;
   if (te !== undefined) {
@@ -131,6 +118,22 @@ export function frameRequest(head: ParsedHead): Framing | ClientError {
     body = 'length';
     length = Number(cl);
   }
+
+  // Then the target's form (target.ts): after the framing, because llhttp checks Content-Length and
+  // Transfer-Encoding while it reads the head, before the node engine can look at the target.
+  const bad = checkTarget(head.method, head.target);
+  if (bad !== null) return bad;
+
+  // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, for two Host lines, and for a Host that
+  // is not a valid host[:port] (an empty one is allowed: a target without an authority).
+  if (hosts > 1) return new ClientError(400, 'more than one Host field', 'TSGI_ERR_HOST');
+  if (hosts === 0 && !http10) return new ClientError(400, 'HTTP/1.1 request without Host', 'TSGI_ERR_HOST');
+  if (hosts === 1 && host.length > 0 && !isHostPort(host)) return new ClientError(400, `invalid Host ${JSON.stringify(host.slice(0, 64))}`, 'TSGI_ERR_HOST');
+
+  // RFC 9110 §5.3: only a list-valued field may be sent as several lines. Content-Type is one value
+  // (§8.3): two of them joined make a type no one sent, and which one a proxy or the application
+  // believes is anyone's guess. gunicorn refuses it too.
+  if (contentTypes > 1) return new ClientError(400, 'more than one Content-Type field', 'TSGI_ERR_FIELD');
 
   // Persistence (RFC 9112 §9.3): HTTP/1.1 stays open unless `close`; HTTP/1.0 closes unless `keep-alive`.
   let keepAlive = !http10;

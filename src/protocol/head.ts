@@ -120,24 +120,39 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   if (buf[i] !== SP && !versionless) throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
   const url = latin1(buf, t0, i);
   if (!hasTargetShape(method, url)) throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
+  // Refusals decided on the request line but answered at the end of the head, in the order node's
+  // engine applies them to llhttp's parse (a version llhttp lets through, then 414, then the field
+  // count), so that a request with several faults gets the same answer from both engines.
+  let late: ClientError | null = null;
   // HTTP/0.9's simple-request: a version we do not speak, 505 as for an explicit HTTP/0.9 (llhttp
-  // reads both as 0.9, and the node engine cannot tell them apart).
-  if (versionless) throw new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
-  if (i - t0 > limits.limitRequestLine) throw new ClientError(414, `request target of ${i - t0} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
+  // reads both as 0.9 and goes on to a header section; the node engine cannot tell them apart).
+  if (versionless) late = new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
   let size = i - t0;
   if (size >= limits.maxHeaderSize) throw tooLarge(limits);
-  i++;
-  // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.3).
-  if (nl - 1 - i !== 8 || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) {
-    throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
+  let httpVersion = '0.9';
+  let versionMinor: 0 | 1 = 1;
+  if (!versionless) {
+    i++;
+    // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.3).
+    if (nl - 1 - i !== 8 || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) {
+      throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
+    }
+    const major = buf[i + 5]! - 48;
+    const minor = buf[i + 7]! - 48;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
+    // RFC 9110 §2.5: a later 1.x is served as the highest 1.x we implement (1.1); another major is
+    // 505: at once, as llhttp refuses it, except 0.9 and 2.0, which llhttp lets through to the end of the head.
+    if (major !== 1) {
+      const e = new ClientError(505, `unsupported protocol HTTP/${major}.${minor}`, 'TSGI_ERR_VERSION');
+      if ((major === 0 && minor === 9) || (major === 2 && minor === 0)) late = e;
+      else throw e;
+    }
+    versionMinor = minor === 0 ? 0 : 1;
+    httpVersion = minor === 0 ? '1.0' : minor === 1 ? '1.1' : `${major}.${minor}`;
   }
-  const major = buf[i + 5]! - 48;
-  const minor = buf[i + 7]! - 48;
-  if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
-  // RFC 9110 §2.5: a later 1.x is served as the highest 1.x we implement (1.1); another major is 505.
-  if (major !== 1) throw new ClientError(505, `unsupported protocol HTTP/${major}.${minor}`, 'TSGI_ERR_VERSION');
-  const versionMinor: 0 | 1 = minor === 0 ? 0 : 1;
-  const httpVersion = minor === 0 ? '1.0' : minor === 1 ? '1.1' : `1.${minor}`;
+  if (late === null && url.length > limits.limitRequestLine) {
+    late = new ClientError(414, `request target of ${url.length} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
+  }
   // --- fields: name ":" OWS value OWS CRLF, until an empty line
   const rawHeaders: string[] = [];
   const bound = pos + rawBound(limits);
@@ -170,6 +185,8 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     const lineStop = e - 1; // the CR
     if (lineStop === pos) {
       // The empty line: the head is complete.
+      if (late !== null) throw late;
+      if (rawHeaders.length > 2 * limits.limitRequestFields) throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
       return { method, url, httpVersion, versionMinor, rawHeaders, end: e + 1 };
     }
     const first = buf[pos]!;
@@ -190,7 +207,6 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     for (let k = v0; k < v1; k++) {
       if (!VALUE[buf[k]!]) throw new ClientError(400, `a control byte (0x${buf[k]!.toString(16).padStart(2, '0')}) in the value of ${name}`, 'TSGI_ERR_FIELD');
     }
-    if (rawHeaders.length >= 2 * limits.limitRequestFields) throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
     rawHeaders.push(name, latin1(buf, v0, v1));
     pos = e + 1;
   }

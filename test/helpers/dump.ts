@@ -48,6 +48,8 @@ export interface Outcome {
  */
 export function talk(port: number, bytes: Buffer, opts: { split?: Split; responses?: number; graceMs?: number; timeoutMs?: number } = {}): Promise<Outcome> {
   const want = opts.responses ?? 1;
+  // Answers to HEAD carry no content (a refusal's Content-Length included).
+  const head = /^[\r\n]*HEAD /.test(bytes.toString('latin1', 0, 32));
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     const chunks: Buffer[] = [];
@@ -59,12 +61,12 @@ export function talk(port: number, bytes: Buffer, opts: { split?: Split; respons
       clearTimeout(deadline);
       clearTimeout(grace);
       socket.destroy();
-      resolve({ responses: parseResponses(Buffer.concat(chunks), closed).responses, closed, timedOut });
+      resolve({ responses: parseResponses(Buffer.concat(chunks), closed, head).responses, closed, timedOut });
     };
     const deadline = setTimeout(() => finish(false, true), opts.timeoutMs ?? 5000);
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
-      if (grace === undefined && parseResponses(Buffer.concat(chunks), false).responses.length >= want) {
+      if (grace === undefined && parseResponses(Buffer.concat(chunks), false, head).responses.length >= want) {
         grace = setTimeout(() => finish(false, false), opts.graceMs ?? 0);
       }
     });

@@ -22,11 +22,14 @@ export const STATUS_TEXT: Record<number, string> = {
   505: 'HTTP Version Not Supported',
 };
 
-/** A complete error response, written raw on the socket, that closes the connection. */
-export function rawError(status: number): string {
+/**
+ * A complete error response, written raw on the socket, that closes the connection. `bodyless` for
+ * an answer to HEAD (RFC 9110 §9.3.2: no content; Content-Length stays, as node:http sends it).
+ */
+export function rawError(status: number, bodyless = false): string {
   const reason = STATUS_TEXT[status] ?? 'Bad Request';
   const body = `${reason}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${bodyless ? '' : body}`;
 }
 
 export class DoorCore {

@@ -20,6 +20,13 @@ import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 
+/** The request at the start of `buf` (after any empty lines) is a HEAD. */
+function isHead(buf: Buffer): boolean {
+  let i = 0;
+  while (i < buf.length && (buf[i] === 13 || buf[i] === 10)) i++;
+  return buf.toString('latin1', i, i + 5) === 'HEAD ';
+}
+
 export class Connection {
   /** Received bytes not yet parsed (the start of the next request). */
   private buf: Buffer | null = null;
@@ -98,7 +105,9 @@ export class Connection {
           `this looks like uwsgi on an HTTP port (from ${this.socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`,
         );
       }
-      return this.refuse(err.status, err.message);
+      // A refusal parseHead() makes at the end of a HEAD request's head (its version, 414, the field
+      // count) is answered without content, as the node engine answers it through ServerResponse.
+      return this.refuse(err.status, err.message, isHead(buf));
     }
     if (head === null) {
       if (this.clientEnded) return this.close();
@@ -117,7 +126,7 @@ export class Connection {
     // Every rule about what the head means (target form, Host, framing, keep-alive, Expect) is in
     // frameRequest(), which the node engine applies to llhttp's parse too.
     const framing = frameRequest({ method: head.method, target: head.url, versionMinor: head.versionMinor, rawHeaders: head.rawHeaders });
-    if (framing instanceof ClientError) return this.refuse(framing.status, framing.message);
+    if (framing instanceof ClientError) return this.refuse(framing.status, framing.message, head.method === 'HEAD');
     let environ: Environ;
     try {
       environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, EMPTY_INPUT);
@@ -204,11 +213,11 @@ export class Connection {
   }
 
   /** A request refused before the application saw it: the error answer, then close. */
-  private refuse(status: number, why: string): void {
+  private refuse(status: number, why: string, bodyless = false): void {
     this.door.log.info(`${status} for ${this.socket.remoteAddress ?? '?'}: ${why}`);
     this.closing = true;
     this.disarm();
-    if (!this.socket.destroyed) this.socket.end(rawError(status), 'latin1');
+    if (!this.socket.destroyed) this.socket.end(rawError(status, bodyless), 'latin1');
     this.destroySoon();
   }
 

@@ -9,7 +9,7 @@ import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
 import { EMPTY_INPUT, Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
-import { frameRequest } from '../../protocol/framing.js';
+import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { ClientError } from '../../errors.js';
 import { BadRequest, buildEnviron } from '../common/environ.js';
 import { DoorCore, STATUS_TEXT, rawError } from '../common/door.js';
@@ -26,6 +26,8 @@ export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
 export class HttpDoor extends DoorCore {
   /** Sockets whose parser failed: the response in progress may finish, nothing after it runs. */
   private readonly doomed = new WeakSet<Socket>();
+  /** Sockets whose response in progress is their last (frameRequest said close): nothing after it is read. */
+  private readonly last = new WeakSet<Socket>();
 
   constructor(app: Application, options: HttpOptions) {
     super(app, options);
@@ -107,21 +109,7 @@ export class HttpDoor extends DoorCore {
       return;
     }
     const o = this.opts;
-    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      // llhttp lets two other versions through, HTTP/2.0 and HTTP/0.9 (explicit, or a request line
-      // without a version): 505, as the net engine answers both.
-      return this.refuse(req, res, 505, `unsupported protocol HTTP/${req.httpVersion}`);
-    }
-    const url = req.url ?? '';
-    if (url.length > o.limitRequestLine) {
-      return this.refuse(req, res, 414, `request target of ${url.length} bytes (limit ${o.limitRequestLine})`);
-    }
-    if (req.rawHeaders.length > 2 * o.limitRequestFields) {
-      return this.refuse(req, res, 431, `${req.rawHeaders.length / 2} header fields (limit ${o.limitRequestFields})`);
-    }
-    // The same rules as the net engine, on llhttp's parse: llhttp lets through what they refuse in
-    // places (`GET *`, an ftp: target, `gzip, chunked`, an invalid Host, `Expect` on a body-less request).
-    const framing = frameRequest({ method: req.method ?? '', target: url, versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+    const framing = this.check(req);
     if (framing instanceof ClientError) return this.refuse(req, res, framing.status, framing.message);
     let environ;
     try {
@@ -139,6 +127,7 @@ export class HttpDoor extends DoorCore {
     // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with
     // Transfer-Encoding, closes after it (llhttp would honour `Connection: keep-alive` there).
     const keepAlive = framing.keepAlive && !this.draining && !this.oneShot.has(req.socket);
+    if (!keepAlive) this.last.add(req.socket);
     this.inFlight++;
     const sink = new ResponseSink(res, keepAlive);
     const done = runApp(this.app, environ, sink, { log: this.log, method: environ.REQUEST_METHOD });
@@ -162,9 +151,31 @@ export class HttpDoor extends DoorCore {
     } else done.then(() => this.finished());
   }
 
-  /** CONNECT (node emits it apart, with the bare socket): refused as frameRequest() says, then closed. */
+  /**
+   * What tsgi's rules say of a head llhttp accepted, in the net engine's order: a version llhttp lets
+   * through (0.9, 2.0), the target's length, the field count, then frameRequest() (src/protocol/framing.ts).
+   */
+  private check(req: IncomingMessage): Framing | ClientError {
+    const o = this.opts;
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
+      // HTTP/2.0, and HTTP/0.9 (explicit, or a request line without a version): 505, as on net.
+      return new ClientError(505, `unsupported protocol HTTP/${req.httpVersion}`, 'TSGI_ERR_VERSION');
+    }
+    const url = req.url ?? '';
+    if (url.length > o.limitRequestLine) {
+      return new ClientError(414, `request target of ${url.length} bytes (limit ${o.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
+    }
+    if (req.rawHeaders.length > 2 * o.limitRequestFields) {
+      return new ClientError(431, `${req.rawHeaders.length / 2} header fields (limit ${o.limitRequestFields})`, 'TSGI_ERR_HEADERS_TOO_LARGE');
+    }
+    // The same rules as the net engine, on llhttp's parse: llhttp lets through what they refuse in
+    // places (`GET *`, an ftp: target, `gzip, chunked`, an invalid Host, two Content-Types).
+    return frameRequest({ method: req.method ?? '', target: url, versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+  }
+
+  /** CONNECT (node emits it apart, with the bare socket): refused as check() says, then closed. */
   onConnect(req: IncomingMessage, socket: Socket): void {
-    const framing = frameRequest({ method: req.method ?? 'CONNECT', target: req.url ?? '', versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+    const framing = this.check(req);
     const status = framing instanceof ClientError ? framing.status : 501;
     this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${framing instanceof ClientError ? framing.message : 'CONNECT'}`);
     socket.on('error', () => socket.destroy());
@@ -208,8 +219,10 @@ export class HttpDoor extends DoorCore {
       // llhttp refuses every version but 0.9, 1.0, 1.1 and 2.0 before tsgi sees the request. Where the
       // packet shows a well-formed version of another major, answer as the net engine does (505); a
       // later HTTP/1.x, which the net engine serves as 1.1, cannot be served here (docs/http-conformance.md).
-      const m = err.rawPacket ? / HTTP\/(\d)\.\d\r?\n/.exec(err.rawPacket.subarray(0, 16384).toString('latin1')) : null;
-      if (m !== null && m[1] !== '1') status = 505;
+      // (The last version in the packet: a pipelined request before it may have had a good one.)
+      const versions = err.rawPacket ? [...err.rawPacket.toString('latin1').matchAll(/ HTTP\/(\d)\.\d\r?\n/g)] : [];
+      const major = versions.at(-1)?.[1];
+      if (major !== undefined && major !== '1') status = 505;
     } else if (code === 'HPE_HEADERS_TIMEOUT' || code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     // The HTTP/2 connection preface (`PRI * HTTP/2.0`): a version we do not speak, as on the net engine.
     else if (code === 'HPE_PAUSED_H2_UPGRADE') status = 505;
@@ -220,11 +233,21 @@ export class HttpDoor extends DoorCore {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res) {
       if (res.req.complete) {
-        // The error is in a later, pipelined request (H21: bytes after `Connection: close`): the
-        // response in progress belongs to a whole request, so let it finish, then close; handle()
-        // runs nothing more on this socket.
+        // The error is in a later, pipelined request: the response in progress belongs to a whole
+        // request, so let it finish, then close; handle() runs nothing more on this socket. The net
+        // engine parses that request once the response is out and refuses it: so the error answer
+        // follows the response here too, unless that response was the connection's last (H21: bytes
+        // after `Connection: close`), where the net engine reads nothing more.
         if (!res.headersSent) res.shouldKeepAlive = false;
         else res.once('finish', () => socket.destroySoon());
+        if (code !== 'HPE_CLOSED_CONNECTION' && !this.last.has(socket)) {
+          const answer = () => {
+            if (socket.writable) socket.write(rawError(status));
+          };
+          // After the response's last bytes, before node ends the socket on 'finish'.
+          if (res.writableEnded) answer();
+          else res.once('prefinish', answer);
+        }
         return;
       }
       // The error is in the body of the request being answered (H31–H37, a body cut by
