@@ -40,14 +40,8 @@ async function pair(bytes: Buffer, responses = 1): Promise<[string, string]> {
   return [verdict(a), verdict(b)];
 }
 
-/** Hostile rows the engines answer differently, and why (docs/http-conformance.md lists them too). */
-const HOSTILE_DIFFERENCES: Record<string, string> = {
-  H40: 'llhttp reads a request line without a version as HTTP/0.9 and waits for a header section (408 after headersTimeout); the net engine answers 505 at the end of the line',
-};
-
 describe('engine parity: the hostile catalogue', () => {
   for (const row of ROWS) {
-    if (row.id in HOSTILE_DIFFERENCES) continue;
     it(`${row.id}: ${row.title}`, { timeout: 30_000 }, async () => {
       const [net, node] = await pair(row.bytes, row.responses ?? 1);
       assert.equal(node, net, `${row.id}: net answered ${net.slice(0, 200)}`);
