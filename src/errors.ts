@@ -16,6 +16,16 @@ export const ERRORS = {
   TSGI_ERR_VERSION: { status: 505, what: 'the HTTP major version is not 1' },
 
   // protocol: request head, target and framing (src/protocol/head.ts, target.ts, framing.ts, fields.ts)
+  TSGI_ERR_REQUEST_LINE: { status: 400, what: 'the request line is malformed (RFC 9112 §3): not `method SP target SP HTTP/d.d CRLF`' },
+  TSGI_ERR_METHOD: { status: 400, what: 'the method is not a token (RFC 9110 §9.1)' },
+  TSGI_ERR_TARGET: { status: 400, what: 'the request-target is not in a form this method may use, or not a valid http(s) URI (RFC 9112 §3.2)' },
+  TSGI_ERR_CONNECT: { status: 501, what: 'CONNECT: tsgi is an origin server, and a WSGI application cannot open a tunnel' },
+  TSGI_ERR_FIELD: { status: 400, what: 'a header field line is malformed: obs-fold, a bare CR or LF, a control byte, whitespace before the colon (RFC 9112 §5)' },
+  TSGI_ERR_HOST: { status: 400, what: 'Host is missing on HTTP/1.1, sent twice, or not a valid host[:port] (RFC 9112 §3.2)' },
+  TSGI_ERR_CONTENT_LENGTH: { status: 400, what: 'Content-Length is not one field of 1 to 15 digits (RFC 9110 §8.6, RFC 9112 §6.3)' },
+  TSGI_ERR_TRANSFER_ENCODING: { status: 400, what: 'Transfer-Encoding does not end in chunked, applies it twice, or comes with Content-Length (RFC 9112 §6.1, §6.3)' },
+  TSGI_ERR_TRANSFER_CODING: { status: 501, what: 'a transfer coding other than chunked (gzip, chunked): the body is framed, but tsgi does not decode it (RFC 9112 §6.1)' },
+  TSGI_ERR_EXPECTATION: { status: 417, what: 'an Expect other than 100-continue (RFC 9110 §10.1.1)' },
 
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
 
@@ -45,6 +55,8 @@ export const ERRORS = {
   TSGI_ERR_VALIDATION: { what: 'validate() found the contract broken; err.check names the rule (docs/validate.md)' },
   TSGI_WARN_VALIDATION: { what: 'validate() found something suspicious but allowed (a WSGIWarning, reported, never thrown)' },
 
+  TSGI_ERR_TYPESCRIPT: { what: 'a TypeScript module needs tsx (this Node cannot strip its types, or stripping cannot handle it) and tsx is not installed' },
+
   // the application layer (src/routing/, src/wrappers/)
   TSGI_ERR_ROUTE_VALUE: { what: "a routing converter refused a value (the rule does not match, or cannot be built with it)" },
   TSGI_ERR_ROUTE_BUILD: { what: 'a URL cannot be built: no rule for the endpoint, or a value is missing or does not convert' },
@@ -58,6 +70,7 @@ const BY_STATUS: Record<number, ErrorCode> = {
   408: 'TSGI_ERR_REQUEST_TIMEOUT',
   413: 'TSGI_ERR_CONTENT_TOO_LARGE',
   414: 'TSGI_ERR_URI_TOO_LONG',
+  417: 'TSGI_ERR_EXPECTATION',
   431: 'TSGI_ERR_HEADERS_TOO_LARGE',
   501: 'TSGI_ERR_NOT_IMPLEMENTED',
   505: 'TSGI_ERR_VERSION',

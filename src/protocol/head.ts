@@ -9,31 +9,32 @@
 //
 // parseHead() is called with everything received so far; it returns null while the head is
 // incomplete (the caller keeps the bytes and calls again with more), or the parsed head and where
-// it ends. It throws HeadError with the status to answer.
-
-export class HeadError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+// it ends. It throws a ClientError with the status to answer. What the head means (its target's form,
+// Host, the body's framing, keep-alive, Expect) is decided by frameRequest() (framing.ts), which the
+// node engine calls on llhttp's parse too.
+import { ClientError } from '../errors.js';
+import { TCHAR } from './fields.js';
+import { hasTargetShape } from './target.js';
 
 export interface Limits {
   /** The longest request-target (414 beyond). */
   limitRequestLine: number;
   /** The most header fields (431 beyond). */
   limitRequestFields: number;
-  /** The largest head, request line and fields together (431 beyond). */
+  /**
+   * The size of a head as llhttp counts it, so that both engines refuse the same heads: the
+   * request-target plus every field's name and value (with any OWS after the value); method, version,
+   * colons, the OWS before a value and line ends are not counted. 431 when it reaches this.
+   */
   maxHeaderSize: number;
 }
 
 export interface Head {
   method: string;
   url: string;
-  /** "1.0" or "1.1". */
+  /** The version as received after `HTTP/`: "1.0", "1.1", or "1.2"–"1.9" (served as 1.1). */
   httpVersion: string;
+  /** 0 for HTTP/1.0; 1 for HTTP/1.1 and later 1.x (RFC 9110 §2.5: process as the highest minor version we implement). */
   versionMinor: 0 | 1;
   /** [name, value, name, value, ...] as received (values without their surrounding whitespace). */
   rawHeaders: string[];
@@ -47,13 +48,6 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 
-// tchar (RFC 9110 §5.6.2): the bytes of a method or a field name.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
-
 // Bytes allowed in a field value: VCHAR, obs-text, SP, HTAB (no other control byte, no DEL).
 const VALUE = new Uint8Array(256);
 for (let c = 33; c <= 126; c++) VALUE[c] = 1;
@@ -61,10 +55,15 @@ for (let c = 128; c <= 255; c++) VALUE[c] = 1;
 VALUE[SP] = 1;
 VALUE[HTAB] = 1;
 
-// Bytes allowed in a request-target: VCHAR and obs-text (no control byte, no space, no DEL).
+// Bytes allowed in a request-target: VCHAR only (no control byte, no space, no DEL, no raw non-ASCII:
+// RFC 9112 §3.2's grammar is ASCII, browsers percent-encode, and llhttp refuses them too).
 const TARGET = new Uint8Array(256);
 for (let c = 33; c <= 126; c++) TARGET[c] = 1;
-for (let c = 128; c <= 255; c++) TARGET[c] = 1;
+
+/** A head that has reached the size limit. */
+function tooLarge(limits: Limits): ClientError {
+  return new ClientError(431, `request head of ${limits.maxHeaderSize} bytes or more (target, names and values)`, 'TSGI_ERR_HEADERS_TOO_LARGE');
+}
 
 /** Index of the next LF at or after `from`, or -1. */
 function lineEnd(buf: Buffer, from: number, to: number): number {
@@ -76,16 +75,18 @@ function latin1(buf: Buffer, start: number, end: number): string {
   return buf.toString('latin1', start, end);
 }
 
+/** The most raw bytes of head the net engine buffers, whatever they count: a head padded with OWS. */
+function rawBound(limits: Limits): number {
+  return 4 * limits.maxHeaderSize + 8192;
+}
+
 export function parseHead(buf: Buffer, start: number, limits: Limits): Head | null {
   const len = buf.length;
   let pos = start;
-  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-  for (let skipped = 0; skipped < 4 && pos < len; skipped++) {
-    if (buf[pos] === CR && pos + 1 < len && buf[pos + 1] === LF) pos += 2;
-    else if (buf[pos] === CR && pos + 1 === len) return null;
-    else break;
-  }
-  const headLimit = start + limits.maxHeaderSize;
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line. llhttp
+  // skips any CR and LF bytes there, and so do we (they belong to no message).
+  while (pos < len && (buf[pos] === CR || buf[pos] === LF)) pos++;
+  if (pos - start > rawBound(limits)) throw tooLarge(limits);
   // --- request-line: method SP request-target SP HTTP-version CRLF
   const nl = lineEnd(buf, pos, len);
   if (nl === -1) {
@@ -93,84 +94,121 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     // uwsgi packet on an HTTP port, `G@T`).
     let m = pos;
     while (m < len && TCHAR[buf[m]!]) m++;
-    if (m < len && (buf[m] !== SP || m === pos)) throw new HeadError(400, 'malformed method');
-    if (len - pos > limits.limitRequestLine + 64) {
-      // No end in sight: tell a long target (414) from something else that is too long (431).
-      const sp = buf.indexOf(SP, pos);
-      if (sp !== -1 && sp - pos < 32 && buf.indexOf(SP, sp + 1) === -1) throw new HeadError(414, `request target longer than ${limits.limitRequestLine} bytes`);
+    if (m < len && (buf[m] !== SP || m === pos)) throw new ClientError(400, 'malformed method', 'TSGI_ERR_METHOD');
+    if (m < len) {
+      let t = m + 1;
+      while (t < len && TARGET[buf[t]!]) t++;
+      if (t < len && buf[t] !== SP && buf[t] !== CR) throw new ClientError(400, 'a control byte or raw non-ASCII in the request target', 'TSGI_ERR_REQUEST_LINE');
+      const target = t - m - 1;
+      if (target > limits.limitRequestLine && t === len) {
+        throw new ClientError(414, `request target longer than ${limits.limitRequestLine} bytes`, 'TSGI_ERR_URI_TOO_LONG');
+      }
+      if (target >= limits.maxHeaderSize) throw tooLarge(limits);
     }
-    if (len - start > limits.maxHeaderSize) throw new HeadError(431, `request head larger than ${limits.maxHeaderSize} bytes`);
+    if (len - pos > rawBound(limits)) throw tooLarge(limits);
     return null;
   }
-  if (nl === pos || buf[nl - 1] !== CR) throw new HeadError(400, 'request line not ended by CRLF');
+  if (nl === pos || buf[nl - 1] !== CR) throw new ClientError(400, 'request line not ended by CRLF', 'TSGI_ERR_REQUEST_LINE');
   let i = pos;
   while (i < nl && TCHAR[buf[i]!]) i++;
-  if (i === pos || buf[i] !== SP) throw new HeadError(400, 'malformed method');
+  if (i === pos || buf[i] !== SP) throw new ClientError(400, 'malformed method', 'TSGI_ERR_METHOD');
   const method = latin1(buf, pos, i);
   const t0 = ++i;
   while (i < nl && TARGET[buf[i]!]) i++;
-  if (i === t0) throw new HeadError(400, 'empty request target');
-  if (buf[i] !== SP) {
-    if (i === nl - 1) throw new HeadError(400, 'request line without an HTTP version (HTTP/0.9 is not served)');
-    throw new HeadError(400, 'a control byte or a space in the request target');
-  }
-  if (i - t0 > limits.limitRequestLine) throw new HeadError(414, `request target of ${i - t0} bytes (limit ${limits.limitRequestLine})`);
+  if (i === t0) throw new ClientError(400, 'empty request target', 'TSGI_ERR_REQUEST_LINE');
+  const versionless = i === nl - 1;
+  if (buf[i] !== SP && !versionless) throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
   const url = latin1(buf, t0, i);
-  i++;
-  // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.3).
-  if (nl - 1 - i !== 8 || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) {
-    throw new HeadError(400, 'malformed HTTP version');
+  if (!hasTargetShape(method, url)) throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
+  // Refusals decided on the request line but answered at the end of the head, in the order node's
+  // engine applies them to llhttp's parse (a version llhttp lets through, then 414), so that a
+  // request with several faults gets the same answer from both engines.
+  let late: ClientError | null = null;
+  // HTTP/0.9's simple-request: a version we do not speak, 505 as for an explicit HTTP/0.9 (llhttp
+  // reads both as 0.9 and goes on to a header section; the node engine cannot tell them apart).
+  if (versionless) late = new ClientError(505, 'request line without an HTTP version (HTTP/0.9 is not served)', 'TSGI_ERR_VERSION');
+  let size = i - t0;
+  if (size >= limits.maxHeaderSize) throw tooLarge(limits);
+  let httpVersion = '0.9';
+  let versionMinor: 0 | 1 = 1;
+  if (!versionless) {
+    i++;
+    // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (§2.3).
+    if (nl - 1 - i !== 8 || buf[i] !== 72 || buf[i + 1] !== 84 || buf[i + 2] !== 84 || buf[i + 3] !== 80 || buf[i + 4] !== 47 || buf[i + 6] !== 46) {
+      throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
+    }
+    const major = buf[i + 5]! - 48;
+    const minor = buf[i + 7]! - 48;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new ClientError(400, 'malformed HTTP version', 'TSGI_ERR_REQUEST_LINE');
+    // RFC 9110 §2.5: a later 1.x is served as the highest 1.x we implement (1.1); another major is
+    // 505: at once, as llhttp refuses it, except 0.9 and 2.0, which llhttp lets through to the end of the head.
+    if (major !== 1) {
+      const e = new ClientError(505, `unsupported protocol HTTP/${major}.${minor}`, 'TSGI_ERR_VERSION');
+      if ((major === 0 && minor === 9) || (major === 2 && minor === 0)) late = e;
+      else throw e;
+    }
+    versionMinor = minor === 0 ? 0 : 1;
+    httpVersion = minor === 0 ? '1.0' : minor === 1 ? '1.1' : `${major}.${minor}`;
   }
-  const major = buf[i + 5]! - 48;
-  const minor = buf[i + 7]! - 48;
-  if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new HeadError(400, 'malformed HTTP version');
-  if (major !== 1 || minor > 1) throw new HeadError(505, `unsupported protocol HTTP/${major}.${minor}`);
-  const c0 = url.charCodeAt(0);
-  // Origin-form, absolute-form (http: or https:), or `*` for OPTIONS (§3.2). CONNECT's
-  // authority-form is for proxies, which this is not.
-  if (c0 !== 47 && !(url === '*' && method === 'OPTIONS') && !/^https?:\/\//i.test(url)) {
-    throw new HeadError(400, 'request target is not a path (origin-form) or an absolute URI');
+  if (late === null && url.length > limits.limitRequestLine) {
+    late = new ClientError(414, `request target of ${url.length} bytes (limit ${limits.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
   }
   // --- fields: name ":" OWS value OWS CRLF, until an empty line
   const rawHeaders: string[] = [];
+  const bound = pos + rawBound(limits);
   pos = nl + 1;
   for (;;) {
-    if (pos >= len) {
-      if (len > headLimit) throw new HeadError(431, `request head larger than ${limits.maxHeaderSize} bytes`);
-      return null;
-    }
+    if (pos >= len) return null;
     const e = lineEnd(buf, pos, len);
     if (e === -1) {
-      if (len > headLimit) throw new HeadError(431, `request head larger than ${limits.maxHeaderSize} bytes`);
+      // The line so far counts as llhttp counts it: its name, and its value from the first byte that
+      // is not OWS (a CR at the end may be the line's own).
+      // (Only worked out near the limit: the raw length of the line is an upper bound.)
+      if (size + (len - pos) >= limits.maxHeaderSize) {
+        let stop = len;
+        if (buf[stop - 1] === CR) stop--;
+        const colon = buf.indexOf(COLON, pos);
+        let part = stop - pos;
+        if (colon !== -1 && colon < stop) {
+          let v = colon + 1;
+          while (v < stop && (buf[v] === SP || buf[v] === HTAB)) v++;
+          part = colon - pos + (stop - v);
+        }
+        if (size + part >= limits.maxHeaderSize || len > bound) throw tooLarge(limits);
+      }
       // A CR must be followed by LF: reject `\r\rX` now rather than wait for a LF that may come later.
       const cr = buf.indexOf(CR, pos);
-      if (cr !== -1 && cr + 1 < len) throw new HeadError(400, 'a CR not followed by LF in the head');
+      if (cr !== -1 && cr + 1 < len) throw new ClientError(400, 'a CR not followed by LF in the head', 'TSGI_ERR_FIELD');
       return null;
     }
-    if (e + 1 > headLimit) throw new HeadError(431, `request head larger than ${limits.maxHeaderSize} bytes`);
-    if (e === pos || buf[e - 1] !== CR) throw new HeadError(400, 'header line not ended by CRLF');
+    if (e === pos || buf[e - 1] !== CR) throw new ClientError(400, 'header line not ended by CRLF', 'TSGI_ERR_FIELD');
     const lineStop = e - 1; // the CR
     if (lineStop === pos) {
       // The empty line: the head is complete.
-      return { method, url, httpVersion: minor === 1 ? '1.1' : '1.0', versionMinor: minor as 0 | 1, rawHeaders, end: e + 1 };
+      if (late !== null) throw late;
+      return { method, url, httpVersion, versionMinor, rawHeaders, end: e + 1 };
     }
     const first = buf[pos]!;
-    if (first === SP || first === HTAB) throw new HeadError(400, 'obsolete line folding (obs-fold) in the head');
+    if (first === SP || first === HTAB) throw new ClientError(400, 'obsolete line folding (obs-fold) in the head', 'TSGI_ERR_FIELD');
     let j = pos;
     while (j < lineStop && TCHAR[buf[j]!]) j++;
-    if (j === pos) throw new HeadError(400, 'malformed header field name');
+    if (j === pos) throw new ClientError(400, 'malformed header field name', 'TSGI_ERR_FIELD');
     if (buf[j] !== COLON) {
-      throw new HeadError(400, buf[j] === SP || buf[j] === HTAB ? 'whitespace between a header field name and its colon' : 'malformed header field name');
+      throw new ClientError(400, buf[j] === SP || buf[j] === HTAB ? 'whitespace between a header field name and its colon' : 'malformed header field name', 'TSGI_ERR_FIELD');
     }
     const name = latin1(buf, pos, j);
     let v0 = j + 1;
     while (v0 < lineStop && (buf[v0] === SP || buf[v0] === HTAB)) v0++;
+    size += j - pos + (lineStop - v0);
+    if (size >= limits.maxHeaderSize || e > bound) throw tooLarge(limits);
     let v1 = lineStop;
     while (v1 > v0 && (buf[v1 - 1] === SP || buf[v1 - 1] === HTAB)) v1--;
     for (let k = v0; k < v1; k++) {
-      if (!VALUE[buf[k]!]) throw new HeadError(400, `a control byte (0x${buf[k]!.toString(16).padStart(2, '0')}) in the value of ${name}`);
+      if (!VALUE[buf[k]!]) throw new ClientError(400, `a control byte (0x${buf[k]!.toString(16).padStart(2, '0')}) in the value of ${name}`, 'TSGI_ERR_FIELD');
     }
-    if (rawHeaders.length >= 2 * limits.limitRequestFields) throw new HeadError(431, `more than ${limits.limitRequestFields} header fields`);
+    // Refused as soon as they arrive, not at the end of the head as on the node engine: the parse
+    // starts over with every read, and thousands of fields dripped a byte at a time would cost that much.
+    if (rawHeaders.length >= 2 * limits.limitRequestFields) throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
     rawHeaders.push(name, latin1(buf, v0, v1));
     pos = e + 1;
   }

@@ -14,10 +14,15 @@
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import path from 'node:path';
+import { TsgiError } from '../errors.js';
 import { pathToFileURL } from 'node:url';
 
-export class TypeScriptError extends Error {
+/** TypeScript that this Node cannot strip and tsx is not installed to load (TSGI_ERR_TYPESCRIPT). */
+export class TypeScriptError extends TsgiError {
   override name = 'TypeScriptError';
+  constructor(message: string) {
+    super('TSGI_ERR_TYPESCRIPT', message);
+  }
 }
 
 const TYPESCRIPT = /\.[cm]?tsx?$/;

@@ -56,8 +56,9 @@ export interface ParsedResponse {
 /**
  * Splits a byte stream into HTTP/1.x responses (Content-Length, chunked, or close-delimited when
  * `closed`). Interim 1xx responses are skipped. `rest` is what did not form a whole response.
+ * `bodyless`: the responses answer HEAD requests (no content, whatever Content-Length says).
  */
-export function parseResponses(data: Buffer, closed: boolean): { responses: ParsedResponse[]; rest: Buffer } {
+export function parseResponses(data: Buffer, closed: boolean, bodyless = false): { responses: ParsedResponse[]; rest: Buffer } {
   const responses: ParsedResponse[] = [];
   let at = 0;
   for (;;) {
@@ -81,7 +82,7 @@ export function parseResponses(data: Buffer, closed: boolean): { responses: Pars
       continue;
     }
     let body: Buffer;
-    if (status === 204 || status === 304) {
+    if (status === 204 || status === 304 || bodyless) {
       body = Buffer.alloc(0);
     } else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
       const parts: Buffer[] = [];

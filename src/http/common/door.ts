@@ -11,11 +11,14 @@ import type { EnvironBase } from './environ.js';
 import { HTTP_DEFAULTS, type HttpOptions } from './options.js';
 import { reasonPhrase } from '../../protocol/status.js';
 
-/** A complete error response, written raw on the socket, that closes the connection. */
-export function rawError(status: number): string {
+/**
+ * A complete error response, written raw on the socket, that closes the connection. `bodyless` for
+ * an answer to HEAD (RFC 9110 §9.3.2: no content; Content-Length stays, as node:http sends it).
+ */
+export function rawError(status: number, bodyless = false): string {
   const reason = reasonPhrase(status);
   const body = `${reason}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${bodyless ? '' : body}`;
 }
 
 export class DoorCore {

@@ -7,23 +7,24 @@
 // hostile catalogue). Bytes that arrive meanwhile wait in a bounded buffer (the socket is paused
 // past it).
 import type { Socket } from 'node:net';
-import { ClientError, runApp } from '../../runner/handler.js';
+import { runApp } from '../../runner/handler.js';
+import { ClientError } from '../../errors.js';
 import { BadRequest, buildEnviron } from '../common/environ.js';
 import { rawError } from '../common/door.js';
 import { EMPTY_INPUT, Input } from '../../runner/input.js';
 import type { Environ } from '../../spec.js';
 import { Body } from './body.js';
 import type { NetDoor } from './door.js';
-import { HeadError, parseHead, type Head } from '../../protocol/head.js';
+import { parseHead, type Head } from '../../protocol/head.js';
+import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 
-/** Comma-separated tokens of a header value, lower-cased. */
-function tokens(value: string): string[] {
-  return value
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter((t) => t.length > 0);
+/** The request at the start of `buf` (after any empty lines) is a HEAD. */
+function isHead(buf: Buffer): boolean {
+  let i = 0;
+  while (i < buf.length && (buf[i] === 13 || buf[i] === 10)) i++;
+  return buf.toString('latin1', i, i + 5) === 'HEAD ';
 }
 
 export class Connection {
@@ -98,13 +99,15 @@ export class Connection {
     try {
       head = parseHead(buf, 0, this.door.limits);
     } catch (err) {
-      if (!(err instanceof HeadError)) throw err;
+      if (!(err instanceof ClientError)) throw err;
       if (!this.served && looksLikeUwsgi(buf)) {
         this.door.log.warn(
           `this looks like uwsgi on an HTTP port (from ${this.socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`,
         );
       }
-      return this.refuse(err.status, err.message);
+      // A refusal parseHead() makes at the end of a HEAD request's head (its version, 414, the field
+      // count) is answered without content, as the node engine answers it through ServerResponse.
+      return this.refuse(err.status, err.message, isHead(buf));
     }
     if (head === null) {
       if (this.clientEnded) return this.close();
@@ -120,88 +123,66 @@ export class Connection {
     const door = this.door;
     this.served = true;
     this.versionMinor = head.versionMinor;
+    // Every rule about what the head means (target form, Host, framing, keep-alive, Expect) is in
+    // frameRequest(), which the node engine applies to llhttp's parse too.
+    const framing = frameRequest({ method: head.method, target: head.url, versionMinor: head.versionMinor, rawHeaders: head.rawHeaders });
+    if (framing instanceof ClientError) return this.refuse(framing.status, framing.message, head.method === 'HEAD');
     let environ: Environ;
     try {
       environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, EMPTY_INPUT);
     } catch (err) {
-      if (err instanceof BadRequest) return this.refuse(err.status, err.message);
+      if (err instanceof ClientError || err instanceof BadRequest) return this.refuse(err.status, err.message);
       throw err;
     }
-    // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
-    if (head.versionMinor === 1 && environ.HTTP_HOST === undefined) return this.refuse(400, 'HTTP/1.1 request without Host');
-    const te = environ.HTTP_TRANSFER_ENCODING as string | undefined;
-    const cl = environ.CONTENT_LENGTH as string | undefined;
-    let chunked = false;
-    let length = 0;
-    if (te !== undefined) {
-      // §6.1: Transfer-Encoding with Content-Length is a smuggling attempt or a broken proxy.
-      if (cl !== undefined) return this.refuse(400, 'both Transfer-Encoding and Content-Length');
-      const codings = tokens(te);
-      if (codings[codings.length - 1] !== 'chunked') return this.refuse(400, `Transfer-Encoding ${JSON.stringify(te)} does not end with chunked`);
-      // §7: chunked MUST NOT be applied more than once.
-      if (codings.indexOf('chunked') !== codings.length - 1) return this.refuse(400, `Transfer-Encoding ${JSON.stringify(te)} applies chunked twice`);
-      if (codings.length > 1) return this.refuse(501, `Transfer-Encoding ${JSON.stringify(te)}: only chunked is understood`);
-      chunked = true;
-    } else if (cl !== undefined) {
-      if (!/^\d{1,15}$/.test(cl)) return this.refuse(400, `malformed Content-Length ${JSON.stringify(cl)}`);
-      length = Number(cl);
-    }
-    const conn = environ.HTTP_CONNECTION as string | undefined;
-    let keepAlive = head.versionMinor === 1;
-    if (conn !== undefined) {
-      const t = tokens(conn);
-      if (t.includes('close')) keepAlive = false;
-      else if (head.versionMinor === 0 && t.includes('keep-alive')) keepAlive = true;
-    }
-    // H20: an HTTP/1.0 message with Transfer-Encoding has faulty framing: the connection closes after it.
-    if (head.versionMinor === 0 && chunked) keepAlive = false;
-    if (door.draining || door.oneShot.has(this.socket)) keepAlive = false;
-    let expectContinue = false;
-    const expect = environ.HTTP_EXPECT as string | undefined;
-    if (expect !== undefined) {
-      if (expect.toLowerCase() !== '100-continue') return this.refuse(417, `unsupported expectation ${JSON.stringify(expect)}`);
-      expectContinue = head.versionMinor === 1;
-    }
-    this.keepAlive = keepAlive;
+    this.keepAlive = framing.keepAlive && !door.draining && !door.oneShot.has(this.socket);
     this.busy = true;
     const sink = new NetSink(this);
     this.sink = sink;
-    if (chunked || length > 0) {
-      const body = new Body(this.socket, length, chunked, expectContinue, door.opts.bodyTimeout, () => sink.headSent, () => (this.keepAlive = false));
-      this.body = body;
-      environ['wsgi.input'] = new Input(body, chunked ? Infinity : length);
-      if (this.buf !== null) {
-        const took = body.feed(this.buf);
-        this.buf = took === this.buf.length ? null : this.buf.subarray(took);
-      }
-      if (!body.complete) this.arm('request');
-      else this.disarm();
-    } else {
-      this.body = null;
-      this.disarm();
-    }
+    this.body = null;
+    if (framing.body === 'chunked' || framing.length > 0) this.openBody(framing, sink, environ);
+    else this.disarm();
     door.inFlight++;
     const done = runApp(door.app, environ, sink, { log: door.log, method: head.method });
     if (done === undefined) this.finished();
-    else if (door.opts.responseTimeout > 0) {
-      // F5 (reliability.md): an application that never answers gets its client a 503, not a hang;
-      // a response that has started (a stream) is never cut by this.
-      // Once answered, the request no longer holds up a graceful stop (door.idle()), as in the node
-      // engine; the connection closes and nothing more runs on it.
-      let pending = true;
-      const timer = setTimeout(() => {
-        if (!sink.timeOut()) return;
-        door.log.error(`${head.method} ${String(environ.PATH_INFO)}: no response within ${door.opts.responseTimeout} ms; answered 503`);
-        this.keepAlive = false;
-        pending = false;
-        door.finished();
-        this.close();
-      }, door.opts.responseTimeout);
-      done.then(() => {
-        clearTimeout(timer);
-        if (pending) this.finished();
-      });
-    } else done.then(() => this.finished());
+    else if (door.opts.responseTimeout > 0) this.watchResponse(done, sink, head.method, environ);
+    else done.then(() => this.finished());
+  }
+
+  /** The request has a body: its reader becomes wsgi.input, fed what already arrived. */
+  private openBody(framing: Framing, sink: NetSink, environ: Environ): void {
+    const chunked = framing.body === 'chunked';
+    const body = new Body(this.socket, framing.length, chunked, framing.expectContinue, this.door.opts.bodyTimeout, () => sink.headSent, () => (this.keepAlive = false));
+    this.body = body;
+    environ['wsgi.input'] = new Input(body, framing.length);
+    if (this.buf !== null) {
+      const took = body.feed(this.buf);
+      this.buf = took === this.buf.length ? null : this.buf.subarray(took);
+    }
+    if (!body.complete) this.arm('request');
+    else this.disarm();
+  }
+
+  /**
+   * F5 (reliability.md): an application that never answers gets its client a 503, not a hang; a
+   * response that has started (a stream) is never cut by this. Once answered, the request no longer
+   * holds up a graceful stop (door.idle()), as in the node engine; the connection closes and nothing
+   * more runs on it.
+   */
+  private watchResponse(done: Promise<void>, sink: NetSink, method: string, environ: Environ): void {
+    const door = this.door;
+    let pending = true;
+    const timer = setTimeout(() => {
+      if (!sink.timeOut()) return;
+      door.log.error(`${method} ${String(environ.PATH_INFO)}: no response within ${door.opts.responseTimeout} ms; answered 503`);
+      this.keepAlive = false;
+      pending = false;
+      door.finished();
+      this.close();
+    }, door.opts.responseTimeout);
+    done.then(() => {
+      clearTimeout(timer);
+      if (pending) this.finished();
+    });
   }
 
   // ------------------------------------------------------------------ output
@@ -232,11 +213,11 @@ export class Connection {
   }
 
   /** A request refused before the application saw it: the error answer, then close. */
-  private refuse(status: number, why: string): void {
+  private refuse(status: number, why: string, bodyless = false): void {
     this.door.log.info(`${status} for ${this.socket.remoteAddress ?? '?'}: ${why}`);
     this.closing = true;
     this.disarm();
-    if (!this.socket.destroyed) this.socket.end(rawError(status), 'latin1');
+    if (!this.socket.destroyed) this.socket.end(rawError(status, bodyless), 'latin1');
     this.destroySoon();
   }
 

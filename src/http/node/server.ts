@@ -9,6 +9,8 @@ import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
 import { EMPTY_INPUT, Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
+import { frameRequest, type Framing } from '../../protocol/framing.js';
+import { ClientError } from '../../errors.js';
 import { BadRequest, buildEnviron } from '../common/environ.js';
 import { DoorCore, rawError } from '../common/door.js';
 import { reasonPhrase } from '../../protocol/status.js';
@@ -25,12 +27,15 @@ export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
 export class HttpDoor extends DoorCore {
   /** Sockets whose parser failed: the response in progress may finish, nothing after it runs. */
   private readonly doomed = new WeakSet<Socket>();
+  /** Sockets whose response in progress is their last (frameRequest said close): nothing after it is read. */
+  private readonly last = new WeakSet<Socket>();
 
   constructor(app: Application, options: HttpOptions) {
     super(app, options);
     this.onRequest = this.onRequest.bind(this);
     this.onContinue = this.onContinue.bind(this);
     this.onClientError = this.onClientError.bind(this);
+    this.onConnect = this.onConnect.bind(this);
   }
 
   /** Creates the node:http server with our limits and timeouts. */
@@ -45,6 +50,9 @@ export class HttpDoor extends DoorCore {
       // Count fields ourselves and answer 431: node's own cap drops the extra headers silently.
       maxHeadersCount: 0,
       joinDuplicateHeaders: false,
+      // Host is checked by frameRequest() (src/protocol/framing.ts), as on the net engine: node's own
+      // check also refuses an empty Host, which RFC 9112 §3.2 allows.
+      requireHostHeader: false,
       noDelay: true,
     } as http.ServerOptions);
     // H50: Node 20 ignores the maxHeadersCount *option* (measured: 1023 fields kept of 1500, the rest
@@ -66,6 +74,10 @@ export class HttpDoor extends DoorCore {
     });
     server.on('request', this.onRequest);
     server.on('checkContinue', this.onContinue);
+    // Another expectation: frameRequest() answers it (417, and close), not node's keep-alive 417.
+    server.on('checkExpectation', this.onRequest);
+    // CONNECT: node hands it over as a bare socket; frameRequest() refuses it as the net engine does.
+    server.on('connect', this.onConnect);
     server.on('clientError', this.onClientError);
     return server;
   }
@@ -98,34 +110,25 @@ export class HttpDoor extends DoorCore {
       return;
     }
     const o = this.opts;
-    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      // llhttp lets HTTP/0.9 and HTTP/2.0 request lines through; we speak 1.0 and 1.1 only.
-      return this.refuse(req, res, 505, `unsupported protocol HTTP/${req.httpVersion}`);
-    }
-    const url = req.url ?? '';
-    if (url.length > o.limitRequestLine) {
-      return this.refuse(req, res, 414, `request target of ${url.length} bytes (limit ${o.limitRequestLine})`);
-    }
-    if (req.rawHeaders.length > 2 * o.limitRequestFields) {
-      return this.refuse(req, res, 431, `${req.rawHeaders.length / 2} header fields (limit ${o.limitRequestFields})`);
-    }
+    const framing = this.check(req);
+    if (framing instanceof ClientError) return this.refuse(req, res, framing.status, framing.message);
     let environ;
     try {
       environ = buildEnviron(req, this.base, EMPTY_INPUT);
     } catch (err) {
-      if (err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
+      if (err instanceof ClientError || err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
       throw err;
     }
-    const length = environ.CONTENT_LENGTH;
-    if (length !== undefined ? length !== '0' : environ.HTTP_TRANSFER_ENCODING !== undefined) {
-      // llhttp has checked the framing: digits only, no Content-Length with Transfer-Encoding.
-      const source = new RequestSource(req, expectContinue ? res : null, o.bodyTimeout);
-      environ['wsgi.input'] = new Input(source, length !== undefined ? Number(length) : Infinity);
+    if (framing.body === 'chunked' || framing.length > 0) {
+      // llhttp framed the body the same way: it refuses what frameRequest() would let through with
+      // another framing (two Content-Lengths, Content-Length with Transfer-Encoding).
+      const source = new RequestSource(req, expectContinue && framing.expectContinue ? res : null, o.bodyTimeout);
+      environ['wsgi.input'] = new Input(source, framing.length);
     }
-    // H20: RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; it may be
-    // processed, but the connection MUST close after it (llhttp honours `Connection: keep-alive` here).
-    const faultyFraming = req.httpVersionMinor === 0 && environ.HTTP_TRANSFER_ENCODING !== undefined;
-    const keepAlive = !this.draining && !this.oneShot.has(req.socket) && !faultyFraming;
+    // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with
+    // Transfer-Encoding, closes after it (llhttp would honour `Connection: keep-alive` there).
+    const keepAlive = framing.keepAlive && !this.draining && !this.oneShot.has(req.socket);
+    if (!keepAlive) this.last.add(req.socket);
     this.inFlight++;
     const sink = new ResponseSink(res, keepAlive);
     const done = runApp(this.app, environ, sink, { log: this.log, method: environ.REQUEST_METHOD });
@@ -147,6 +150,38 @@ export class HttpDoor extends DoorCore {
       }, o.responseTimeout);
       done.then(settle);
     } else done.then(() => this.finished());
+  }
+
+  /**
+   * What tsgi's rules say of a head llhttp accepted, in the net engine's order: a version llhttp lets
+   * through (0.9, 2.0), the target's length, the field count, then frameRequest() (src/protocol/framing.ts).
+   */
+  private check(req: IncomingMessage): Framing | ClientError {
+    const o = this.opts;
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
+      // HTTP/2.0, and HTTP/0.9 (explicit, or a request line without a version): 505, as on net.
+      return new ClientError(505, `unsupported protocol HTTP/${req.httpVersion}`, 'TSGI_ERR_VERSION');
+    }
+    const url = req.url ?? '';
+    if (url.length > o.limitRequestLine) {
+      return new ClientError(414, `request target of ${url.length} bytes (limit ${o.limitRequestLine})`, 'TSGI_ERR_URI_TOO_LONG');
+    }
+    if (req.rawHeaders.length > 2 * o.limitRequestFields) {
+      return new ClientError(431, `${req.rawHeaders.length / 2} header fields (limit ${o.limitRequestFields})`, 'TSGI_ERR_HEADERS_TOO_LARGE');
+    }
+    // The same rules as the net engine, on llhttp's parse: llhttp lets through what they refuse in
+    // places (`GET *`, an ftp: target, `gzip, chunked`, an invalid Host, two Content-Types).
+    return frameRequest({ method: req.method ?? '', target: url, versionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders });
+  }
+
+  /** CONNECT (node emits it apart, with the bare socket): refused as check() says, then closed. */
+  onConnect(req: IncomingMessage, socket: Socket): void {
+    const framing = this.check(req);
+    const status = framing instanceof ClientError ? framing.status : 501;
+    this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${framing instanceof ClientError ? framing.message : 'CONNECT'}`);
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) socket.end(rawError(status));
+    socket.destroySoon?.();
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, status: number, why: string): void {
@@ -181,17 +216,39 @@ export class HttpDoor extends DoorCore {
       const lineStart = raw !== undefined && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /.test(raw.subarray(0, 32).toString('latin1'));
       const lineLength = lineEnd === -1 ? (raw?.length ?? 0) : lineEnd;
       status = lineStart && lineLength > this.opts.limitRequestLine ? 414 : 431;
+    } else if (code === 'HPE_INVALID_VERSION') {
+      // llhttp refuses every version but 0.9, 1.0, 1.1 and 2.0 before tsgi sees the request. Where the
+      // packet shows a well-formed version of another major, answer as the net engine does (505); a
+      // later HTTP/1.x, which the net engine serves as 1.1, cannot be served here (docs/http-conformance.md).
+      // (The last version in the packet: a pipelined request before it may have had a good one.)
+      const versions = err.rawPacket ? [...err.rawPacket.toString('latin1').matchAll(/ HTTP\/(\d)\.\d\r?\n/g)] : [];
+      const major = versions.at(-1)?.[1];
+      if (major !== undefined && major !== '1') status = 505;
     } else if (code === 'HPE_HEADERS_TIMEOUT' || code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
-    else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
+    // The HTTP/2 connection preface (`PRI * HTTP/2.0`): a version we do not speak, as on the net engine.
+    else if (code === 'HPE_PAUSED_H2_UPGRADE') status = 505;
+    // Chunk extensions past node's bound (16 KiB): 400, as the net engine's chunked decoder answers
+    // extensions past its own (RFC 9112 §7.1.1 asks for a 4xx; 413 is about content, not framing).
+    else if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 400;
     this.log.info(`${status} for ${socket.remoteAddress ?? '?'}: ${code || err.message}`);
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res) {
       if (res.req.complete) {
-        // The error is in a later, pipelined request (H21: bytes after `Connection: close`): the
-        // response in progress belongs to a whole request, so let it finish, then close; handle()
-        // runs nothing more on this socket.
+        // The error is in a later, pipelined request: the response in progress belongs to a whole
+        // request, so let it finish, then close; handle() runs nothing more on this socket. The net
+        // engine parses that request once the response is out and refuses it: so the error answer
+        // follows the response here too, unless that response was the connection's last (H21: bytes
+        // after `Connection: close`), where the net engine reads nothing more.
         if (!res.headersSent) res.shouldKeepAlive = false;
         else res.once('finish', () => socket.destroySoon());
+        if (code !== 'HPE_CLOSED_CONNECTION' && !this.last.has(socket)) {
+          const answer = () => {
+            if (socket.writable) socket.write(rawError(status));
+          };
+          // After the response's last bytes, before node ends the socket on 'finish'.
+          if (res.writableEnded) answer();
+          else res.once('prefinish', answer);
+        }
         return;
       }
       // The error is in the body of the request being answered (H31–H37, a body cut by
