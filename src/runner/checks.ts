@@ -3,6 +3,11 @@
 // differently (R42). Errors are thrown as the errors wsgiref raises, by name, with its messages where
 // it has them, so ported tests and habits carry over.
 
+// isToken lives in the pure layer (src/protocol/names.ts), where the environ builders use it too.
+import { isToken } from '../protocol/names.js';
+
+export { isToken };
+
 export class ValueError extends Error {
   override name = 'ValueError';
 }
@@ -27,20 +32,6 @@ export function isHopByHopName(name: string): boolean {
   return HOP_BY_HOP.has(name.toLowerCase());
 }
 
-// RFC 9110 §5.6.2 tchar, as a 128-entry table: a lookup per char code is the fastest check in V8.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
-  TCHAR[c.charCodeAt(0)] = 1;
-}
-
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
 
 /** A field value: latin-1, no control characters except HTAB (no CR, LF, NUL, DEL). */
 export function badValueChar(s: string): number {

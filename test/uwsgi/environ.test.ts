@@ -9,14 +9,14 @@ import { FileWrapper } from '../../src/util.js';
 import { VERSION } from '../../src/version.js';
 import { allowList } from '../../src/server/trust.js';
 import { buildEnviron, type Request, type UwsgiBase } from '../../src/uwsgi/environ.js';
-import { PacketError } from '../../src/protocol/uwsgi.js';
+import { ClientError } from '../../src/errors.js';
 import { fixture, referenceDecode } from './support.js';
 
-const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };
+const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper, input: EMPTY_INPUT };
 const conn = { localAddress: '127.0.0.1', localPort: 8001, remoteAddress: '127.0.0.1' };
 
 function build(vars: Array<[string, string]>, c = conn): Request {
-  return buildEnviron(vars, base, c, EMPTY_INPUT);
+  return buildEnviron(vars, base, c);
 }
 function fromFixture(name: string): Request {
   return build(referenceDecode(fixture(name)).vars);
@@ -25,8 +25,9 @@ function refused(vars: Array<[string, string]>): string {
   try {
     build(vars);
   } catch (err) {
-    assert.ok(err instanceof PacketError);
-    assert.equal(err.code, 'vars');
+    assert.ok(err instanceof ClientError);
+    assert.equal(err.status, 400);
+    assert.match(err.code, /^TSGI_ERR_ENVIRON_/);
     return err.message;
   }
   assert.fail('accepted');

@@ -10,6 +10,7 @@ import { LogErrors, silentLogger } from '../../src/runner/log.js';
 import type { Application, Environ } from '../../src/spec.js';
 import { FileWrapper } from '../../src/util.js';
 import { buildEnviron, type Request } from '../../src/uwsgi/environ.js';
+import { ClientError } from '../../src/errors.js';
 import { PacketError, UwsgiParser, encodePacket, type Parsed } from '../../src/protocol/uwsgi.js';
 import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 import { exchange, parseResponse } from './support.js';
@@ -110,15 +111,15 @@ describe('the parser, on arbitrary bytes', () => {
 });
 
 describe('the environ, from arbitrary vars', () => {
-  const base = { software: 'tsgi/test', errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };
-  test('is refused with a PacketError or is consistent', () => {
+  const base = { software: 'tsgi/test', errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper, input: EMPTY_INPUT };
+  test('is refused with a ClientError(400) or is consistent', () => {
     fc.assert(
       fc.property(vars, (v) => {
         let r: Request;
         try {
-          r = buildEnviron(v, base, { localAddress: '127.0.0.1', localPort: 1 }, EMPTY_INPUT);
+          r = buildEnviron(v, base, { localAddress: '127.0.0.1', localPort: 1 });
         } catch (err) {
-          assert.ok(err instanceof PacketError, String(err));
+          assert.ok(err instanceof ClientError && err.status === 400, String(err));
           return;
         }
         assert.deepEqual(problems(r.environ), []);

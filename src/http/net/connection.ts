@@ -8,9 +8,9 @@
 // past it).
 import type { Socket } from 'node:net';
 import { ClientError, runApp } from '../../runner/handler.js';
-import { BadRequest, buildEnviron } from '../common/environ.js';
+import { requestEnviron } from '../common/environ.js';
 import { rawError } from '../common/door.js';
-import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import { Input } from '../../runner/input.js';
 import type { Environ } from '../../spec.js';
 import { Body } from './body.js';
 import type { NetDoor } from './door.js';
@@ -122,9 +122,9 @@ export class Connection {
     this.versionMinor = head.versionMinor;
     let environ: Environ;
     try {
-      environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, EMPTY_INPUT);
+      environ = requestEnviron(head, this.socket, door.base);
     } catch (err) {
-      if (err instanceof BadRequest) return this.refuse(err.status, err.message);
+      if (err instanceof ClientError) return this.refuse(err.status, err.message);
       throw err;
     }
     // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.

@@ -6,10 +6,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Application } from '../../spec.js';
-import { runApp } from '../../runner/handler.js';
-import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import { ClientError, runApp } from '../../runner/handler.js';
+import { Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
-import { BadRequest, buildEnviron } from '../common/environ.js';
+import { requestEnviron } from '../common/environ.js';
 import { DoorCore, STATUS_TEXT, rawError } from '../common/door.js';
 import type { HttpOptions } from '../common/options.js';
 import { ResponseSink } from './sink.js';
@@ -110,9 +110,9 @@ export class HttpDoor extends DoorCore {
     }
     let environ;
     try {
-      environ = buildEnviron(req, this.base, EMPTY_INPUT);
+      environ = requestEnviron(req, req.socket, this.base);
     } catch (err) {
-      if (err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
+      if (err instanceof ClientError) return this.refuse(req, res, err.status, err.message);
       throw err;
     }
     const length = environ.CONTENT_LENGTH;
