@@ -49,8 +49,6 @@ export function toFetchHandler(app: Application, options: FetchHandlerOptions = 
     multiprocess: options.multiprocess ?? false,
     fileWrapper: FileWrapper,
     input: EMPTY_INPUT,
-    // The target is rebuilt from the Request's URL, not the bytes a client sent.
-    rawUri: false,
     remote: options.remoteAddress ?? defaultRemote,
   };
   return function fetch(request: Request, env?: unknown, ctx?: unknown): Promise<Response> {

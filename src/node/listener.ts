@@ -102,7 +102,6 @@ export function toNodeListener(app: Application, options: NodeListenerOptions = 
     multiprocess: options.multiprocess ?? false,
     fileWrapper: FileWrapper,
     input: EMPTY_INPUT,
-    rawUri: true,
   };
   return function tsgiListener(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void {
     // A pipelined request reaches the listener while the response before it is still going out; its

@@ -77,18 +77,26 @@ export const NO_ENDPOINTS: Endpoints = {};
 
 // --- the shared rules -----------------------------------------------------------------------------------
 
-const MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
-
 /**
  * An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, what a dual-stack socket reports for an IPv4 peer) as
  * the IPv4 address it is; any other address as it is (`::ffff:7f00:1` is spelled as IPv6 and stays so).
  */
 export function unmapIPv4(address: string | undefined): string | undefined {
-  // The common case, a plain IPv4 address, costs one char code compare.
+  // The common case, a plain IPv4 address, costs one char code compare. The addresses come from a
+  // socket or a runtime, so they are well formed: after '::ffff:', 1 to 3 digits then '.' can only
+  // start the embedded dotted quad ('::ffff:0:1.2.3.4', IPv4-translated, has a ':' there instead).
   if (address === undefined || address.charCodeAt(0) !== 58) return address;
-  const m = MAPPED.exec(address);
-  return m === null ? address : m[1];
+  // A keep-alive connection asks again with the same string: answer it from the last call.
+  if (address === lastMapped) return lastUnmapped;
+  if (!address.startsWith('::ffff:') && !address.startsWith('::FFFF:')) return address;
+  let i = 7;
+  for (let c = address.charCodeAt(i); i < 10 && c >= 48 && c <= 57; c = address.charCodeAt(++i));
+  if (i === 7 || address.charCodeAt(i) !== 46) return address;
+  lastMapped = address;
+  return (lastUnmapped = address.slice(7));
 }
+let lastMapped = '';
+let lastUnmapped = '';
 
 /** Repeated fields (or repeated HTTP_* variables) in one value: `,` between them, `; ` for Cookie (RFC 9110 §5.3, RFC 6265 §5.4). */
 export function joinField(key: string, prev: string, value: string): string {
@@ -122,14 +130,12 @@ export interface HeadBase extends EnvironBase {
   /** SERVER_PORT: the bound port; '' for the connection's local port. */
   serverPort: string;
   scriptName: string;
-  /** Whether RAW_URI is set: the target is the one on the wire (not rebuilt from a URL, as a bridge's is). */
-  rawUri: boolean;
 }
 
 /** What the door learned of one request. */
 export interface HeadFacts {
   readonly method: string;
-  /** The request target as received: REQUEST_URI (and RAW_URI). */
+  /** The request target as received: REQUEST_URI and RAW_URI. */
   readonly target: string;
   /** PATH_INFO and QUERY_STRING: the target split and percent-decoded by splitTarget (./target.ts). */
   readonly path: string;
@@ -168,6 +174,8 @@ export function environFromHead(h: HeadFacts, base: HeadBase): Environ {
     SERVER_PROTOCOL: h.protocol,
     SERVER_SOFTWARE: base.software,
     REQUEST_URI: h.target,
+    // In the literal, not added after it: one property added later costs a map transition per request.
+    RAW_URI: h.target,
     'wsgi.version': WSGI_VERSION,
     'wsgi.url_scheme': scheme,
     'wsgi.input': base.input,
@@ -179,13 +187,13 @@ export function environFromHead(h: HeadFacts, base: HeadBase): Environ {
     // gunicorn and waitress always set it: the body always ends with an EOF we can give.
     'wsgi.input_terminated': true,
   };
-  if (base.rawUri) environ.RAW_URI = h.target;
   // Absent, not empty, when the transport has no peer address (a Unix socket): PEP 3333 R13.
-  const remote = unmapIPv4(peer.remoteAddress);
+  const remote = peer.remoteAddress;
   if (remote !== undefined && remote !== '') {
-    environ.REMOTE_ADDR = remote;
+    // The test for ':' first keeps the call off the path of a plain IPv4 peer.
+    environ.REMOTE_ADDR = remote.charCodeAt(0) === 58 ? unmapIPv4(remote)! : remote;
     const port = peer.remotePort;
-    if (port !== undefined) environ.REMOTE_PORT = String(port);
+    if (port !== undefined) environ.REMOTE_PORT = typeof port === 'number' ? '' + port : port;
   }
   const raw = h.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -166,7 +166,6 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
       multiprocess: false,
       fileWrapper: FileWrapper,
       input: EMPTY_INPUT,
-      rawUri: false,
     },
   );
   if (environ.HTTP_HOST === undefined) environ.HTTP_HOST = environ.SERVER_NAME;

@@ -62,7 +62,6 @@ export class DoorCore {
       multiprocess: options.multiprocess ?? false,
       fileWrapper: FileWrapper,
       input: EMPTY_INPUT,
-      rawUri: true,
     };
   }
 
