@@ -38,7 +38,7 @@
 //   - no S (or S empty):                    SCRIPT_NAME '', PATH_INFO P ('' without REQUEST_URI);
 //   - P is S + '/...':                      SCRIPT_NAME S, PATH_INFO the rest (the front end mounted the
 //                                           application at S and did not send the rest);
-//   - otherwise (P is S, P differs from S, no REQUEST_URI) S was sent alone and `rules.scriptNameAlone`
+//   - otherwise (P equal to S, P not under S, or no REQUEST_URI) S came alone and `rules.scriptNameAlone`
 //     says what it is: 'mount' (uwsgi, CGI: the application's mount point, so PATH_INFO is '' when P is
 //     S, else P) or 'path' (FastCGI: nginx's stock fastcgi_params and Apache's mod_proxy_fcgi send the
 //     whole decoded path as SCRIPT_NAME, so the application is served at the root: SCRIPT_NAME '',
