@@ -30,6 +30,10 @@ export const ERRORS = {
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
 
   // environ builders (src/protocol/environ.ts and the doors' CGI variables)
+  TSGI_ERR_ENVIRON_DUPLICATE: { status: 400, what: 'two Host or two Content-Length fields (from a CGI front end: two different HTTP_HOST or CONTENT_LENGTH values)' },
+  TSGI_ERR_ENVIRON_METHOD: { status: 400, what: 'the CGI variables have no REQUEST_METHOD, or one that is not a token' },
+  TSGI_ERR_ENVIRON_LENGTH: { status: 400, what: 'CONTENT_LENGTH is not 1 to 15 decimal digits' },
+  TSGI_ERR_ENVIRON_FRAMING: { status: 400, what: 'a transfer coding other than chunked and no CONTENT_LENGTH: the body cannot be framed' },
 
   // protocol: uwsgi packets and FastCGI records (src/protocol/uwsgi.ts, fastcgi.ts). The connection cannot
   // go on: the door logs one line and closes it without calling the application (PacketError.kind is finer).

@@ -2,4 +2,4 @@
 // `await runCgi(app)`; as a script: `#!/usr/bin/env -S npx tsgi-cgi app.ts` (src/cgi/bin.ts).
 // docs/deploy.md (## CGI) shows Apache and lighttpd configurations.
 export { runCgi, nativeEnv, type CgiOptions } from './run.js';
-export { cgiEnviron, CgiRequestError, type CgiBase, type CgiRequest } from './environ.js';
+export { cgiEnviron, CGI_RULES, type CgiBase, type CgiRequest } from './environ.js';

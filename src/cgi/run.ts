@@ -10,7 +10,7 @@ import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
 import { streamLogger, type Logger } from '../runner/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
-import { CgiRequestError, cgiEnviron } from './environ.js';
+import { cgiEnviron } from './environ.js';
 
 export interface CgiOptions {
   /** The request's variables; default process.env (then read byte-exact from /proc/self/environ where it can be). */
@@ -215,9 +215,9 @@ export async function runCgi(app: Application, options: CgiOptions = {}): Promis
   const env = nativeEnv(options.env ?? process.env);
   let request;
   try {
-    request = cgiEnviron(env, { software: `tsgi/${VERSION}`, multiprocess: true, fileWrapper: FileWrapper }, textStream(stderr), EMPTY_INPUT);
+    request = cgiEnviron(env, { software: `tsgi/${VERSION}`, errors: textStream(stderr), multiprocess: true, fileWrapper: FileWrapper, input: EMPTY_INPUT });
   } catch (err) {
-    if (!(err instanceof CgiRequestError)) throw err;
+    if (!(err instanceof ClientError)) throw err;
     log.warn(`cgi: ${err.message}; answered 400 without calling the application`);
     stdout.write('Status: 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nBad Request\n');
     return flushed(stdout);

@@ -1,7 +1,8 @@
 // The FastCGI door: tsgi as a FastCGI responder behind nginx `fastcgi_pass`, Apache mod_proxy_fcgi
 // and lighttpd mod_fastcgi. docs/deploy.md (## FastCGI) shows the front-end configurations.
 export { serveFastcgi, FastcgiDoor, FASTCGI_DEFAULTS, type FastcgiOptions, type FastcgiServerHandle } from './serve.js';
-export { buildEnviron, mergeParams, ParamsError, type FastcgiBase, type FastcgiRequest, type ConnectionInfo } from './environ.js';
+export { buildEnviron, FASTCGI_RULES, type FastcgiBase, type FastcgiRequest } from './environ.js';
+export { type Endpoints as ConnectionInfo } from '../protocol/environ.js';
 export {
   FCGI,
   ROLE,

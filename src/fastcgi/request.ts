@@ -3,10 +3,10 @@
 // ByteSource (with backpressure on the socket). STDERR records carry wsgi.errors when asked to.
 import type { ErrorStream } from '../spec.js';
 import { ClientError, runApp } from '../runner/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { Input, type ByteSource } from '../runner/input.js';
 import { utf8 } from '../protocol/bytes.js';
 import type { Connection } from './connection.js';
-import { ParamsError, buildEnviron } from './environ.js';
+import { buildEnviron } from './environ.js';
 import { FCGI, PROTOCOL_STATUS, decodePairs, encodeRecord, endRequest } from '../protocol/fastcgi.js';
 import { FastcgiSink, writeStream, type SinkOwner } from './sink.js';
 
@@ -104,15 +104,9 @@ export class Request implements ByteSource, SinkOwner {
     const errors = s.stderr ? new StderrStream(this, s.errors) : s.errors;
     let request;
     try {
-      request = buildEnviron(
-        pairs,
-        s.base,
-        { localAddress: sock.localAddress, localPort: sock.localPort, remoteAddress: sock.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '') },
-        errors,
-        EMPTY_INPUT,
-      );
+      request = buildEnviron(pairs, s.base, sock, errors);
     } catch (err) {
-      if (err instanceof ParamsError) return this.refuse(400, 'Bad Request', err.message);
+      if (err instanceof ClientError) return this.refuse(400, 'Bad Request', err.message);
       throw err;
     }
     const { environ, length } = request;

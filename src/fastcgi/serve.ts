@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { LogErrors, streamLogger, type Logger } from '../runner/log.js';
+import { EMPTY_INPUT } from '../runner/input.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
@@ -87,10 +88,11 @@ export class FastcgiDoor implements DoorHooks {
     this.allowed = allowList(options.allow);
     const maxParamsSize = options.maxParamsSize ?? d.maxParamsSize;
     if (!Number.isInteger(maxParamsSize) || maxParamsSize < 1) throw new RangeError(`maxParamsSize must be a positive integer (got ${maxParamsSize})`);
+    const errors = new LogErrors(this.log);
     this.settings = {
       app,
       log: this.log,
-      errors: new LogErrors(this.log),
+      errors,
       stderr: options.stderr ?? false,
       maxParamsSize,
       maxConnections: options.maxConnections ?? d.maxConnections,
@@ -100,8 +102,10 @@ export class FastcgiDoor implements DoorHooks {
       lingerTimeout: d.lingerTimeout,
       base: {
         software: options.serverSoftware ?? `tsgi/${VERSION}`,
+        errors,
         multiprocess: options.multiprocess ?? false,
         fileWrapper: FileWrapper,
+        input: EMPTY_INPUT,
       },
     };
     this.onConnection = this.onConnection.bind(this);

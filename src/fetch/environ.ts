@@ -1,15 +1,13 @@
-// The environ of a Fetch Request, by the rules every door follows (splitTarget for PATH_INFO and
-// QUERY_STRING, headerKey for HTTP_*, Input over the body with its declared length). A Request has
-// no socket, so what the HTTP door takes from the connection comes from the URL here (scheme,
-// SERVER_NAME, SERVER_PORT) unless the options say otherwise, and REMOTE_ADDR from the runtime's
-// connection info when it passes one (see `remoteOf`).
-import type { Environ, ErrorStream } from '../spec.js';
-import { WSGI_VERSION } from '../spec.js';
+// The environ of a Fetch Request, built by environFromHead (src/protocol/environ.ts) as the HTTP door's
+// is, with Input over the body and its declared length. A Request has no socket, so what the HTTP door
+// takes from the connection comes from the URL here (scheme, SERVER_NAME, SERVER_PORT: the URL's host
+// and port stand for the local end) unless the options say otherwise, and REMOTE_ADDR from the
+// runtime's connection info when it passes one (see `defaultRemote`).
+import type { Environ } from '../spec.js';
 import { ClientError } from '../runner/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
-import { headerKey } from '../protocol/names.js';
+import { Input, type ByteSource } from '../runner/input.js';
+import { checkContentLength, environFromHead, type HeadBase } from '../protocol/environ.js';
 import { splitTarget } from '../protocol/target.js';
-import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 
 /** A peer address as runtimes report it. */
@@ -21,13 +19,8 @@ export interface RemoteInfo {
 /** Finds the client's address from what the runtime passed next to the Request. */
 export type RemoteResolver = (request: Request, env: unknown, ctx: unknown) => RemoteInfo | string | null | undefined;
 
-/** Per-handler values every environ shares. */
-export interface FetchBase {
-  scriptName: string;
-  serverName: string | undefined;
-  serverPort: string | undefined;
-  errors: ErrorStream;
-  multiprocess: boolean;
+/** Per-handler values every environ shares; serverName/serverPort '' take the URL's. */
+export interface FetchBase extends HeadBase {
   remote: RemoteResolver;
 }
 
@@ -97,8 +90,8 @@ function splitUrl(url: string): [scheme: string, authority: string, target: stri
   return [scheme, authority, target];
 }
 
-/** [hostname, port] of an authority (IPv6 brackets removed). */
-function splitAuthority(authority: string, scheme: string): [string, string] {
+/** [hostname, port] of an authority (IPv6 brackets removed; port '' when it names none). */
+function splitAuthority(authority: string): [string, string] {
   const close = authority.lastIndexOf(']');
   const colon = authority.lastIndexOf(':');
   let host = authority;
@@ -108,63 +101,40 @@ function splitAuthority(authority: string, scheme: string): [string, string] {
     port = authority.slice(colon + 1);
   }
   if (host.charCodeAt(0) === 91) host = host.slice(1, -1);
-  return [host, port || (scheme === 'https' ? '443' : '80')];
+  return [host, port];
 }
 
 export function requestEnviron(request: Request, base: FetchBase, env: unknown, ctx: unknown): Environ {
   const [scheme, authority, target] = splitUrl(request.url);
-  const [pathInfo, query] = splitTarget(target);
+  const [path, query] = splitTarget(target);
+  const [host, port] = splitAuthority(authority);
   const method = request.method;
-  let serverName = base.serverName;
-  let serverPort = base.serverPort;
-  if (serverName === undefined || serverPort === undefined) {
-    const [h, p] = splitAuthority(authority, scheme);
-    serverName ??= h || 'localhost';
-    serverPort ??= p;
-  }
-  const environ: Environ = {
-    REQUEST_METHOD: method,
-    SCRIPT_NAME: base.scriptName,
-    PATH_INFO: pathInfo,
-    QUERY_STRING: query,
-    SERVER_NAME: serverName,
-    SERVER_PORT: serverPort,
-    SERVER_PROTOCOL: 'HTTP/1.1',
-    SERVER_SOFTWARE: SOFTWARE,
-    REQUEST_URI: target,
-    'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': scheme === 'https' ? 'https' : 'http',
-    'wsgi.input': EMPTY_INPUT,
-    'wsgi.errors': base.errors,
-    'wsgi.multithread': false,
-    'wsgi.multiprocess': base.multiprocess,
-    'wsgi.run_once': false,
-    'wsgi.file_wrapper': FileWrapper,
-    'wsgi.input_terminated': true,
-    'tsgi.fetch.request': request,
-  };
+  const remote = base.remote(request, env, ctx);
+  const info = typeof remote === 'string' ? { address: remote } : (remote ?? undefined);
+  const rawHeaders: string[] = [];
+  // A Headers object has combined repeated fields already (with ', '), all but Set-Cookie.
+  for (const [name, value] of request.headers) rawHeaders.push(name, value);
+  const environ = environFromHead(
+    {
+      method,
+      target,
+      path,
+      query,
+      protocol: 'HTTP/1.1',
+      rawHeaders,
+      scheme: scheme === 'https' ? 'https' : 'http',
+      peer: { remoteAddress: info?.address, remotePort: info?.port, localAddress: host, localPort: port },
+    },
+    base,
+  );
+  environ['tsgi.fetch.request'] = request;
   if (env !== undefined) environ['tsgi.fetch.env'] = env;
   if (ctx !== undefined) environ['tsgi.fetch.ctx'] = ctx;
-  const remote = base.remote(request, env, ctx);
-  if (remote !== null && remote !== undefined) {
-    let address = typeof remote === 'string' ? remote : remote.address;
-    if (address !== undefined && address !== '') {
-      if (address.startsWith('::ffff:')) address = address.slice(7);
-      environ.REMOTE_ADDR = address;
-      if (typeof remote === 'object' && remote.port !== undefined) environ.REMOTE_PORT = String(remote.port);
-    }
-  }
-  for (const [name, value] of request.headers) {
-    const key = headerKey(name);
-    if (key === null) continue;
-    const prev = environ[key] as string | undefined;
-    // A Headers object has combined repeated fields already (with ', ', Cookie with '; ').
-    environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
-  }
   // A Request's URL is where Host went (most runtimes keep the header as well; undici's own does not).
   if (environ.HTTP_HOST === undefined && authority !== '') environ.HTTP_HOST = authority;
+  // No HTTP/1 parser has seen this Request's fields: Content-Length gets the CGI doors' check.
   const length = environ.CONTENT_LENGTH;
-  if (length !== undefined && !/^[0-9]{1,15}$/.test(length)) throw new ClientError(400, `invalid Content-Length ${JSON.stringify(length)}`);
+  if (length !== undefined) checkContentLength(length);
   if (method !== 'GET' && method !== 'HEAD' && length !== '0') {
     const body = request.body;
     if (body !== null) {

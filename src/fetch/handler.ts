@@ -4,7 +4,9 @@
 import type { Application } from '../spec.js';
 import { ClientError, runApp } from '../runner/handler.js';
 import { LogErrors, formatError, streamLogger, type Logger } from '../runner/log.js';
-import { defaultRemote, requestEnviron, type FetchBase, type RemoteResolver } from './environ.js';
+import { EMPTY_INPUT } from '../runner/input.js';
+import { FileWrapper } from '../util.js';
+import { SOFTWARE, defaultRemote, requestEnviron, type FetchBase, type RemoteResolver } from './environ.js';
 import { defineSignal } from './signal.js';
 import { FetchSink } from './sink.js';
 
@@ -40,10 +42,13 @@ export function toFetchHandler(app: Application, options: FetchHandlerOptions = 
   const log = options.log ?? streamLogger();
   const base: FetchBase = {
     scriptName: options.scriptName ?? '',
-    serverName: options.serverName,
-    serverPort: options.serverPort === undefined ? undefined : String(options.serverPort),
+    serverName: options.serverName ?? '',
+    serverPort: options.serverPort === undefined ? '' : String(options.serverPort),
+    software: SOFTWARE,
     errors: new LogErrors(log),
     multiprocess: options.multiprocess ?? false,
+    fileWrapper: FileWrapper,
+    input: EMPTY_INPUT,
     remote: options.remoteAddress ?? defaultRemote,
   };
   return function fetch(request: Request, env?: unknown, ctx?: unknown): Promise<Response> {

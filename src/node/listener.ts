@@ -1,16 +1,16 @@
 // toNodeListener: a TSGI application as a Node `(req, res)` listener, to mount inside Express,
-// Connect, or a bare `http.createServer()`. The environ is the HTTP door's (buildEnviron over
+// Connect, or a bare `http.createServer()`. The environ is the HTTP door's (environFromHead over
 // req.rawHeaders), the response goes through the engine to the door's ResponseSink, and the body is
 // read from `req` as the application reads wsgi.input (paused mode: a slow reader slows the client).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Application, Environ, HeaderList } from '../spec.js';
-import { runApp } from '../runner/handler.js';
+import { ClientError, runApp } from '../runner/handler.js';
 import { EMPTY_INPUT, Input } from '../runner/input.js';
 import { LogErrors, formatError, streamLogger, type Logger } from '../runner/log.js';
-import { decodePath } from '../protocol/target.js';
+import { decodePath, splitTarget } from '../protocol/target.js';
+import { environFromHead, protocolName, type HeadBase } from '../protocol/environ.js';
 import { defineSignal } from '../fetch/signal.js';
-import { BadRequest, buildEnviron, type EnvironBase } from '../http/common/environ.js';
 import { ResponseSink } from '../http/node/sink.js';
 import { RequestSource } from '../http/node/source.js';
 import { FileWrapper } from '../util.js';
@@ -82,12 +82,6 @@ function mountPrefix(req: MountedRequest): string {
   return op.endsWith(up) ? op.slice(0, op.length - up.length) : '';
 }
 
-function localName(socket: Socket): string {
-  let a = socket.localAddress ?? '';
-  if (a.startsWith('::ffff:')) a = a.slice(7);
-  return a || 'localhost';
-}
-
 /**
  * Runs a TSGI application as a Node request listener. Everything the HTTP door does for a request
  * happens here too (environ, input with backpressure, the engine's checks and framing, `close()`),
@@ -100,15 +94,16 @@ function localName(socket: Socket): string {
 export function toNodeListener(app: Application, options: NodeListenerOptions = {}): NodeListener {
   const log = options.log ?? streamLogger();
   const bodyTimeout = options.bodyTimeout ?? OPTION_DEFAULTS.bodyTimeout;
-  const base: EnvironBase = {
+  // SERVER_NAME / SERVER_PORT '' : the connection's local address and port (environFromHead's fallback).
+  const base: HeadBase = {
     serverName: options.serverName ?? '',
     serverPort: options.serverPort === undefined ? '' : String(options.serverPort),
-    scheme: options.scheme ?? 'http',
     scriptName: options.scriptName ?? '',
     software: `tsgi/${VERSION}`,
     errors: new LogErrors(log),
     multiprocess: options.multiprocess ?? false,
     fileWrapper: FileWrapper,
+    input: EMPTY_INPUT,
   };
   return function tsgiListener(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void {
     // A pipelined request reaches the listener while the response before it is still going out; its
@@ -118,11 +113,20 @@ export function toNodeListener(app: Application, options: NodeListenerOptions = 
       res.once('socket', () => tsgiListener(req, res, next));
       return;
     }
+    const socket: Socket = req.socket;
+    const scheme = options.scheme ?? ((socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
+    const url = req.url ?? '/';
+    const [path, query] = splitTarget(url);
+    const prefix = mountPrefix(req as MountedRequest);
+    const original = (req as MountedRequest).originalUrl;
+    // REQUEST_URI is what the client sent: before a router cut its mount prefix off req.url.
+    const target = prefix !== '' && typeof original === 'string' ? original : url;
     let environ: Environ;
     try {
-      environ = buildEnviron(req, base, EMPTY_INPUT);
+      const protocol = protocolName(req.httpVersion);
+      environ = environFromHead({ method: req.method ?? 'GET', target, path, query, protocol, rawHeaders: req.rawHeaders, scheme, peer: socket }, base);
     } catch (err) {
-      if (err instanceof BadRequest) {
+      if (err instanceof ClientError) {
         log.info(`${err.status} for ${req.socket.remoteAddress ?? '?'}: ${err.message}`);
         if (!res.headersSent) {
           res.writeHead(err.status, { 'Content-Type': 'text/plain', 'Content-Length': 12, Connection: 'close' });
@@ -135,17 +139,7 @@ export function toNodeListener(app: Application, options: NodeListenerOptions = 
       res.destroy();
       return;
     }
-    const socket = req.socket;
-    if (options.serverName === undefined) environ.SERVER_NAME = localName(socket);
-    const tls = (socket as { encrypted?: boolean }).encrypted === true;
-    if (options.serverPort === undefined) environ.SERVER_PORT = String(socket.localPort ?? (tls ? 443 : 80));
-    if (options.scheme === undefined && tls) environ['wsgi.url_scheme'] = 'https';
-    const prefix = mountPrefix(req as MountedRequest);
-    if (prefix !== '') {
-      environ.SCRIPT_NAME = base.scriptName + decodePath(prefix);
-      const original = (req as MountedRequest).originalUrl;
-      if (typeof original === 'string') environ.REQUEST_URI = environ.RAW_URI = original;
-    }
+    if (prefix !== '') environ.SCRIPT_NAME = base.scriptName + decodePath(prefix);
     const length = environ.CONTENT_LENGTH;
     if (length !== undefined ? length !== '0' : environ.HTTP_TRANSFER_ENCODING !== undefined) {
       environ['wsgi.input'] = new Input(new RequestSource(req, null, bodyTimeout), length !== undefined ? Number(length) : Infinity);

@@ -1,4 +1,5 @@
-// Request header names to environ keys (CGI rules, RFC 3875 §4.1.18), shared by every door.
+// Request header names to environ keys (CGI rules, RFC 3875 §4.1.18), and the token grammar of methods
+// and field names (RFC 9110 §5.6.2), shared by every door.
 
 // HTTP_<NAME> for every header name seen so far: the same few names recur on every request, so the
 // upper-casing and the underscore check are done once per name, not once per request.
@@ -25,3 +26,18 @@ export function headerKey(name: string): string | null {
   return key;
 }
 
+// RFC 9110 §5.6.2 tchar as a 128-entry table: a lookup per char code is the fastest check in V8.
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TCHAR[c.charCodeAt(0)] = 1;
+}
+
+/** An RFC 9110 token: what a method or a field name must be. */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}

@@ -7,6 +7,11 @@ import { TsgiError, type ErrorCode } from '../errors.js';
 import { HOP_BY_HOP } from '../protocol/hop.js';
 import { noContentRule } from '../protocol/bodyless.js';
 
+// isToken lives in the pure layer (src/protocol/names.ts), where the environ builders use it too.
+import { isToken } from '../protocol/names.js';
+
+export { isToken };
+
 /** wsgiref's ValueError: a value the application gave is malformed. */
 export class ValueError extends TsgiError {
   override name = 'ValueError';
@@ -26,20 +31,6 @@ export class AssertionError extends TsgiError {
 /** Whether a header name is hop-by-hop (src/protocol/hop.ts holds the one list). */
 export { isHopByHop as isHopByHopName } from '../protocol/hop.js';
 
-// RFC 9110 §5.6.2 tchar, as a 128-entry table: a lookup per char code is the fastest check in V8.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
-  TCHAR[c.charCodeAt(0)] = 1;
-}
-
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
 
 /** A field value: latin-1, no control characters except HTAB (no CR, LF, NUL, DEL). */
 export function badValueChar(s: string): number {

@@ -6,3 +6,15 @@ export { AssertionError, ValueError, checkStatus, checkHeaders, isToken, isHopBy
 export { utf8, latin1Bytes, nativeString, toBytes, concat, EMPTY } from '../protocol/bytes.js';
 export { splitTarget, decodePath } from '../protocol/target.js';
 export { headerKey } from '../protocol/names.js';
+export {
+  environFromHead,
+  environFromCgi,
+  protocolName,
+  unmapIPv4,
+  joinField,
+  type EnvironBase,
+  type HeadBase,
+  type HeadFacts,
+  type CgiRules,
+  type Endpoints,
+} from '../protocol/environ.js';

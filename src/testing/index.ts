@@ -5,11 +5,10 @@
 //   request(app, path, options)    both at once
 //   client(app).get('/x')          a Fetch Response, streaming as the application produces it
 import type { Application, Chunk, Environ, ErrorStream, HeaderList } from '../spec.js';
-import { WSGI_VERSION } from '../spec.js';
 import { runApp as runEngine, type Sink } from '../runner/handler.js';
 import { EMPTY_INPUT, Input, bytesSource, type ByteSource } from '../runner/input.js';
 import { concat, nativeString, toBytes, utf8 } from '../protocol/bytes.js';
-import { headerKey } from '../protocol/names.js';
+import { environFromHead } from '../protocol/environ.js';
 import { splitTarget } from '../protocol/target.js';
 import { formatError, type Logger } from '../runner/log.js';
 import { StreamSource } from '../fetch/environ.js';
@@ -112,30 +111,6 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
           ).toString();
     if (q) target += (target.includes('?') ? '&' : '?') + q;
   }
-  const [pathInfo, queryString] = splitTarget(target);
-  const scheme = options.scheme ?? 'http';
-  const environ: Environ = {
-    REQUEST_METHOD: options.method ?? (options.body !== undefined || options.json !== undefined || options.form ? 'POST' : 'GET'),
-    SCRIPT_NAME: options.scriptName ?? '',
-    PATH_INFO: pathInfo,
-    QUERY_STRING: queryString,
-    SERVER_NAME: options.serverName ?? 'localhost',
-    SERVER_PORT: options.serverPort ?? (scheme === 'https' ? '443' : '80'),
-    SERVER_PROTOCOL: options.protocol ?? 'HTTP/1.1',
-    SERVER_SOFTWARE: `tsgi/${VERSION}`,
-    REMOTE_ADDR: options.remoteAddr ?? '127.0.0.1',
-    REMOTE_PORT: '0',
-    REQUEST_URI: target,
-    'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': scheme,
-    'wsgi.input': EMPTY_INPUT,
-    'wsgi.errors': new CapturedErrors(),
-    'wsgi.multithread': false,
-    'wsgi.multiprocess': false,
-    'wsgi.run_once': false,
-    'wsgi.file_wrapper': FileWrapper,
-    'wsgi.input_terminated': true,
-  };
   const headers: HeaderList = Array.isArray(options.headers)
     ? options.headers
     : Object.entries(options.headers ?? {});
@@ -167,16 +142,33 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
     } else if (Array.isArray(b)) body = concat(b.map((c: Chunk) => toBytes(c)));
     else stream = chunkSource(b as ReadableStream<Uint8Array> | AsyncIterable<Chunk> | Iterable<Chunk>);
   }
-  let hasHost = false;
-  for (const [name, value] of headers) {
-    const key = headerKey(name);
-    if (key === null) continue;
-    if (key === 'HTTP_HOST') hasHost = true;
-    const v = nativeFromText(value);
-    const prev = environ[key] as string | undefined;
-    environ[key] = prev === undefined ? v : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + v;
-  }
-  if (!hasHost) environ.HTTP_HOST = environ.SERVER_NAME;
+  const rawHeaders: string[] = [];
+  for (const [name, value] of headers) rawHeaders.push(name, nativeFromText(value));
+  const [pathInfo, queryString] = splitTarget(target);
+  const environ = environFromHead(
+    {
+      method: options.method ?? (options.body !== undefined || options.json !== undefined || options.form ? 'POST' : 'GET'),
+      target,
+      path: pathInfo,
+      query: queryString,
+      protocol: options.protocol ?? 'HTTP/1.1',
+      rawHeaders,
+      scheme: options.scheme ?? 'http',
+      peer: { remoteAddress: options.remoteAddr ?? '127.0.0.1', remotePort: 0 },
+    },
+    {
+      // '' falls back as a door's would: SERVER_NAME localhost, SERVER_PORT the scheme's.
+      serverName: options.serverName ?? '',
+      serverPort: options.serverPort ?? '',
+      scriptName: options.scriptName ?? '',
+      software: `tsgi/${VERSION}`,
+      errors: new CapturedErrors(),
+      multiprocess: false,
+      fileWrapper: FileWrapper,
+      input: EMPTY_INPUT,
+    },
+  );
+  if (environ.HTTP_HOST === undefined) environ.HTTP_HOST = environ.SERVER_NAME;
   if (contentType !== undefined && environ.CONTENT_TYPE === undefined) environ.CONTENT_TYPE = contentType;
   if (body !== undefined) {
     environ.CONTENT_LENGTH = String(body.length);

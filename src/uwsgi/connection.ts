@@ -13,7 +13,7 @@
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { ClientError, runApp } from '../runner/handler.js';
-import { EMPTY_INPUT, Input, type ByteSource } from '../runner/input.js';
+import { Input, type ByteSource } from '../runner/input.js';
 import { formatError, type Logger } from '../runner/log.js';
 import { ChunkError, ChunkedDecoder } from './chunked.js';
 import { buildEnviron, type BodyFraming, type UwsgiBase } from './environ.js';
@@ -126,7 +126,7 @@ export class Connection implements ByteSource {
   }
 
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '');
+    return this.socket.remoteAddress;
   }
 
   private get peer(): string {
@@ -198,7 +198,7 @@ export class Connection implements ByteSource {
     const s = this.socket;
     let request;
     try {
-      request = buildEnviron(packet.vars, this.s.base, this, EMPTY_INPUT);
+      request = buildEnviron(packet.vars, this.s.base, this);
     } catch (err) {
       if (err instanceof ClientError) return this.refuse(err);
       throw err;

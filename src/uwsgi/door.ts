@@ -3,6 +3,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { LogErrors, streamLogger, type Logger } from '../runner/log.js';
+import { EMPTY_INPUT } from '../runner/input.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
@@ -88,6 +89,7 @@ export class UwsgiDoor implements ConnectionOwner {
         errors: new LogErrors(this.log),
         multiprocess: options.multiprocess ?? false,
         fileWrapper: FileWrapper,
+        input: EMPTY_INPUT,
       },
     };
     this.onConnection = this.onConnection.bind(this);

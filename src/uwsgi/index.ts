@@ -15,5 +15,6 @@ export {
   type Parsed,
 } from '../protocol/uwsgi.js';
 export { ChunkedDecoder, ChunkError } from './chunked.js';
-export { buildEnviron, mergeVars, type UwsgiBase, type ConnectionInfo, type BodyFraming, type Request } from './environ.js';
+export { buildEnviron, UWSGI_RULES, type UwsgiBase, type BodyFraming, type Request } from './environ.js';
+export { mergeVars, type Endpoints as ConnectionInfo } from '../protocol/environ.js';
 export { allowList, LOOPBACK, type AllowCheck } from '../server/trust.js';

@@ -12,11 +12,11 @@ import { buildEnviron, type Request, type UwsgiBase } from '../../src/uwsgi/envi
 import { ClientError } from '../../src/errors.js';
 import { fixture, referenceDecode } from './support.js';
 
-const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };
+const base: UwsgiBase = { software: `tsgi/${VERSION}`, errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper, input: EMPTY_INPUT };
 const conn = { localAddress: '127.0.0.1', localPort: 8001, remoteAddress: '127.0.0.1' };
 
 function build(vars: Array<[string, string]>, c = conn): Request {
-  return buildEnviron(vars, base, c, EMPTY_INPUT);
+  return buildEnviron(vars, base, c);
 }
 function fromFixture(name: string): Request {
   return build(referenceDecode(fixture(name)).vars);
@@ -27,6 +27,7 @@ function refused(vars: Array<[string, string]>): string {
   } catch (err) {
     assert.ok(err instanceof ClientError);
     assert.equal(err.status, 400);
+    assert.match(err.code, /^TSGI_ERR_ENVIRON_/);
     return err.message;
   }
   assert.fail('accepted');

@@ -111,13 +111,13 @@ describe('the parser, on arbitrary bytes', () => {
 });
 
 describe('the environ, from arbitrary vars', () => {
-  const base = { software: 'tsgi/test', errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper };
-  test('is refused with a ClientError (400) or is consistent', () => {
+  const base = { software: 'tsgi/test', errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper, input: EMPTY_INPUT };
+  test('is refused with a ClientError(400) or is consistent', () => {
     fc.assert(
       fc.property(vars, (v) => {
         let r: Request;
         try {
-          r = buildEnviron(v, base, { localAddress: '127.0.0.1', localPort: 1 }, EMPTY_INPUT);
+          r = buildEnviron(v, base, { localAddress: '127.0.0.1', localPort: 1 });
         } catch (err) {
           assert.ok(err instanceof ClientError && err.status === 400, String(err));
           return;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { Socket } from 'node:net';
 import type { Application } from '../../spec.js';
 import { LogErrors, streamLogger, type Logger } from '../../runner/log.js';
+import { EMPTY_INPUT } from '../../runner/input.js';
 import { FileWrapper } from '../../util.js';
 import { VERSION } from '../../version.js';
 import type { EnvironBase } from './environ.js';
@@ -52,6 +53,7 @@ export class DoorCore {
       errors: new LogErrors(this.log),
       multiprocess: options.multiprocess ?? false,
       fileWrapper: FileWrapper,
+      input: EMPTY_INPUT,
     };
   }
 

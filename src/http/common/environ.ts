@@ -1,92 +1,36 @@
-// Builds the environ for a request that node:http (llhttp) has parsed, following the five Python
-// servers where they agree and research/oracle.md's "adopt" column where they do not.
-// Request headers come from req.rawHeaders: req.headers merges and drops, and we need to see every
-// line (duplicate Host, underscores) to decide.
-import type { IncomingMessage } from 'node:http';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../../spec.js';
-import { WSGI_VERSION } from '../../spec.js';
+// The environ of a request either HTTP engine parsed: node:http's IncomingMessage, or the net engine's
+// own head (src/protocol/head.ts). Both give the same facts (method, target, httpVersion, rawHeaders);
+// src/protocol/environ.ts turns them into the environ. Request headers come from rawHeaders: node's
+// req.headers merges and drops, and the door needs every line (two Hosts, underscores) to decide.
+import type { Environ } from '../../spec.js';
+import { environFromHead, protocolName, type Endpoints, type HeadBase } from '../../protocol/environ.js';
 import { splitTarget } from '../../protocol/target.js';
-import { headerKey } from '../../protocol/names.js';
 
-/** Per-server values that every environ shares. */
-export interface EnvironBase {
-  serverName: string;
-  serverPort: string;
+/** Per-server values every environ of an HTTP door shares. */
+export interface EnvironBase extends HeadBase {
+  /** wsgi.url_scheme: the door's, never from a request header. */
   scheme: string;
-  scriptName: string;
-  software: string;
-  errors: ErrorStream;
-  multiprocess: boolean;
-  fileWrapper: FileWrapperFactory;
 }
 
-/** A request the door refuses before the application sees it. */
-export class BadRequest extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * What buildEnviron reads of a parsed request: node:http's IncomingMessage has it, and so does the
- * net engine's own head (src/protocol/head.ts).
- */
+/** What requestEnviron reads of a parsed request head: IncomingMessage has it, so does the net engine's Head. */
 export interface RequestHead {
   readonly url?: string | undefined;
   readonly method?: string | undefined;
+  /** '1.0' or '1.1'. */
   readonly httpVersion: string;
   /** [name, value, name, value, ...] as received. */
   readonly rawHeaders: readonly string[];
-  readonly socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
 }
 
-export function buildEnviron(req: RequestHead | IncomingMessage, base: EnvironBase, input: InputStream): Environ {
+/**
+ * The environ of one request; `peer` is its socket. Throws ClientError(400) for two Host or two
+ * Content-Length fields; `wsgi.input` is the empty input until the door gives the body.
+ */
+export function requestEnviron(req: RequestHead, peer: Endpoints, base: EnvironBase): Environ {
   const target = req.url ?? '/';
-  const [pathInfo, query] = splitTarget(target);
-  const environ: Environ = {
-    REQUEST_METHOD: req.method ?? 'GET',
-    SCRIPT_NAME: base.scriptName,
-    PATH_INFO: pathInfo,
-    QUERY_STRING: query,
-    SERVER_NAME: base.serverName,
-    SERVER_PORT: base.serverPort,
-    SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
-    SERVER_SOFTWARE: base.software,
-    REQUEST_URI: target,
-    RAW_URI: target,
-    'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': base.scheme,
-    'wsgi.input': input,
-    'wsgi.errors': base.errors,
-    'wsgi.multithread': false,
-    'wsgi.multiprocess': base.multiprocess,
-    'wsgi.run_once': false,
-    'wsgi.file_wrapper': base.fileWrapper,
-    // gunicorn and waitress always set it: the body always ends with an EOF we can give.
-    'wsgi.input_terminated': true,
-  };
-  // Absent, not empty, when the transport has no peer address (a Unix socket): PEP 3333 R13.
-  const socket = req.socket;
-  let remote = socket.remoteAddress;
-  if (remote !== undefined) {
-    if (remote.startsWith('::ffff:')) remote = remote.slice(7); // IPv4 client on a dual-stack socket
-    environ.REMOTE_ADDR = remote;
-    environ.REMOTE_PORT = String(socket.remotePort);
-  }
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const key = headerKey(name);
-    if (key === null) continue;
-    const value = raw[i + 1]!;
-    const prev = environ[key] as string | undefined;
-    if (prev === undefined) environ[key] = value;
-    else if (key === 'HTTP_HOST') throw new BadRequest(400, 'more than one Host header');
-    else if (key === 'CONTENT_LENGTH') throw new BadRequest(400, 'more than one Content-Length header');
-    else environ[key] = prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
-  }
-  return environ;
+  const [path, query] = splitTarget(target);
+  return environFromHead(
+    { method: req.method ?? 'GET', target, path, query, protocol: protocolName(req.httpVersion), rawHeaders: req.rawHeaders, scheme: base.scheme, peer },
+    base,
+  );
 }

@@ -9,9 +9,9 @@
 import type { Socket } from 'node:net';
 import { runApp } from '../../runner/handler.js';
 import { ClientError } from '../../errors.js';
-import { BadRequest, buildEnviron } from '../common/environ.js';
+import { requestEnviron } from '../common/environ.js';
 import { rawError } from '../common/door.js';
-import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import { Input } from '../../runner/input.js';
 import type { Environ } from '../../spec.js';
 import { Body } from './body.js';
 import type { NetDoor } from './door.js';
@@ -129,9 +129,9 @@ export class Connection {
     if (framing instanceof ClientError) return this.refuse(framing.status, framing.message, head.method === 'HEAD');
     let environ: Environ;
     try {
-      environ = buildEnviron({ url: head.url, method: head.method, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders, socket: this.socket }, door.base, EMPTY_INPUT);
+      environ = requestEnviron(head, this.socket, door.base);
     } catch (err) {
-      if (err instanceof ClientError || err instanceof BadRequest) return this.refuse(err.status, err.message);
+      if (err instanceof ClientError) return this.refuse(err.status, err.message);
       throw err;
     }
     this.keepAlive = framing.keepAlive && !door.draining && !door.oneShot.has(this.socket);

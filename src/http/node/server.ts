@@ -7,11 +7,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
-import { EMPTY_INPUT, Input } from '../../runner/input.js';
+import { Input } from '../../runner/input.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { ClientError } from '../../errors.js';
-import { BadRequest, buildEnviron } from '../common/environ.js';
+import { requestEnviron } from '../common/environ.js';
 import { DoorCore, rawError } from '../common/door.js';
 import { reasonPhrase } from '../../protocol/status.js';
 import type { HttpOptions } from '../common/options.js';
@@ -114,9 +114,9 @@ export class HttpDoor extends DoorCore {
     if (framing instanceof ClientError) return this.refuse(req, res, framing.status, framing.message);
     let environ;
     try {
-      environ = buildEnviron(req, this.base, EMPTY_INPUT);
+      environ = requestEnviron(req, req.socket, this.base);
     } catch (err) {
-      if (err instanceof ClientError || err instanceof BadRequest) return this.refuse(req, res, err.status, err.message);
+      if (err instanceof ClientError) return this.refuse(req, res, err.status, err.message);
       throw err;
     }
     if (framing.body === 'chunked' || framing.length > 0) {
