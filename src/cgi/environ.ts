@@ -11,7 +11,7 @@
 // was chunked (Apache's mod_cgi de-chunks but sets no CONTENT_LENGTH: apache-cgi-chunked.json);
 // otherwise no body.
 import { isToken } from '../runner/checks.js';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
+import type { Environ, EnvironRecord, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 
 export interface CgiBase {
@@ -68,7 +68,7 @@ export function cgiEnviron(env: Readonly<Record<string, string>>, base: CgiBase,
     'wsgi.multiprocess': base.multiprocess,
     'wsgi.run_once': true,
   };
-  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) environ[k] = v;
+  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v; // the front end's names
   environ.SCRIPT_NAME = m.get('SCRIPT_NAME') ?? '';
   environ.PATH_INFO = m.get('PATH_INFO') ?? '';
   environ.QUERY_STRING = m.get('QUERY_STRING') ?? '';

@@ -18,7 +18,7 @@
 // that is not a token, a CONTENT_LENGTH that is not 1 to 15 decimal digits.
 import { isToken } from '../runner/checks.js';
 import { splitTarget } from '../protocol/target.js';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
+import type { Environ, EnvironRecord, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 
 export interface FastcgiBase {
@@ -119,7 +119,7 @@ export function buildEnviron(
     'wsgi.run_once': false,
   };
   // hasOwn, not `in`: a param named toString or constructor is data, not a prototype member.
-  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) environ[k] = v;
+  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v; // the front end's names
   environ.QUERY_STRING = query;
   // PEP 3333: SERVER_NAME and SERVER_PORT "can never be empty strings".
   environ.SERVER_NAME = m.get('SERVER_NAME') || conn.localAddress || 'localhost';

@@ -15,7 +15,7 @@ import { createReadStream, realpathSync, statSync, type Stats } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Application, Body, Environ, FileLike, FileWrapperFactory, HeaderList, Middleware, StartResponse } from '../spec.js';
+import type { Application, Body, Environ, FileLike, FileWrapperFactory, HeaderList, Middleware, StartResponse, Status } from '../spec.js';
 import { FileWrapper, formatDateTime, quote } from '../util.js';
 import { env, parseQualityList } from './_body.js';
 
@@ -249,7 +249,7 @@ interface Variant {
   encoding: 'br' | 'gzip' | null;
 }
 
-type Outcome = { status: string; headers: HeaderList; body: Body } | null;
+type Outcome = { status: Status; headers: HeaderList; body: Body } | null;
 
 class StaticFiles {
   private readonly root: string;
@@ -421,7 +421,7 @@ class StaticFiles {
     else headers.push(['Accept-Ranges', 'bytes']);
     headers.push(...this.extraHeaders);
 
-    let status = '200 OK';
+    let status: Status = '200 OK';
     let offset = 0;
     let length = size;
     const rangeHeader = env(environ, 'HTTP_RANGE');

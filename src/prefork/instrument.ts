@@ -41,7 +41,7 @@ export function instrument(app: Application, hooks: RequestHooks, counted = true
       done = true;
       hooks.end(token, environ, status, head ? 0 : bytes, started);
     };
-    const sr: StartResponse = (s: string, h: HeaderList, exc?: unknown) => {
+    const sr: StartResponse = (s, h, exc) => {
       const write = startResponse(s, h, exc);
       status = statusCode(s);
       return (chunk: Chunk) => {

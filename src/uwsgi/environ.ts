@@ -23,7 +23,7 @@
 // HTTP_TRANSFER_ENCODING without CONTENT_LENGTH whose last coding is not chunked.
 import { isToken } from '../runner/checks.js';
 import { splitTarget } from '../protocol/target.js';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
+import type { Environ, EnvironRecord, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 import { PacketError, quote } from '../protocol/uwsgi.js';
 
@@ -150,7 +150,7 @@ export function buildEnviron(
     'wsgi.run_once': false,
   };
   // hasOwn, not `in`: a var named toString or constructor is data, not a prototype member.
-  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) environ[k] = v;
+  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v; // the front end's names
   environ.QUERY_STRING = query;
   // Front ends always send these; the fallbacks keep PEP 3333's required keys present.
   // PEP 3333: never empty, so an empty value from the front end falls back like a missing one.
