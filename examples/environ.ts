@@ -2,7 +2,7 @@
 //
 //   npm start                                   serves it on localhost:8051 through the tsgi CLI
 //   node --import tsx examples/environ.ts       serves one request, as the seed's handle_request()
-import type { Environ, StartResponse } from 'tsgi';
+import type { Environ, EnvironRecord, StartResponse } from 'tsgi';
 import { makeServer } from 'tsgi';
 
 // Python's str.encode('latin-1', 'backslashreplace'): environ values are native strings, so each
@@ -21,7 +21,7 @@ function encode(text: string): Uint8Array {
 export function application(environ: Environ, startResponse: StartResponse) {
   const body = Object.keys(environ)
     .sort()
-    .map((key) => `${key}:${String(environ[key])}`)
+    .map((key) => `${key}:${String((environ as EnvironRecord)[key])}`) // every key, named at run time
     .join('\n');
   const parts = ['The Begining\n', '*'.repeat(30) + '\n', body, '\n' + '*'.repeat(30), '\nThe End'];
   const data = parts.map(encode);

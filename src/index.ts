@@ -3,8 +3,11 @@
 export type {
   Application,
   Body,
+  Bytes,
   Chunk,
   Environ,
+  EnvironExtensions,
+  EnvironRecord,
   ErrorStream,
   ExcInfo,
   FileLike,
@@ -13,6 +16,7 @@ export type {
   InputStream,
   Middleware,
   StartResponse,
+  Status,
   Write,
 } from './spec.js';
 export { WSGI_VERSION } from './spec.js';

@@ -7,16 +7,22 @@
 // "absent"); `null` stands for Python's None, so `{ HTTP_HOST: null }` is present but falsy,
 // exactly like `{'HTTP_HOST': None}` in wsgiref's tests.
 import { WSGI_VERSION } from './spec.js';
-import type { Environ, ErrorStream, FileLike, InputStream } from './spec.js';
+import type { Bytes, Environ, ErrorStream, FileLike, InputStream } from './spec.js';
 
 // Python's ValueError and AssertionError, shared with the engine so `instanceof` holds across both.
 export { AssertionError, ValueError } from './runner/checks.js';
 
-type EnvironLike = Record<string, unknown>;
+// An environ, or a plain object standing in for one (as wsgiref's functions take any dict).
+type EnvironLike = Environ | Record<string, unknown>;
+
+/** Either kind as the plain object it is, for keys named at run time. */
+function record(environ: EnvironLike): Record<string, unknown> {
+  return environ as Record<string, unknown>;
+}
 
 /** `environ.get(key)`: own properties only, so `constructor` and friends never leak in. */
 function lookup(environ: EnvironLike, key: string): unknown {
-  return Object.hasOwn(environ, key) ? environ[key] : undefined;
+  return Object.hasOwn(environ, key) ? record(environ)[key] : undefined;
 }
 
 /** `environ[key]` where wsgiref would raise KeyError (missing) or TypeError (not a str). */
@@ -209,7 +215,7 @@ export function shiftPathInfo(environ: EnvironLike): string | null {
 // --- setup_testing_defaults -------------------------------------------------------------------------
 
 function setdefault(environ: EnvironLike, key: string, value: unknown): void {
-  if (lookup(environ, key) === undefined) environ[key] = value;
+  if (lookup(environ, key) === undefined) record(environ)[key] = value;
 }
 
 /**
@@ -220,7 +226,7 @@ function setdefault(environ: EnvironLike, key: string, value: unknown): void {
  * CONTENT_LENGTH or wsgi.file_wrapper, and no SERVER_PORT for a scheme other than http/https.
  */
 export function setupTestingDefaults<T extends EnvironLike>(environ: T): asserts environ is T & Environ {
-  const env: EnvironLike = environ;
+  const env = record(environ);
   setdefault(env, 'SERVER_NAME', '127.0.0.1');
   setdefault(env, 'SERVER_PROTOCOL', 'HTTP/1.0');
   setdefault(env, 'HTTP_HOST', env['SERVER_NAME']); // no port, as in wsgiref
@@ -291,21 +297,21 @@ export class BytesInput implements InputStream {
   constructor(private readonly data: Uint8Array = new Uint8Array(0)) {}
 
   /** Up to `size` bytes; all that is left when `size` is omitted, null or negative. */
-  async read(size?: number | null): Promise<Uint8Array> {
+  async read(size?: number | null): Promise<Bytes> {
     const n = sizeArg(size, 'read() size');
     const end = n < 0 ? this.data.length : Math.min(this.data.length, this.pos + n);
     return this.take(end);
   }
 
   /** One line including its `\n` (the last may lack it), at most `size` bytes; empty at the end. */
-  async readline(size?: number | null): Promise<Uint8Array> {
+  async readline(size?: number | null): Promise<Bytes> {
     return this.takeLine(sizeArg(size, 'readline() size'));
   }
 
   /** The remaining lines; stops after the line that brings the total to `hint` bytes, if `hint` > 0. */
-  async readlines(hint?: number | null): Promise<Uint8Array[]> {
+  async readlines(hint?: number | null): Promise<Bytes[]> {
     const limit = sizeArg(hint, 'readlines() hint');
-    const lines: Uint8Array[] = [];
+    const lines: Bytes[] = [];
     let total = 0;
     for (let line = this.takeLine(-1); line.length > 0; line = this.takeLine(-1)) {
       lines.push(line);
@@ -316,18 +322,18 @@ export class BytesInput implements InputStream {
   }
 
   /** Lines, as iterating a Python file yields them. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  async *[Symbol.asyncIterator](): AsyncIterator<Bytes> {
     for (let line = this.takeLine(-1); line.length > 0; line = this.takeLine(-1)) yield line;
   }
 
-  private takeLine(max: number): Uint8Array {
+  private takeLine(max: number): Bytes {
     const nl = this.data.indexOf(NL, this.pos);
     let end = nl === -1 ? this.data.length : nl + 1;
     if (max >= 0) end = Math.min(end, this.pos + max);
     return this.take(end);
   }
 
-  private take(end: number): Uint8Array {
+  private take(end: number): Bytes {
     const chunk = this.data.slice(this.pos, end);
     this.pos = Math.max(this.pos, end);
     return chunk;

@@ -13,7 +13,7 @@
 // Messages are wsgiref's where it has them (Python's %r becomes a JavaScript literal).
 //
 // The core rule of src/: this module imports nothing from Node, so it runs wherever the engine runs.
-import type { Application, Body, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Write } from './spec.js';
+import type { Application, Body, Bytes, Chunk, Environ, ErrorStream, HeaderList, InputStream, StartResponse, Status, Write } from './spec.js';
 import { AssertionError } from './runner/checks.js';
 import { TsgiError } from './errors.js';
 import { HOP_BY_HOP } from './protocol/hop.js';
@@ -407,6 +407,11 @@ function checkEnviron(environ: unknown, warn: Warn): asserts environ is Environ 
 
 // --- wsgi.input and wsgi.errors ------------------------------------------------------------------
 
+/** The spec's `Bytes`: what the platform's APIs (Blob, Response) accept, which a SharedArrayBuffer view is not. */
+function onArrayBuffer(v: Uint8Array): v is Bytes {
+  return v.buffer instanceof ArrayBuffer;
+}
+
 /**
  * V39–V44: `wsgi.input` as the application sees it. Only the four members of the contract exist
  * (V44: anything else, such as `seek` or `fileno`, is undefined), every result is checked, and the
@@ -422,7 +427,7 @@ export class InputWrapper implements InputStream {
     this.#limit = limit;
   }
 
-  read(...args: unknown[]): Promise<Uint8Array> {
+  read(...args: unknown[]): Promise<Bytes> {
     // V39a: wsgiref demands exactly one argument; PEP 3333 R31 (and TSGI) lets the size be left out.
     if (!isSizeArgs(args)) {
       return rejection('V39a', `wsgi.input.read() takes one optional size: a whole number, null or undefined (got ${args.map((a) => repr(a)).join(', ')})`);
@@ -430,7 +435,7 @@ export class InputWrapper implements InputStream {
     return this.#bytes('read', this.#call('read', args), args[0] as number | null | undefined);
   }
 
-  readline(...args: unknown[]): Promise<Uint8Array> {
+  readline(...args: unknown[]): Promise<Bytes> {
     // V40a
     if (!isSizeArgs(args)) {
       return rejection('V40a', `wsgi.input.readline() takes one optional size: a whole number, null or undefined (got ${args.map((a) => repr(a)).join(', ')})`);
@@ -438,7 +443,7 @@ export class InputWrapper implements InputStream {
     return this.#bytes('readline', this.#call('readline', args), args[0] as number | null | undefined);
   }
 
-  readlines(...args: unknown[]): Promise<Uint8Array[]> {
+  readlines(...args: unknown[]): Promise<Bytes[]> {
     // V41a
     if (!isSizeArgs(args)) {
       return rejection('V41a', `wsgi.input.readlines() takes one optional hint: a whole number, null or undefined (got ${args.map((a) => repr(a)).join(', ')})`);
@@ -452,15 +457,16 @@ export class InputWrapper implements InputStream {
       let n = 0;
       for (const line of lines) {
         if (!(line instanceof Uint8Array)) fail('V41b', message(line));
+        if (!onArrayBuffer(line)) fail('V41b', `${message(line)}: a view of a SharedArrayBuffer`);
         n += line.length;
       }
       this.#count(n);
-      return lines as Uint8Array[];
+      return lines as Bytes[]; // each element checked just above
     });
   }
 
   /** V42: lines, read through this wrapper's readline(), as wsgiref's `__iter__` does. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<Bytes, void, undefined> {
     for (;;) {
       const line = await this.readline();
       if (line.length === 0) return;
@@ -478,13 +484,14 @@ export class InputWrapper implements InputStream {
     return fn.apply(this.#input, args);
   }
 
-  #bytes(method: 'read' | 'readline', p: unknown, size: number | null | undefined): Promise<Uint8Array> {
+  #bytes(method: 'read' | 'readline', p: unknown, size: number | null | undefined): Promise<Bytes> {
     const id = method === 'read' ? 'V39b' : 'V40b';
     const message = (got: unknown) => `wsgi.input.${method}() must return a Promise of a Uint8Array (got ${repr(got)})`;
     // V39b, V40b: the server's side (D4: every read is a Promise).
     if (!isThenable(p)) return rejection(id, message(p));
     return Promise.resolve(p).then((v) => {
       if (!(v instanceof Uint8Array)) fail(id, message(v));
+      if (!onArrayBuffer(v)) fail(id, `${message(v)}: a view of a SharedArrayBuffer`);
       // R32, R33: never more than asked.
       if (typeof size === 'number' && size >= 0 && v.length > size) {
         fail(method === 'read' ? 'R32' : 'R33', `wsgi.input.${method}(${size}) returned ${v.length} bytes, more than asked`);
@@ -607,7 +614,7 @@ export class StartResponseWrapper {
     // The server gets a copy: it may change it (PEP 3333 R38) without that looking like the
     // application changing its own list after the call (R38, checked when the headers go out).
     const copy: HeaderList = list.map(([k, v]) => [k, v]);
-    const write: unknown = args.length === 3 ? this.inner(status as string, copy, excInfo) : this.inner(status as string, copy);
+    const write: unknown = args.length === 3 ? this.inner(status as Status, copy, excInfo) : this.inner(status as Status, copy);
     // R44: the server's side. Once the headers are out it cannot change its mind; it must rethrow.
     if (given && this.headersSent) {
       fail('R44', 'startResponse() was called with excInfo after the headers were sent and returned: it must rethrow the error');

@@ -12,7 +12,7 @@
  * application that renders it.
  * @module
  */
-import type { Application, Environ, HeaderList, StartResponse } from '../spec.js';
+import type { Application, Environ, HeaderList, StartResponse, Status } from '../spec.js';
 // The one reason-phrase table of the project (RFC 9110 names); the lead is folding the others into it.
 import { reasonPhrase } from '../protocol/status.js';
 import { parseQualityList } from '../protocol/accept.js';
@@ -27,7 +27,7 @@ export interface HTTPExceptionOptions {
 
 /** A response as `HTTPException.toResponse()` renders it. */
 export interface RenderedResponse {
-  status: string;
+  status: Status;
   headers: HeaderList;
   body: string;
 }
@@ -104,7 +104,7 @@ export class HTTPException extends Error {
   }
 
   /** The status line for startResponse: `404 Not Found`. */
-  get status(): string {
+  get status(): Status {
     return `${this.code} ${this.reason}`;
   }
 

@@ -16,6 +16,17 @@ export interface RemoteInfo {
   port?: number | string;
 }
 
+declare module '../spec.js' {
+  interface EnvironExtensions {
+    /** The Fetch Request itself (`toFetchHandler`): Workers' `request.cf`, say. */
+    'tsgi.fetch.request'?: Request;
+    /** The runtime's second handler argument (Workers' bindings), when it passed one. */
+    'tsgi.fetch.env'?: unknown;
+    /** The runtime's third handler argument (Workers' execution context), when it passed one. */
+    'tsgi.fetch.ctx'?: unknown;
+  }
+}
+
 /** Finds the client's address from what the runtime passed next to the Request. */
 export type RemoteResolver = (request: Request, env: unknown, ctx: unknown) => RemoteInfo | string | null | undefined;
 

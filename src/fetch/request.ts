@@ -7,7 +7,7 @@
 // It is `instanceof Request`, but the runtime's own Request constructor does not accept it as its
 // *input* (`new Request(request, init)` fails its brand check): use `request.clone()` or
 // `new Request(request.url, request)`, or pass `{ nativeRequest: true }` to fromFetchHandler.
-import type { Environ, InputStream } from '../spec.js';
+import type { Environ, EnvironRecord, InputStream } from '../spec.js';
 import { EMPTY } from '../protocol/bytes.js';
 import { EMPTY_INPUT } from '../runner/input.js';
 import { splitTarget } from '../protocol/target.js';
@@ -86,7 +86,7 @@ export function headersOf(environ: Environ): Headers {
     if (key.charCodeAt(0) === 72 && key.startsWith('HTTP_')) name = key.slice(5);
     else if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') name = key;
     else continue;
-    const value = environ[key];
+    const value = (environ as EnvironRecord)[key]; // a key found at run time
     if (typeof value !== 'string') continue;
     try {
       headers.append(name.toLowerCase().replace(/_/g, '-'), value);

@@ -75,8 +75,8 @@ export function findHeader(headers: HeaderList, name: string): string | undefine
 }
 
 /** An environ value as a string ('' when absent or not a string). */
-export function env(environ: Environ, key: string): string {
-  const v = environ[key];
+export function env(environ: Environ, key: keyof Environ): string {
+  const v: unknown = environ[key];
   return typeof v === 'string' ? v : '';
 }
 

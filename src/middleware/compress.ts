@@ -12,7 +12,7 @@
  * @module
  */
 import zlib from 'node:zlib';
-import type { Application, Body, Chunk, Environ, ExcInfo, HeaderList, Middleware, StartResponse, Write } from '../spec.js';
+import type { Application, Body, Chunk, Environ, ExcInfo, HeaderList, Middleware, StartResponse, Status, Write } from '../spec.js';
 import { AssertionError, checkHeaders, checkStatus } from '../runner/checks.js';
 import { EMPTY, concat, toBytes } from '../protocol/bytes.js';
 import { callApp, closeOnce, env, parseQualityList, withClose } from './_body.js';
@@ -236,7 +236,7 @@ export function compress(options: CompressOptions = {}): Middleware {
 
 /** One response through the middleware. */
 class Exchange {
-  private status: string | null = null;
+  private status: Status | null = null;
   private headers: HeaderList | null = null;
   private committed = false;
   private realWrite: Write | null = null;
@@ -258,7 +258,7 @@ class Exchange {
     this.startResponse = (status, headers, excInfo) => this.onStart(status, headers, excInfo);
   }
 
-  private onStart(status: string, headers: HeaderList, excInfo?: ExcInfo): Write {
+  private onStart(status: Status, headers: HeaderList, excInfo?: ExcInfo): Write {
     const hasExc = excInfo !== undefined && excInfo !== null && excInfo !== false;
     if (hasExc) {
       // An error response: pass it on now, as it is (the server rethrows if the headers went out).

@@ -9,6 +9,7 @@
 import type { Application, Body, Chunk, Environ, HeaderList, Middleware, StartResponse, Write } from '../spec.js';
 import { byteLength, callApp, closeOnce, env, isAsyncBody, parseQualityList, withClose } from './_body.js';
 import { requestTarget } from './access-log.js';
+import { isHeaderVar } from '../protocol/names.js';
 
 export interface ErrorPageOptions {
   /**
@@ -80,7 +81,7 @@ function requestRows(environ: Environ): Array<[string, string]> {
     ['PATH_INFO', env(environ, 'PATH_INFO')],
   ];
   for (const key of Object.keys(environ).sort()) {
-    if (!key.startsWith('HTTP_') && key !== 'CONTENT_TYPE' && key !== 'CONTENT_LENGTH') continue;
+    if (!isHeaderVar(key)) continue;
     rows.push([key, SECRET.has(key) ? '(hidden)' : env(environ, key)]);
   }
   return rows;

@@ -20,6 +20,16 @@ import { unquoteToLatin1 } from '../util.js';
 /** Where the original values go: `{ REMOTE_ADDR, REMOTE_PORT, 'wsgi.url_scheme', HTTP_HOST, SERVER_NAME, SERVER_PORT, SCRIPT_NAME }`. */
 export const PROXY_ORIGINAL_KEY = 'tsgi.proxy.original';
 
+/** The values `proxyHeaders()` replaced, as the server set them. */
+export type ProxyOriginal = Pick<Environ, 'REMOTE_ADDR' | 'REMOTE_PORT' | 'wsgi.url_scheme' | 'HTTP_HOST' | 'SERVER_NAME' | 'SERVER_PORT' | 'SCRIPT_NAME'>;
+
+declare module '../spec.js' {
+  interface EnvironExtensions {
+    /** The values `proxyHeaders()` replaced, as the server set them. */
+    'tsgi.proxy.original'?: ProxyOriginal;
+  }
+}
+
 /**
  * Which peers are proxies whose headers are believed:
  * - `'loopback'`: 127.0.0.0/8, ::1, and Unix-socket peers (no REMOTE_ADDR);

@@ -12,7 +12,7 @@
 // the client is slow: backpressure, as on a real socket.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
-import type { Application, Body, Environ, HeaderList, InputStream, StartResponse } from '../spec.js';
+import type { Application, Body, Environ, EnvironRecord, HeaderList, InputStream, StartResponse } from '../spec.js';
 import { isHopByHop } from '../protocol/hop.js';
 import { reasonPhrase } from '../protocol/status.js';
 import { readSome, targetOf } from '../fetch/request.js';
@@ -199,7 +199,7 @@ class NodeExchange implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Arra
       if (key.charCodeAt(0) === 72 && key.startsWith('HTTP_')) name = key.slice(5);
       else if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') name = key;
       else continue;
-      const value = environ[key];
+      const value = (environ as EnvironRecord)[key]; // a key found at run time
       if (typeof value !== 'string') continue;
       name = name.toLowerCase().replace(/_/g, '-');
       headers[name] = value;

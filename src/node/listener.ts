@@ -12,6 +12,13 @@ import { decodePath, splitTarget } from '../protocol/target.js';
 import { environFromHead, protocolName, type HeadBase } from '../protocol/environ.js';
 import { defineSignal } from '../fetch/signal.js';
 import { ResponseSink } from '../http/node/sink.js';
+
+declare module '../spec.js' {
+  interface EnvironExtensions {
+    /** The Node request a `toNodeListener` mount answers, with what middleware in front put on it. */
+    'tsgi.node.req'?: IncomingMessage;
+  }
+}
 import { RequestSource } from '../http/node/source.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';

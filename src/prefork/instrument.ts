@@ -1,7 +1,7 @@
 // Wraps the application to see each request begin and end (status, body bytes, duration) without
 // touching the doors: the access log, the metrics, max-requests and the watchdog's "request in
 // progress" all hang on it. The wrapper is only installed when one of them is on.
-import type { Application, Body, Chunk, Environ, HeaderList, StartResponse } from '../spec.js';
+import type { Application, Body, Chunk, Environ, StartResponse } from '../spec.js';
 
 export interface RequestHooks {
   /** A request reached the application. Returns a token handed back to `end`. */
@@ -41,7 +41,7 @@ export function instrument(app: Application, hooks: RequestHooks, counted = true
       done = true;
       hooks.end(token, environ, status, head ? 0 : bytes, started);
     };
-    const sr: StartResponse = (s: string, h: HeaderList, exc?: unknown) => {
+    const sr: StartResponse = (s, h, exc) => {
       const write = startResponse(s, h, exc);
       status = statusCode(s);
       return (chunk: Chunk) => {

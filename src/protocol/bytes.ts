@@ -5,7 +5,7 @@
 type BufferLike = {
   from(s: string, enc: string): Uint8Array;
   byteLength(s: string, enc: string): number;
-  concat(list: readonly Uint8Array[], total?: number): Uint8Array;
+  concat(list: readonly Uint8Array[], total?: number): Uint8Array<ArrayBuffer>;
 };
 const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
 const encoder = new TextEncoder();
@@ -41,6 +41,9 @@ export function toBytes(chunk: Uint8Array | string): Uint8Array {
   return chunk;
 }
 
+// Parts on plain ArrayBuffers give a result on one (Buffer.concat and new Uint8Array allocate one).
+export function concat(parts: readonly Uint8Array<ArrayBuffer>[], total?: number): Uint8Array<ArrayBuffer>;
+export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array;
 export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (NodeBuffer) return NodeBuffer.concat(parts, total);

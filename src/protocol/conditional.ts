@@ -16,10 +16,11 @@ export interface Validators {
 /** What the preconditions of a request say: go on, answer 304 Not Modified, or answer 412 Precondition Failed. */
 export type Precondition = 'proceed' | 'not-modified' | 'failed';
 
-type EnvironLike = Readonly<Record<string, unknown>>;
+// Any environ (the typed Environ or a plain record): only the conditional request headers are read.
+type EnvironLike = object;
 
 function header(environ: EnvironLike, key: string): string {
-  const v = Object.hasOwn(environ, key) ? environ[key] : undefined;
+  const v = Object.hasOwn(environ, key) ? (environ as Record<string, unknown>)[key] : undefined;
   return typeof v === 'string' ? v : '';
 }
 

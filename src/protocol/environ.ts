@@ -43,7 +43,7 @@
 //     S, else P) or 'path' (FastCGI: nginx's stock fastcgi_params and Apache's mod_proxy_fcgi send the
 //     whole decoded path as SCRIPT_NAME, so the application is served at the root: SCRIPT_NAME '',
 //     PATH_INFO S, which is also the path after an nginx rewrite, where REQUEST_URI is the original).
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
+import type { Environ, EnvironRecord, ErrorStream, FileWrapperFactory, InputStream } from '../spec.js';
 import { WSGI_VERSION } from '../spec.js';
 import { ClientError } from '../errors.js';
 import { headerKey, isToken } from './names.js';
@@ -317,7 +317,7 @@ export function environFromCgi(vars: Iterable<readonly [string, string]>, base: 
     'wsgi.input_terminated': true,
   };
   // hasOwn, not `in`: a variable named toString or constructor is data, not a prototype member.
-  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) environ[k] = v;
+  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v;
   if (uri !== undefined && rules.rawUri) environ.RAW_URI = uri;
   if (environ.REMOTE_ADDR === undefined) {
     const remote = unmapIPv4(peer.remoteAddress);

@@ -3,11 +3,19 @@
 
 // HTTP_<NAME> for every header name seen so far: the same few names recur on every request, so the
 // upper-casing and the underscore check are done once per name, not once per request.
-const keyCache = new Map<string, string | null>();
+const keyCache = new Map<string, HeaderVar | null>();
 const MAX_CACHED = 2048;
 
+/** The environ keys request headers become. */
+export type HeaderVar = `HTTP_${string}` | 'CONTENT_TYPE' | 'CONTENT_LENGTH';
+
+/** Whether an environ key holds a request header. */
+export function isHeaderVar(key: string): key is HeaderVar {
+  return key.startsWith('HTTP_') || key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH';
+}
+
 /** The environ key of a request header, or null when the header is dropped (its name has `_`). */
-export function headerKey(name: string): string | null {
+export function headerKey(name: string): HeaderVar | null {
   let key = keyCache.get(name);
   if (key !== undefined) return key;
   if (name.includes('_')) {
@@ -20,7 +28,7 @@ export function headerKey(name: string): string | null {
       // ASCII-only upper-casing keeps the latin-1 invariant (wsgi-spec.md T22).
       upper += c === 45 ? '_' : c >= 97 && c <= 122 ? String.fromCharCode(c - 32) : name[i];
     }
-    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : 'HTTP_' + upper;
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`;
   }
   if (keyCache.size < MAX_CACHED) keyCache.set(name, key);
   return key;

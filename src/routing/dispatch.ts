@@ -32,6 +32,19 @@ export interface DispatchOptions {
 }
 
 /** An application that takes its route arguments as a third parameter. */
+declare module '../spec.js' {
+  interface EnvironExtensions {
+    /** The matched route's arguments (dispatch() sets them; routeArgs() reads them). */
+    'tsgi.route_args'?: Record<string, unknown>;
+    /** The same, as the wsgiorg.routing_args convention spells it: [positional, named]. */
+    'wsgiorg.routing_args'?: [unknown[], Record<string, unknown>];
+    /** The adapter bound to this request: urlFor() builds URLs with it. */
+    'tsgi.url_adapter'?: MapAdapter;
+    /** The matched endpoint's name. */
+    'tsgi.endpoint'?: string;
+  }
+}
+
 export type RouteHandler<A = Record<string, unknown>> = (environ: Environ, startResponse: StartResponse, args: A) => Body | Promise<Body>;
 
 /** The arguments of the matched route (empty outside a dispatch). */

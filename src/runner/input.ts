@@ -1,7 +1,7 @@
 // wsgi.input over any transport. A door supplies a ByteSource (the decoded body, chunk by chunk);
 // Input serves PEP 3333's read/readline/readlines/iteration on top of it and never hands out more
 // than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
-import type { InputStream } from '../spec.js';
+import type { Bytes, InputStream } from '../spec.js';
 import { EMPTY, concat } from '../protocol/bytes.js';
 import { ClientError } from './handler.js';
 
@@ -11,6 +11,15 @@ export interface ByteSource {
 }
 
 const NL = 10;
+
+/**
+ * Whether bytes sit on a plain ArrayBuffer, as the `Bytes` that wsgi.input promises must (a Blob or a
+ * Response refuses a view of a SharedArrayBuffer). Node's socket and stream Buffers always do, so
+ * this is one `instanceof` per chunk; a source that hands out anything else gets its chunk copied.
+ */
+function onArrayBuffer(chunk: Uint8Array): chunk is Bytes {
+  return chunk.buffer instanceof ArrayBuffer;
+}
 
 /** Sizes are whole numbers (or null/undefined/negative for "all"), as in Python. */
 function checkSize(size: unknown, method: string): TypeError | undefined {
@@ -22,7 +31,7 @@ export class Input implements InputStream {
   /** The read in progress: reads run one after another, so concurrent calls get bytes in order. */
   private turn: Promise<void> = Promise.resolve();
   private busy = false;
-  private chunks: Uint8Array[] = [];
+  private chunks: Bytes[] = [];
   private buffered = 0;
   private eof = false;
   /** Bytes that may still be handed out (Infinity for a chunked body, which the source terminates). */
@@ -36,12 +45,12 @@ export class Input implements InputStream {
     if (limit <= 0) this.eof = true;
   }
 
-  read(size?: number | null): Promise<Uint8Array> {
+  read(size?: number | null): Promise<Bytes> {
     const bad = checkSize(size, 'read');
     return bad ? Promise.reject(bad) : this.queue(() => this.readNow(size));
   }
 
-  readline(size?: number | null): Promise<Uint8Array> {
+  readline(size?: number | null): Promise<Bytes> {
     const bad = checkSize(size, 'readline');
     return bad ? Promise.reject(bad) : this.queue(() => this.readlineNow(size));
   }
@@ -50,7 +59,7 @@ export class Input implements InputStream {
    * At most `size` bytes, waiting only when nothing is buffered (Python's `read1`): for bridges and
    * interactive uploads that must pass data on as it arrives. Empty at the end.
    */
-  read1(size?: number | null): Promise<Uint8Array> {
+  read1(size?: number | null): Promise<Bytes> {
     const bad = checkSize(size, 'read1');
     return bad
       ? Promise.reject(bad)
@@ -77,7 +86,7 @@ export class Input implements InputStream {
     if (this.turn === settled) this.busy = false;
   }
 
-  private async readNow(size?: number | null): Promise<Uint8Array> {
+  private async readNow(size?: number | null): Promise<Bytes> {
     if (size === undefined || size === null || size < 0) {
       while (!this.eof) await this.fill();
       return this.take(this.buffered);
@@ -86,7 +95,7 @@ export class Input implements InputStream {
     return this.take(Math.min(size, this.buffered));
   }
 
-  private async readlineNow(size?: number | null): Promise<Uint8Array> {
+  private async readlineNow(size?: number | null): Promise<Bytes> {
     const max = size === undefined || size === null || size < 0 ? Infinity : size;
     let scanned = 0;
     for (;;) {
@@ -99,8 +108,8 @@ export class Input implements InputStream {
     }
   }
 
-  async readlines(hint?: number | null): Promise<Uint8Array[]> {
-    const lines: Uint8Array[] = [];
+  async readlines(hint?: number | null): Promise<Bytes[]> {
+    const lines: Bytes[] = [];
     let total = 0;
     for (;;) {
       const line = await this.readline();
@@ -111,7 +120,7 @@ export class Input implements InputStream {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  async *[Symbol.asyncIterator](): AsyncIterator<Bytes> {
     for (;;) {
       const line = await this.readline();
       if (line.length === 0) return;
@@ -130,8 +139,9 @@ export class Input implements InputStream {
       return;
     }
     if (chunk.length === 0) return;
+    const bytes = onArrayBuffer(chunk) ? chunk : new Uint8Array(chunk);
     // Never keep more than the declared length: extra bytes are not part of this body.
-    const piece = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
+    const piece = bytes.length > this.remaining ? bytes.subarray(0, this.remaining) : bytes;
     this.remaining -= piece.length;
     this.chunks.push(piece);
     this.buffered += piece.length;
@@ -150,7 +160,7 @@ export class Input implements InputStream {
     return -1;
   }
 
-  private take(n: number): Uint8Array {
+  private take(n: number): Bytes {
     if (n <= 0) return EMPTY;
     const first = this.chunks[0]!;
     if (first.length === n) {
@@ -163,7 +173,7 @@ export class Input implements InputStream {
       this.buffered -= n;
       return first.subarray(0, n);
     }
-    const parts: Uint8Array[] = [];
+    const parts: Bytes[] = [];
     let need = n;
     while (need > 0) {
       const c = this.chunks[0]!;

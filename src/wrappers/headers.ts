@@ -3,7 +3,7 @@
  * up by their HTTP names, case-insensitively; plus the parser for `type/subtype; name=value` fields.
  * @module
  */
-import type { Environ } from '../spec.js';
+import type { Environ, EnvironRecord } from '../spec.js';
 
 /** The environ key of a header name, or null for a name the server drops (`_` in it, docs/SPEC.md R71). */
 export function environKey(name: string): string | null {
@@ -26,7 +26,7 @@ export class RequestHeaders implements Iterable<[string, string]> {
   get(name: string): string | null {
     const key = environKey(name);
     if (key === null || !Object.hasOwn(this.environ, key)) return null;
-    const v = this.environ[key];
+    const v = (this.environ as EnvironRecord)[key];
     return typeof v === 'string' ? v : null;
   }
 
@@ -47,7 +47,7 @@ export class RequestHeaders implements Iterable<[string, string]> {
   /** `[name, value]` for every header, names lower-case (`content-type`, `x-request-id`). */
   *entries(): IterableIterator<[string, string]> {
     for (const key of Object.keys(this.environ)) {
-      const v = this.environ[key];
+      const v = (this.environ as EnvironRecord)[key];
       if (typeof v !== 'string') continue;
       if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') yield [key.toLowerCase().replace('_', '-'), v];
       else if (key.startsWith('HTTP_')) yield [key.slice(5).toLowerCase().replace(/_/g, '-'), v];

@@ -10,7 +10,7 @@
  * @module
  */
 import { tmpdir } from 'node:os';
-import type { Environ } from '../spec.js';
+import type { Environ, EnvironRecord } from '../spec.js';
 import { quote, utf8FromNative } from '../util.js';
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from '../exceptions/index.js';
 import { Accept } from './accept.js';
@@ -101,7 +101,7 @@ export class RangeHeader {
 const instances = new WeakMap<Environ, Request>();
 
 function str(environ: Environ, key: string): string {
-  const v = Object.hasOwn(environ, key) ? environ[key] : undefined;
+  const v = Object.hasOwn(environ, key) ? (environ as EnvironRecord)[key] : undefined;
   return typeof v === 'string' ? v : '';
 }
 

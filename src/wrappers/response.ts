@@ -19,7 +19,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Headers } from '../headers.js';
 import { contentType as contentTypeFor, FileRange } from '../middleware/static.js';
-import type { Body, Chunk, Environ, FileWrapperFactory, HeaderList, StartResponse } from '../spec.js';
+import type { Body, Chunk, Environ, FileWrapperFactory, HeaderList, StartResponse, Status } from '../spec.js';
 import { FileWrapper, formatDateTime } from '../util.js';
 import { evaluatePreconditions, parseHttpDate, selectRange, statEtag, type Validators } from '../protocol/conditional.js';
 import { reasonPhrase } from '../protocol/status.js';
@@ -48,14 +48,14 @@ export interface FileResponseInit extends Omit<ResponseInit, 'status'> {
 }
 
 /** The status line for a number or a string ('404' or '404 Not Found'). */
-export function statusLine(status: number | string): string {
+export function statusLine(status: number | string): Status {
   if (typeof status === 'number') {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status code ${status}`);
     return `${status} ${reasonPhrase(status)}`;
   }
   if (/^\d{3}$/.test(status)) return statusLine(Number(status));
   if (!/^[1-9]\d\d [^\x00-\x1f\x7f]*$/.test(status)) throw new RangeError(`invalid status line ${JSON.stringify(status)}: want 'NNN Reason'`);
-  return status;
+  return status as Status;
 }
 
 /** Headers that describe the content and must not go out with a 304 (Werkzeug's list, Last-Modified kept as static files do). */
@@ -82,7 +82,7 @@ export class Response {
   declare body: ResponseBody;
   /** Whether serving evaluates conditional and Range headers (see `makeConditional()`). */
   declare conditional: boolean;
-  private declare line: string;
+  private declare line: Status;
   private declare source: FileSource | null;
 
   constructor(body: ResponseBody = null, init: ResponseInit = {}) {
@@ -104,7 +104,7 @@ export class Response {
   }
 
   /** The status line, e.g. `'200 OK'`. Set a number or a line. */
-  get status(): string {
+  get status(): Status {
     return this.line;
   }
   set status(value: number | string) {
@@ -308,17 +308,17 @@ function dropBody(body: Body): void {
   if (typeof body.close === 'function') void Promise.resolve(body.close()).catch(() => {});
 }
 
-function failed(headers: Headers): [string, HeaderList] {
+function failed(headers: Headers): [Status, HeaderList] {
   const h = new Headers(headers.items().filter(([k]) => !ENTITY_HEADERS.has(k.toLowerCase())));
   h.set('Content-Length', '0');
   return ['412 Precondition Failed', h.list];
 }
 
-function notModified(headers: Headers): [string, HeaderList] {
+function notModified(headers: Headers): [Status, HeaderList] {
   return ['304 Not Modified', headers.items().filter(([k]) => !ENTITY_HEADERS.has(k.toLowerCase()))];
 }
 
-function unsatisfiable(headers: Headers, size: number): [string, HeaderList] {
+function unsatisfiable(headers: Headers, size: number): [Status, HeaderList] {
   const h = new Headers(headers.items().filter(([k]) => !ENTITY_HEADERS.has(k.toLowerCase())));
   h.set('Content-Range', `bytes */${size}`);
   h.set('Content-Length', '0');

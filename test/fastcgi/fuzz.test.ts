@@ -146,7 +146,7 @@ const checker: Application = async (environ, start) => {
     if (typeof v === 'string' && /[^\x00-\xff]/.test(v)) problem(`${k} is not latin-1`);
   }
   if (!isToken(environ.REQUEST_METHOD)) problem(`REQUEST_METHOD ${JSON.stringify(environ.REQUEST_METHOD)}`);
-  for (const k of ['SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'SERVER_SOFTWARE']) {
+  for (const k of ['SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'SERVER_SOFTWARE'] as const) {
     if (typeof environ[k] !== 'string') problem(`${k} is not a string`);
   }
   if (environ.SERVER_NAME === '' || environ.SERVER_PORT === '') problem('SERVER_NAME or SERVER_PORT empty');

@@ -18,7 +18,7 @@ const app: Application = async (environ: Environ, start) => {
     if (typeof v === 'string' && /[^\x00-\xff]/.test(v)) problems.push(`${k} is not latin-1: ${JSON.stringify(v)}`);
     if (k.startsWith('HTTP_') && /[\r\n\0]/.test(v as string)) problems.push(`${k} holds CR, LF or NUL`);
   }
-  for (const k of ['REQUEST_METHOD', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL']) {
+  for (const k of ['REQUEST_METHOD', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL'] as const) {
     if (typeof environ[k] !== 'string' || environ[k] === '') problems.push(`${k} missing or empty`);
   }
   if (environ.CONTENT_LENGTH !== undefined && !/^\d+$/.test(environ.CONTENT_LENGTH)) problems.push(`CONTENT_LENGTH ${environ.CONTENT_LENGTH}`);

@@ -3,7 +3,7 @@
 // SCRIPT_NAME/PATH_INFO split a front end makes still reaches the right one.
 import { appendFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { Application, Environ, StartResponse } from '../../src/spec.js';
+import type { Application, Environ, EnvironRecord, StartResponse } from '../../src/spec.js';
 
 export const STREAM_BYTES = 10 * 1024 * 1024;
 export const STREAM_CHUNK = 64 * 1024;
@@ -27,7 +27,7 @@ async function environApp(environ: Environ, startResponse: StartResponse) {
   const payload = length > 0 ? await input.read(length) : environ['wsgi.input_terminated'] ? await input.read() : new Uint8Array(0);
   const lines = Object.keys(environ)
     .sort()
-    .map((k) => `${k}:${String(environ[k])}`);
+    .map((k) => `${k}:${String((environ as EnvironRecord)[k])}`);
   const parts = ['The Begining\n', STARS + '\n', lines.join('\n')];
   if (payload.length > 0) parts.push('\nBODY:' + Buffer.from(payload).toString('hex'));
   parts.push('\n' + STARS, '\nThe End');
@@ -72,7 +72,7 @@ export const application: Application = async (environ, startResponse) => {
     case 'forever': {
       startResponse('200 OK', [['Content-Type', 'application/octet-stream']]);
       const chunk = Buffer.alloc(STREAM_CHUNK, 120);
-      const marker = environ.TSGI_TEST_MARKER;
+      const marker = (environ as EnvironRecord).TSGI_TEST_MARKER; // a CGI variable the test's front end sets
       let sent = 0;
       return {
         async *[Symbol.asyncIterator]() {

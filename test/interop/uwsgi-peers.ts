@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Application, Environ } from '../../src/spec.js';
+import type { Application, Environ, EnvironRecord } from '../../src/spec.js';
 import type { Logger } from '../../src/runner/log.js';
 import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 
@@ -172,7 +172,7 @@ async function environApp(environ: Environ, startResponse: Parameters<Applicatio
   const payload = length > 0 ? await input.read(length) : environ['wsgi.input_terminated'] ? await input.read() : new Uint8Array(0);
   const lines = Object.keys(environ)
     .sort()
-    .map((k) => `${k}:${String(environ[k])}`);
+    .map((k) => `${k}:${String((environ as EnvironRecord)[k])}`);
   const parts = ['The Begining\n', STARS + '\n', lines.join('\n')];
   if (payload.length > 0) parts.push('\nBODY:' + Buffer.from(payload).toString('hex'));
   parts.push('\n' + STARS, '\nThe End');

@@ -15,7 +15,7 @@ import {
   type AccessEntry,
 } from '../../src/middleware/access-log.js';
 import { requestId } from '../../src/middleware/request-id.js';
-import type { Application, Body } from '../../src/spec.js';
+import type { Application, Body, Status } from '../../src/spec.js';
 import { createEnviron, request, runApp } from '../../src/testing/index.js';
 import { httpRequest, withServer } from './support.js';
 
@@ -144,7 +144,7 @@ function capture(format: 'common' | 'combined' | 'json' = 'json') {
 }
 
 const ok =
-  (body: Body, status = '200 OK'): Application =>
+  (body: Body, status: Status = '200 OK'): Application =>
   (_e, start) => {
     start(status, [['Content-Type', 'text/plain']]);
     return body;

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { compose } from '../../src/compose.js';
 import { compress, isCompressible, negotiateEncoding, type CompressOptions } from '../../src/middleware/compress.js';
-import type { Application, Body, HeaderList } from '../../src/spec.js';
+import type { Application, Body, HeaderList, Status } from '../../src/spec.js';
 import { request, type RequestOptions } from '../../src/testing/index.js';
 import { httpRequest, withServer } from './support.js';
 
@@ -26,7 +26,7 @@ function decodePrefix(encoding: string, body: Buffer): string {
 }
 
 const respond =
-  (body: Body, headers: HeaderList = [['Content-Type', 'text/plain; charset=utf-8']], status = '200 OK'): Application =>
+  (body: Body, headers: HeaderList = [['Content-Type', 'text/plain; charset=utf-8']], status: Status = '200 OK'): Application =>
   (_e, start) => {
     start(status, headers);
     return body;
@@ -111,7 +111,7 @@ describe('compress in-process', () => {
   });
 
   it('skips encoded, no-transform, event-stream, partial, bodiless and binary responses', async () => {
-    const cases: Array<[string, HeaderList, string?]> = [
+    const cases: Array<[string, HeaderList, Status?]> = [
       ['already encoded', [['Content-Type', 'text/plain'], ['Content-Encoding', 'gzip']]],
       ['no-transform', [['Content-Type', 'text/plain'], ['Cache-Control', 'public, no-transform']]],
       ['event stream', [['Content-Type', 'text/event-stream']]],

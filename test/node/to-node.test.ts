@@ -32,7 +32,7 @@ const app: Application = async (environ, start) => {
   switch (environ.PATH_INFO) {
     case '/environ': {
       start('200 OK', [['Content-Type', 'application/json']]);
-      const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_URI', 'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_X_TEST', 'wsgi.url_scheme'];
+      const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_URI', 'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_X_TEST', 'wsgi.url_scheme'] as const;
       const seen: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, environ[k] ?? null]));
       seen.user = (environ['tsgi.node.req'] as { user?: string }).user ?? null;
       return [JSON.stringify(seen)];

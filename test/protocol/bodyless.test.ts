@@ -9,7 +9,7 @@ import { runApp, type Sink } from '../../src/runner/handler.js';
 import { silentLogger } from '../../src/runner/log.js';
 import { ValidationError, validate } from '../../src/validate.js';
 import { createEnviron } from '../../src/testing/index.js';
-import type { Application, HeaderList, StartResponse } from '../../src/spec.js';
+import type { Application, HeaderList, StartResponse, Status } from '../../src/spec.js';
 
 test('the table: 1xx and 204 forbid Content-Length and Transfer-Encoding, 304 allows the representation\'s length', () => {
   assert.deepEqual(NO_CONTENT['1xx'], { contentLength: 'forbidden', transferEncoding: 'forbidden', contentType: 'forbidden' });
@@ -30,7 +30,7 @@ async function framed(status: string, method: string): Promise<{ bodyless: boole
     abort: () => {},
     closed: false,
   };
-  const app: Application = (_e, start) => (start(status, []), ['abc']);
+  const app: Application = (_e, start) => (start(status as Status, []), ['abc']);
   await runApp(app, createEnviron('/', { method }), sink, { log: silentLogger, method });
   return out;
 }

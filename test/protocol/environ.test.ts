@@ -20,7 +20,7 @@ import {
 import { splitTarget } from '../../src/protocol/target.js';
 import { EMPTY_INPUT } from '../../src/runner/input.js';
 import { LogErrors, silentLogger } from '../../src/runner/log.js';
-import type { Environ } from '../../src/spec.js';
+import type { Environ, EnvironRecord } from '../../src/spec.js';
 import { FileWrapper } from '../../src/util.js';
 
 const common: EnvironBase = { software: 'tsgi/test', errors: new LogErrors(silentLogger), multiprocess: false, fileWrapper: FileWrapper, input: EMPTY_INPUT };
@@ -277,6 +277,6 @@ describe('environFromCgi', () => {
     assert.equal(e['wsgi.url_scheme'], 'http');
     assert.equal(Object.hasOwn(e, 'tsgi.x'), false);
     assert.equal(Object.getPrototypeOf(e), Object.prototype);
-    assert.deepEqual([e.toString, e.constructor, e.X_CUSTOM], ['t', 'c', 'v']);
+    assert.deepEqual([e.toString, e.constructor, (e as EnvironRecord).X_CUSTOM], ['t', 'c', 'v']);
   });
 });

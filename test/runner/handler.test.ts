@@ -2,7 +2,7 @@
 // Content-Length enforcement, HEAD, errors and close().
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Application, Body, Environ, StartResponse } from '../../src/spec.js';
+import type { Application, Body, Environ, StartResponse, Status } from '../../src/spec.js';
 import { createEnviron, request, runApp } from '../../src/testing/index.js';
 import { ClientError, runApp as runRaw, type Sink } from '../../src/runner/handler.js';
 import { silentLogger } from '../../src/runner/log.js';
@@ -43,7 +43,7 @@ describe('startResponse checks', () => {
       let thrown: unknown;
       const app: Application = (_env, start) => {
         try {
-          start(status, headers);
+          start(status as Status, headers); // malformed on purpose: the runtime check is under test
         } catch (err) {
           thrown = err;
           throw err;
@@ -169,7 +169,7 @@ describe('framing', () => {
   });
 
   it('adds no Content-Length to 204 and sends no body for 204 and 304', async () => {
-    for (const status of ['204 No Content', '304 Not Modified']) {
+    for (const status of ['204 No Content', '304 Not Modified'] as const) {
       const body = tracked(['ignored']);
       const res = await request((_e, start) => {
         start(status, []);

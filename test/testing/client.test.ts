@@ -2,7 +2,7 @@
 // Fetch Responses: streaming, cancelling as a disconnect, signals, logs, client.fetch().
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Application, Body, Environ } from '../../src/spec.js';
+import type { Application, Body, Environ, EnvironRecord } from '../../src/spec.js';
 import { CapturedErrors, client, createEnviron, request, runApp } from '../../src/testing/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,7 +105,7 @@ describe('createEnviron', () => {
     assert.equal(e.REMOTE_ADDR, '192.0.2.9');
     assert.equal(e.SCRIPT_NAME, '/app');
     assert.equal(e.SERVER_PROTOCOL, 'HTTP/1.0');
-    assert.equal(e['my.key'], 1);
+    assert.equal((e as EnvironRecord)['my.key'], 1);
     assert.equal(e['tsgi.signal'], ac.signal);
     assert.ok(e['wsgi.errors'] instanceof CapturedErrors);
   });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Application, Environ } from '../../src/spec.js';
+import type { Application, Environ, EnvironRecord } from '../../src/spec.js';
 import { encodePacket, serveUwsgi, type UwsgiOptions, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 import { ChunkedDecoder } from '../../src/uwsgi/chunked.js';
 import {
@@ -122,7 +122,7 @@ const hello: Application = async (environ, startResponse) => {
   if (path === '/echo') {
     const body = Buffer.from(await environ['wsgi.input'].read()).toString('latin1');
     const env: Record<string, string> = {};
-    for (const k of Object.keys(environ).sort()) env[k] = String(environ[k]);
+    for (const k of Object.keys(environ).sort()) env[k] = String((environ as EnvironRecord)[k]);
     const data = Buffer.from(JSON.stringify({ body, environ: env }, null, 1));
     startResponse('200 OK', [['Content-Type', 'application/json'], ['Content-Length', String(data.length)]]);
     return [data];

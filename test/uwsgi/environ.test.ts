@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMPTY_INPUT } from '../../src/runner/input.js';
 import { silentLogger, LogErrors } from '../../src/runner/log.js';
-import type { Environ } from '../../src/spec.js';
+import type { Environ, EnvironRecord } from '../../src/spec.js';
 import { FileWrapper } from '../../src/util.js';
 import { VERSION } from '../../src/version.js';
 import { allowList } from '../../src/server/trust.js';
@@ -124,7 +124,7 @@ describe('what each front end sends becomes the environ the HTTP door would buil
 
   test('the uWSGI router: its byte-swapped REMOTE_PORT is dropped; HTTP/1.0 answered as HTTP/1.0', () => {
     const { environ: e } = fromFixture('uwsgi-router-get.bin');
-    assert.equal(e.UWSGI_ROUTER, 'http');
+    assert.equal((e as EnvironRecord).UWSGI_ROUTER, 'http'); // a variable only the uWSGI router sends
     assert.equal('REMOTE_PORT' in e, false);
     assert.equal(e.REMOTE_ADDR, '127.0.0.1');
     assert.equal(fromFixture('uwsgi-router-http10.bin').responseProtocol, 'HTTP/1.0');

@@ -59,7 +59,7 @@ function verdict(pieces: Uint8Array[], bufferSize = 65535): string {
 /** Checks an environ the application could receive; returns what is wrong with it. */
 function problems(e: Environ): string[] {
   const out: string[] = [];
-  for (const k of ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL']) {
+  for (const k of ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL'] as const) {
     if (typeof e[k] !== 'string') out.push(`${k} is not a string`);
   }
   for (const [k, v] of Object.entries(e)) {
