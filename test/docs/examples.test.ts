@@ -58,6 +58,21 @@ const RULES: Rule[] = [
     contains: 'npm ci && npm start',
     skip: 'installs the dependencies and runs the whole suite, which is what CI does; npm start is the CLI the other blocks run',
   },
+  {
+    file: 'README.md',
+    contains: 'npm install tsgi',
+    skip: 'installs from the registry; test/package/consumer.test.ts installs the packed tarball into new projects instead',
+  },
+  {
+    file: 'docs/deploy.md',
+    contains: 'exec node_modules/.bin/tsgi app.ts',
+    skip: 'node_modules/.bin/tsgi exists in a project that installed tsgi: test/package/consumer.test.ts runs this command there and stops it with SIGTERM',
+  },
+  {
+    file: 'docs/errors.md',
+    contains: "err.code === 'TSGI_ERR_LISTEN'",
+    typeOnly: 'listens on /run/app.sock, a deployment path; test/errors.test.ts meets TSGI_ERR_LISTEN the way users do',
+  },
   { file: 'docs/SPEC.md', contains: 'export type Chunk = Uint8Array | string;', declarations: true },
   { file: 'docs/bridges.md', contains: 'http://db.internal/slow-report', noCall: 'fetches http://db.internal/, a host that exists only in the example' },
   { file: 'docs/deploy.md', contains: 'uwsgi --plugin http', skip: "needs uWSGI's HTTP router (test/interop runs uWSGI in front of tsgi)" },
