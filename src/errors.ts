@@ -18,6 +18,9 @@ export const ERRORS = {
   // protocol: request head, target and framing (src/protocol/head.ts, target.ts, framing.ts, fields.ts)
 
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
+  TSGI_ERR_CHUNKED: { status: 400, what: 'the chunked request body is malformed or passes a limit of the decoder' },
+  TSGI_ERR_BODY_INCOMPLETE: { status: 400, what: 'the request body ended before its end (short of its length, or the peer left)' },
+  TSGI_ERR_BODY_TIMEOUT: { status: 408, what: 'no request body data arrived within the body timeout' },
 
   // environ builders (src/protocol/environ.ts and the doors' CGI variables)
 } as const satisfies Record<string, { status?: number; what: string }>;

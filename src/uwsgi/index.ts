@@ -14,6 +14,6 @@ export {
   type PacketErrorCode,
   type Parsed,
 } from '../protocol/uwsgi.js';
-export { ChunkedDecoder, ChunkError } from './chunked.js';
+export { ChunkedDecoder } from '../protocol/chunked.js';
 export { buildEnviron, mergeVars, type UwsgiBase, type ConnectionInfo, type BodyFraming, type Request } from './environ.js';
 export { allowList, LOOPBACK, type AllowCheck } from '../server/trust.js';

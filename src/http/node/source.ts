@@ -1,66 +1,58 @@
-// The request body as a ByteSource, pulled from node:http's IncomingMessage in paused mode so that a
-// slow application applies backpressure to the client. Sends `100 Continue` on the first read when
-// the client asked for it (PEP 3333 R59), and times out a client that stalls mid-body.
+// The request body on node:http: the protocol layer's BodyQueue fed from the IncomingMessage. Nothing
+// is read before the application's first read (an unread body stays with node:http, which discards
+// it after the response); from then on the message flows into the queue, and the queue's backpressure
+// pauses the socket itself, so node:http holds no body of its own (its buffer counts bytes, not
+// pieces: one-byte chunks would cost ~100 bytes each there). Sends `100 Continue` on the first read
+// when the client asked for it (PEP 3333 R59), and times out a client that stalls mid-body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ByteSource } from '../../runner/input.js';
-import { ClientError } from '../../runner/handler.js';
+import { BodyQueue } from '../../protocol/body.js';
+import { ClientError } from '../../errors.js';
 
-export class RequestSource implements ByteSource {
+export class RequestSource extends BodyQueue {
+  private started = false;
+
   constructor(
     private readonly req: IncomingMessage,
-    private res: ServerResponse | null,
-    private readonly timeoutMs: number,
-  ) {}
+    res: ServerResponse | null,
+    timeoutMs: number,
+  ) {
+    const socket = req.socket;
+    super(
+      { pause: () => socket.pause(), resume: () => socket.resume() },
+      {
+        // llhttp has framed the body; the declared length still bounds it.
+        framing: { kind: 'transport' },
+        timeoutMs,
+        onFirstPull:
+          res === null
+            ? undefined
+            : () => {
+                // Expect: 100-continue: the client waits for this before it sends the body.
+                if (!res.headersSent && !res.writableEnded) res.writeContinue();
+              },
+      },
+    );
+  }
 
-  pull(): Promise<Uint8Array | null> {
+  override pull(): Promise<Uint8Array | null> {
+    if (!this.started) this.start();
+    return super.pull();
+  }
+
+  private start(): void {
+    this.started = true;
     const req = this.req;
-    if (this.res !== null) {
-      // Expect: 100-continue: the client waits for this before it sends the body.
-      if (!this.res.headersSent && !this.res.writableEnded) this.res.writeContinue();
-      this.res = null;
-    }
-    const chunk = req.read() as Uint8Array | null;
-    if (chunk !== null) return Promise.resolve(chunk);
-    if (req.readableEnded) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        req.off('readable', onReadable);
-        req.off('end', onEnd);
-        req.off('error', onError);
-        req.off('close', onClose);
-      };
-      const onReadable = () => {
-        const c = req.read() as Uint8Array | null;
-        if (c !== null) {
-          cleanup();
-          resolve(c);
-        }
-      };
-      const onEnd = () => {
-        cleanup();
-        resolve(null);
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        reject(new ClientError(400, `the request body could not be read: ${err.message}`));
-      };
-      const onClose = () => {
-        cleanup();
-        if (req.complete) resolve(null);
-        else reject(new ClientError(400, 'the client closed the connection before the end of the body'));
-      };
-      req.on('readable', onReadable);
-      req.on('end', onEnd);
-      req.on('error', onError);
-      req.on('close', onClose);
-      if (this.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          cleanup();
-          reject(new ClientError(408, `no request body data for ${this.timeoutMs} ms`));
-        }, this.timeoutMs);
-      }
+    if (req.readableEnded) return this.end();
+    if (req.destroyed && !req.complete) return this.fail(cut());
+    req.on('data', (chunk: Buffer) => this.feed(chunk));
+    req.on('end', () => this.end());
+    req.on('error', (err: Error) => this.fail(new ClientError(400, `the request body could not be read: ${err.message}`, 'TSGI_ERR_BODY_INCOMPLETE')));
+    req.on('close', () => {
+      if (!req.complete) this.fail(cut());
     });
   }
+}
+
+function cut(): ClientError {
+  return new ClientError(400, 'the client closed the connection before the end of the body', 'TSGI_ERR_BODY_INCOMPLETE');
 }
