@@ -59,7 +59,7 @@ export interface BodyOptions {
   lowWater?: number;
 }
 
-type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> | undefined };
+type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void };
 
 export class BodyQueue implements ByteSource {
   private readonly pieces = new Pieces();
@@ -71,6 +71,15 @@ export class BodyQueue implements ByteSource {
   /** The application is done with the body: what comes is dropped and reads see its end. */
   private closed = false;
   private waiter: Waiter | null = null;
+  /** When the pending pull began to wait (Date.now()), for the body timeout. */
+  private waitingSince = 0;
+  /**
+   * One timer for the body timeout, not one per pull: a body of one-byte pieces is as many pulls, and
+   * a timer set and cleared per pull cost more than the rest of the read (measured: 300,000 of them).
+   * It fires at the earliest moment the pending pull could time out, and re-arms itself if that pull
+   * was answered meanwhile and another is waiting.
+   */
+  private timer: ReturnType<typeof setTimeout> | undefined;
   /** Settles after the pending pull (for a second pull made meanwhile). */
   private tail: Promise<void> = Promise.resolve();
   private paused = false;
@@ -154,10 +163,10 @@ export class BodyQueue implements ByteSource {
     if (this.complete || this.error !== null || this.closed) return;
     this.error = err;
     this.o.onBroken?.(err);
+    this.stopTimer();
     const w = this.waiter;
     if (w !== null && this.pieces.size === 0) {
       this.waiter = null;
-      clearTimeout(w.timer);
       w.reject(err);
     }
   }
@@ -167,10 +176,10 @@ export class BodyQueue implements ByteSource {
     this.closed = true;
     this.pieces.clear();
     this.resumeFlow();
+    this.stopTimer();
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
-      clearTimeout(w.timer);
       w.resolve(null);
     }
   }
@@ -196,10 +205,13 @@ export class BodyQueue implements ByteSource {
     if (this.error !== null) return Promise.reject(this.error);
     this.resumeFlow();
     const wait = new Promise<Uint8Array | null>((resolve, reject) => {
-      const ms = this.o.timeoutMs;
-      const timer = ms > 0 ? setTimeout(() => this.fail(timeout(ms)), ms) : undefined;
-      this.waiter = { resolve, reject, timer };
+      this.waiter = { resolve, reject };
     });
+    const ms = this.o.timeoutMs;
+    if (ms > 0) {
+      this.waitingSince = Date.now();
+      if (this.timer === undefined) this.arm(ms);
+    }
     this.tail = wait.then(noop, noop);
     return wait;
   }
@@ -212,7 +224,6 @@ export class BodyQueue implements ByteSource {
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
-      clearTimeout(w.timer);
       w.resolve(data);
       return;
     }
@@ -228,12 +239,31 @@ export class BodyQueue implements ByteSource {
     this.complete = true;
     // Nothing more of the body to hold back: what follows (the next request) is the transport's.
     this.resumeFlow();
+    this.stopTimer();
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
-      clearTimeout(w.timer);
       w.resolve(null);
     }
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.waiter === null) return;
+    const ms = this.o.timeoutMs;
+    const left = this.waitingSince + ms - Date.now();
+    if (left <= 0) this.fail(timeout(ms));
+    else this.arm(left);
+  };
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.onTimer, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private resumeFlow(): void {

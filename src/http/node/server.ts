@@ -118,7 +118,7 @@ export class HttpDoor extends DoorCore {
     const length = environ.CONTENT_LENGTH;
     if (length !== undefined ? length !== '0' : environ.HTTP_TRANSFER_ENCODING !== undefined) {
       // llhttp has checked the framing: digits only, no Content-Length with Transfer-Encoding.
-      const source = new RequestSource(req, expectContinue ? res : null, o.bodyTimeout);
+      const source = new RequestSource(req, res, o.bodyTimeout, expectContinue);
       environ['wsgi.input'] = new Input(source, length !== undefined ? Number(length) : Infinity);
     }
     // H20: RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; it may be
