@@ -171,7 +171,7 @@ export class BodyQueue implements ByteSource {
     }
   }
 
-  /** The application is done with the body: drop what is queued; reads see the end from now on. */
+  /** The application is done with the body: drop what is queued; reads see the end from now on (or the error it failed with). */
   close(): void {
     this.closed = true;
     this.pieces.clear();
@@ -201,8 +201,8 @@ export class BodyQueue implements ByteSource {
       if (this.paused && this.pieces.cost < this.lowWater) this.resumeFlow();
       return Promise.resolve(p);
     }
-    if (this.closed || this.complete) return Promise.resolve(null);
     if (this.error !== null) return Promise.reject(this.error);
+    if (this.closed || this.complete) return Promise.resolve(null);
     this.resumeFlow();
     const wait = new Promise<Uint8Array | null>((resolve, reject) => {
       this.waiter = { resolve, reject };

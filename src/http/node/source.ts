@@ -41,8 +41,13 @@ export class RequestSource extends BodyQueue {
     );
     if (res !== null) {
       this.start();
-      // The application is done: drop the rest (the queue resumes the socket if it paused it).
-      res.once('close', () => this.close());
+      res.once('close', () => {
+        // Closed before it finished: the connection is gone (or node:http refused what followed the
+        // head, H31–H37), so an unfinished body is broken, never an early end.
+        if (!res.writableFinished && !req.complete) this.fail(cut());
+        // The application is done: drop the rest (the queue resumes the socket if it paused it).
+        this.close();
+      });
     }
   }
 
