@@ -1,7 +1,7 @@
-// The request body on node:http: the protocol layer's BodyQueue fed from the IncomingMessage, whose
-// backpressure pauses the socket itself. node:http then holds no body of its own: its buffer counts
-// bytes, not pieces, so one-byte chunks waiting there cost ~150 bytes each (measured: 4 MB a
-// connection before the application reads).
+// The request body on node:http: the protocol layer's BodyQueue fed from the IncomingMessage.
+// node:http's own buffer counts bytes, not pieces, so one-byte chunks waiting there cost ~100-150
+// bytes each (measured: 4 MB a connection before the application reads, when the body waited
+// there); here the body flows into the queue and the queue pauses the socket.
 //
 // Given the response (the HTTP door), the body flows into the queue from the start, bounded by the
 // queue's high-water mark, and when the response is over what is left of the body is read and
@@ -11,7 +11,7 @@
 // Sends `100 Continue` on the first read when the client asked for it (PEP 3333 R59), and times out a
 // client that stalls mid-body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyQueue } from '../../protocol/body.js';
+import { BodyQueue, HIGH_WATER } from '../../protocol/body.js';
 import { ClientError } from '../../errors.js';
 
 export class RequestSource extends BodyQueue {
@@ -23,9 +23,38 @@ export class RequestSource extends BodyQueue {
     timeoutMs: number,
     expectContinue = res !== null,
   ) {
-    const socket = req.socket;
+    // Backpressure without node:http's buffer: the message keeps flowing (into the queue), and the
+    // socket is paused the way node:http pauses it itself for pipelined requests, with `_paused` set
+    // so that the message's next read does not resume it (IncomingMessage._read resumes the socket
+    // unless `_paused`). Should that ever not hold (the flag is node:http's, not documented), the
+    // message itself is paused past twice the high-water mark: node:http's documented backpressure,
+    // which holds up to its 16 KiB buffer of slices more.
+    const socket = req.socket as IncomingMessage['socket'] & { _paused?: boolean; parser?: { resume?: () => void } | null };
+    let queue: BodyQueue | undefined;
+    let messagePaused = false;
+    const flow = {
+      pause: () => {
+        socket._paused = true;
+        socket.pause();
+        if (!messagePaused && queue !== undefined && queue.queuedCost > 2 * HIGH_WATER) {
+          messagePaused = true;
+          req.pause();
+        }
+      },
+      resume: () => {
+        socket._paused = false;
+        // node:http pauses its parser too when it finds `_paused` set after a read (and resumes it
+        // with the socket when its own reason to pause ends): so must we.
+        socket.parser?.resume?.();
+        if (messagePaused) {
+          messagePaused = false;
+          req.resume();
+        }
+        socket.resume();
+      },
+    };
     super(
-      { pause: () => socket.pause(), resume: () => socket.resume() },
+      flow,
       {
         // llhttp has framed the body (and Input bounds it by CONTENT_LENGTH).
         framing: { kind: 'transport' },
@@ -39,6 +68,7 @@ export class RequestSource extends BodyQueue {
               },
       },
     );
+    queue = this;
     if (res !== null) {
       this.start();
       res.once('close', () => {
