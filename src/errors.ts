@@ -28,6 +28,9 @@ export const ERRORS = {
   TSGI_ERR_EXPECTATION: { status: 417, what: 'an Expect other than 100-continue (RFC 9110 §10.1.1)' },
 
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
+  TSGI_ERR_CHUNKED: { status: 400, what: 'the chunked request body is malformed or passes a limit of the decoder' },
+  TSGI_ERR_BODY_INCOMPLETE: { status: 400, what: 'the request body ended before its end (short of its length, or the peer left)' },
+  TSGI_ERR_BODY_TIMEOUT: { status: 408, what: 'no request body data arrived within the body timeout' },
 
   // environ builders (src/protocol/environ.ts and the doors' CGI variables)
   TSGI_ERR_ENVIRON_DUPLICATE: { status: 400, what: 'two Host or two Content-Length fields (from a CGI front end: two different HTTP_HOST or CONTENT_LENGTH values)' },

@@ -1,34 +1,34 @@
 // One FastCGI request on a connection: PARAMS and STDIN reassembled across records, the environ
-// built, the application run over a FastcgiSink, and the STDIN stream served as wsgi.input's
-// ByteSource (with backpressure on the socket). STDERR records carry wsgi.errors when asked to.
+// built, the application run over a FastcgiSink, and the STDIN stream fed to a BodyQueue
+// (src/protocol/body.ts) that wsgi.input reads, with backpressure on the socket. STDERR records carry
+// wsgi.errors when asked to.
 import type { ErrorStream } from '../spec.js';
 import { ClientError, runApp } from '../runner/handler.js';
-import { Input, type ByteSource } from '../runner/input.js';
+import { Input } from '../runner/input.js';
+import { BodyQueue, HIGH_WATER } from '../protocol/body.js';
 import { utf8 } from '../protocol/bytes.js';
 import type { Connection } from './connection.js';
 import { buildEnviron } from './environ.js';
 import { FCGI, PROTOCOL_STATUS, decodePairs, encodeRecord, endRequest } from '../protocol/fastcgi.js';
 import { FastcgiSink, writeStream, type SinkOwner } from './sink.js';
 
-/** Pause the socket when this much STDIN (or held records) is buffered and not yet used. */
-export const HIGH_WATER = 256 * 1024;
+/** Pause the socket when this much (held records) is buffered and not yet used: STDIN's own rule. */
+export { HIGH_WATER };
 
 /** One request on a connection: PARAMS and STDIN reassembled, the application run, the response. */
-export class Request implements ByteSource, SinkOwner {
+export class Request implements SinkOwner {
   private params: Uint8Array[] = [];
   private paramsSize = 0;
   started = false;
   private ended = false;
   private aborted = false;
   private stderrUsed = false;
-  // STDIN, as received and not yet pulled.
-  private length: number | null = null;
-  private queue: Uint8Array[] = [];
-  private queued = 0;
-  private received = 0;
+  // STDIN, as received and not yet pulled; made when PARAMS end (STDIN cannot come before).
+  private body: BodyQueue | null = null;
+  /** STDIN that came before the end of PARAMS (no web server does this, but the spec does not forbid it). */
+  private early: Uint8Array[] | null = null;
+  private earlySize = 0;
   private stdinDone = false;
-  private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
-  private bodyTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -58,18 +58,17 @@ export class Request implements ByteSource, SinkOwner {
 
   addStdin(content: Uint8Array): void {
     if (this.stdinDone) return;
-    if (content.length === 0) {
-      this.stdinDone = true;
-      this.wake();
+    if (content.length === 0) this.stdinDone = true;
+    if (this.body === null) {
+      if (this.ended) return;
+      (this.early ??= []).push(content);
+      this.earlySize += content.length;
+      if (this.earlySize >= HIGH_WATER) this.conn.socket.pause();
       return;
     }
-    // Bytes past CONTENT_LENGTH, or after the response: nobody will read them.
-    if (this.ended || (this.length !== null && this.received >= this.length)) return;
-    this.received += content.length;
-    this.queue.push(content);
-    this.queued += content.length;
-    if (this.queued >= HIGH_WATER) this.conn.socket.pause();
-    this.wake();
+    // Bytes past CONTENT_LENGTH, or after the response: nobody will read them (the queue drops them).
+    if (content.length === 0) this.body.end();
+    else this.body.feed(content);
   }
 
   /** A request the application never sees: a small error response, then the connection closes. */
@@ -110,8 +109,17 @@ export class Request implements ByteSource, SinkOwner {
       throw err;
     }
     const { environ, length } = request;
-    this.length = length;
-    if (length !== 0) environ['wsgi.input'] = new Input(this, length ?? Infinity);
+    const socket = conn.socket;
+    const body = (this.body = new BodyQueue(socket, { framing: { kind: 'transport', length: length ?? undefined }, timeoutMs: s.bodyTimeout }));
+    if (this.early !== null) {
+      for (const c of this.early) {
+        if (c.length === 0) body.end();
+        else body.feed(c);
+      }
+      this.early = null;
+      if (this.earlySize >= HIGH_WATER) socket.resume();
+    }
+    if (length !== 0) environ['wsgi.input'] = new Input(this.body, length ?? Infinity);
     this.started = true;
     conn.requestStarted();
     const sink = new FastcgiSink(sock, this.id, this);
@@ -141,11 +149,17 @@ export class Request implements ByteSource, SinkOwner {
       return;
     }
     // The sink reports itself closed now; the engine stops the body and appSettled() answers.
-    this.wake();
+    this.body?.fail(new ClientError(400, 'the web server aborted the request', 'TSGI_ERR_BODY_INCOMPLETE'));
   }
 
   connectionClosed(): void {
     this.wake();
+  }
+
+  /** The web server closed its side (or the connection is gone): STDIN still expected will not come. */
+  wake(): void {
+    if (this.stdinDone || this.ended) return;
+    this.body?.fail(new ClientError(400, 'the web server closed the connection before the end of the request body', 'TSGI_ERR_BODY_INCOMPLETE'));
   }
 
   // --- SinkOwner ---------------------------------------------------------------------------
@@ -176,63 +190,11 @@ export class Request implements ByteSource, SinkOwner {
     return true;
   }
 
-  // --- STDIN as the ByteSource of wsgi.input -----------------------------------------------------
+  // --- STDIN ---------------------------------------------------------------------------------
 
+  /** The response is over: STDIN that is still queued or to come is dropped. */
   private dropStdin(): void {
-    this.queue = [];
-    this.queued = 0;
-    clearTimeout(this.bodyTimer);
-    const w = this.waiter;
-    this.waiter = null;
-    w?.resolve(null);
-  }
-
-  pull(): Promise<Uint8Array | null> {
-    const next = this.next();
-    if (next !== undefined) return next;
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      this.conn.socket.resume();
-      const ms = this.conn.s.bodyTimeout;
-      if (ms > 0) {
-        this.bodyTimer = setTimeout(() => {
-          this.waiter = null;
-          reject(new ClientError(408, `no request body data for ${ms} ms`));
-        }, ms);
-      }
-    });
-  }
-
-  /** What pull() can answer now, or undefined to wait. */
-  private next(): Promise<Uint8Array | null> | undefined {
-    if (this.queue.length > 0) {
-      const c = this.queue.shift()!;
-      this.queued -= c.length;
-      if (this.queued < HIGH_WATER / 2) this.conn.socket.resume();
-      return Promise.resolve(c);
-    }
-    if (this.ended) return Promise.resolve(null);
-    if (this.stdinDone) {
-      if (this.length !== null && this.received < this.length) {
-        return Promise.reject(new ClientError(400, `the request body ended after ${this.received} of ${this.length} bytes`));
-      }
-      return Promise.resolve(null);
-    }
-    if (this.aborted) return Promise.reject(new ClientError(400, 'the web server aborted the request'));
-    if (this.conn.peerEnded || !this.conn.usable) {
-      return Promise.reject(new ClientError(400, 'the web server closed the connection before the end of the request body'));
-    }
-    return undefined;
-  }
-
-  wake(): void {
-    const w = this.waiter;
-    if (w === null) return;
-    const next = this.next();
-    if (next === undefined) return;
-    this.waiter = null;
-    clearTimeout(this.bodyTimer);
-    next.then(w.resolve, w.reject);
+    this.body?.close();
   }
 }
 

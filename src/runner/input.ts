@@ -1,25 +1,19 @@
-// wsgi.input over any transport. A door supplies a ByteSource (the decoded body, chunk by chunk);
-// Input serves PEP 3333's read/readline/readlines/iteration on top of it and never hands out more
-// than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
+// wsgi.input over any transport. A door supplies a ByteSource (the decoded body, chunk by chunk: a
+// BodyQueue, src/protocol/body.ts); Input serves PEP 3333's read/readline/readlines/iteration on top
+// of it and never hands out more than the declared length (R30): past CONTENT_LENGTH it simulates EOF.
+//
+// Linear in the bytes read, however the body is cut: the pieces are held in a Pieces list (consumed
+// by index, small pieces copied together), readline() searches only the bytes it has not searched
+// yet, and read(n) hands over a received piece as it is when it is exactly n bytes (a view of it when
+// it is longer): bytes are copied only to join pieces.
 import type { Bytes, InputStream } from '../spec.js';
-import { EMPTY, concat } from '../protocol/bytes.js';
+import type { ByteSource } from '../protocol/body.js';
+import { Pieces } from '../protocol/pieces.js';
 import { ClientError } from './handler.js';
 
-export interface ByteSource {
-  /** The next piece of the body, or null at its end. Rejects when the body breaks or times out. */
-  pull(): Promise<Uint8Array | null>;
-}
+export type { ByteSource };
 
 const NL = 10;
-
-/**
- * Whether bytes sit on a plain ArrayBuffer, as the `Bytes` that wsgi.input promises must (a Blob or a
- * Response refuses a view of a SharedArrayBuffer). Node's socket and stream Buffers always do, so
- * this is one `instanceof` per chunk; a source that hands out anything else gets its chunk copied.
- */
-function onArrayBuffer(chunk: Uint8Array): chunk is Bytes {
-  return chunk.buffer instanceof ArrayBuffer;
-}
 
 /** Sizes are whole numbers (or null/undefined/negative for "all"), as in Python. */
 function checkSize(size: unknown, method: string): TypeError | undefined {
@@ -31,8 +25,7 @@ export class Input implements InputStream {
   /** The read in progress: reads run one after another, so concurrent calls get bytes in order. */
   private turn: Promise<void> = Promise.resolve();
   private busy = false;
-  private chunks: Bytes[] = [];
-  private buffered = 0;
+  private readonly pieces = new Pieces();
   private eof = false;
   /** Bytes that may still be handed out (Infinity for a chunked body, which the source terminates). */
   private remaining: number;
@@ -64,9 +57,10 @@ export class Input implements InputStream {
     return bad
       ? Promise.reject(bad)
       : this.queue(async () => {
-          while (this.buffered === 0 && !this.eof) await this.fill();
-          const max = size === undefined || size === null || size < 0 ? this.buffered : size;
-          return this.take(Math.min(max, this.buffered));
+          const p = this.pieces;
+          while (p.size === 0 && !this.eof) await this.fill();
+          const max = size === undefined || size === null || size < 0 ? p.size : size;
+          return p.take(Math.min(max, p.size));
         });
   }
 
@@ -87,23 +81,26 @@ export class Input implements InputStream {
   }
 
   private async readNow(size?: number | null): Promise<Bytes> {
+    const p = this.pieces;
     if (size === undefined || size === null || size < 0) {
       while (!this.eof) await this.fill();
-      return this.take(this.buffered);
+      return p.take(p.size);
     }
-    while (this.buffered < size && !this.eof) await this.fill();
-    return this.take(Math.min(size, this.buffered));
+    while (p.size < size && !this.eof) await this.fill();
+    return p.take(Math.min(size, p.size));
   }
 
   private async readlineNow(size?: number | null): Promise<Bytes> {
     const max = size === undefined || size === null || size < 0 ? Infinity : size;
+    const p = this.pieces;
+    // Bytes already searched for a newline: each byte is searched once per line, not once per fill.
     let scanned = 0;
     for (;;) {
-      const nl = this.indexOfNewline(scanned);
-      if (nl !== -1 && nl + 1 <= max) return this.take(nl + 1);
-      if (this.buffered >= max) return this.take(max);
-      if (this.eof) return this.take(this.buffered);
-      scanned = this.buffered;
+      const nl = p.indexOf(NL, scanned, max);
+      if (nl !== -1 && nl + 1 <= max) return p.take(nl + 1);
+      if (p.size >= max) return p.take(max);
+      if (this.eof) return p.take(p.size);
+      scanned = p.size;
       await this.fill();
     }
   }
@@ -134,61 +131,16 @@ export class Input implements InputStream {
       this.eof = true;
       // A body that ends before its declared length is broken, never a silently short body.
       if (this.remaining !== Infinity && this.remaining > 0) {
-        throw new ClientError(400, `the request body ended ${this.remaining} bytes before its Content-Length`);
+        throw new ClientError(400, `the request body ended ${this.remaining} bytes before its Content-Length`, 'TSGI_ERR_BODY_INCOMPLETE');
       }
       return;
     }
     if (chunk.length === 0) return;
-    const bytes = onArrayBuffer(chunk) ? chunk : new Uint8Array(chunk);
     // Never keep more than the declared length: extra bytes are not part of this body.
-    const piece = bytes.length > this.remaining ? bytes.subarray(0, this.remaining) : bytes;
+    const piece = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
     this.remaining -= piece.length;
-    this.chunks.push(piece);
-    this.buffered += piece.length;
+    this.pieces.push(piece);
     if (this.remaining <= 0) this.eof = true;
-  }
-
-  private indexOfNewline(from: number): number {
-    let base = 0;
-    for (const c of this.chunks) {
-      if (from < base + c.length) {
-        const i = c.indexOf(NL, Math.max(0, from - base));
-        if (i !== -1) return base + i;
-      }
-      base += c.length;
-    }
-    return -1;
-  }
-
-  private take(n: number): Bytes {
-    if (n <= 0) return EMPTY;
-    const first = this.chunks[0]!;
-    if (first.length === n) {
-      this.chunks.shift();
-      this.buffered -= n;
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    const parts: Bytes[] = [];
-    let need = n;
-    while (need > 0) {
-      const c = this.chunks[0]!;
-      if (c.length <= need) {
-        parts.push(c);
-        this.chunks.shift();
-        need -= c.length;
-      } else {
-        parts.push(c.subarray(0, need));
-        this.chunks[0] = c.subarray(need);
-        need = 0;
-      }
-    }
-    this.buffered -= n;
-    return concat(parts, n);
   }
 }
 

@@ -2,8 +2,8 @@
 // per request: protocols.md §1.7). The phases:
 //   vars   parse the packet; a malformed one is closed at once, without calling the application,
 //          with one log line (reliability.md (e));
-//   body   run the application; this object is the ByteSource of wsgi.input, reading exactly
-//          CONTENT_LENGTH bytes (or a chunked stream) from the socket, with backpressure;
+//   body   run the application; wsgi.input reads a BodyQueue (src/protocol/body.ts) fed from the
+//          socket: exactly CONTENT_LENGTH bytes (or a chunked stream), with backpressure;
 //   close  the usual end: the request was read to its end, nothing came after it, and the response
 //          is all in the kernel's send buffer: close at once, as uWSGI does (the FIN follows the
 //          response; with nothing unread, no reset). No shutdown(), no wait for the front end's FIN.
@@ -13,9 +13,9 @@
 import type { Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { ClientError, runApp } from '../runner/handler.js';
-import { Input, type ByteSource } from '../runner/input.js';
+import { Input } from '../runner/input.js';
 import { formatError, type Logger } from '../runner/log.js';
-import { ChunkError, ChunkedDecoder } from './chunked.js';
+import { BodyQueue } from '../protocol/body.js';
 import { buildEnviron, type BodyFraming, type UwsgiBase } from './environ.js';
 import { PacketError, UwsgiParser, type Parsed } from '../protocol/uwsgi.js';
 import { SocketSink } from './sink.js';
@@ -34,9 +34,6 @@ export interface ConnectionSettings {
    */
   local?: { address: string; port: number } | undefined;
 }
-
-/** Pause the socket when this much body is buffered and not yet read by the application. */
-const HIGH_WATER = 256 * 1024;
 
 /** Who opened the connection: told once when the request is over, and when the socket has closed. */
 export interface ConnectionOwner {
@@ -66,23 +63,16 @@ function onHeaderTimeout(conn: Connection): void {
 }
 const NO_BODY: BodyFraming = { kind: 'none' };
 
-export class Connection implements ByteSource {
+export class Connection {
   private phase: 'vars' | 'body' | 'linger' | 'closed' = 'vars';
   private parser: UwsgiParser;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  // The body, as received and not yet pulled.
+  // The body, as received and not yet pulled (null: the request has none).
+  private body: BodyQueue | null = null;
   private framing: BodyFraming = NO_BODY;
-  private queue: Uint8Array[] = [];
-  private queued = 0;
-  private received = 0;
-  private complete = false;
   /** Bytes came after the request (a pipelined packet, more than CONTENT_LENGTH): linger, do not just close. */
   private extra = false;
   private peerEnded = false;
-  private bodyError: ClientError | null = null;
-  private decoder: ChunkedDecoder | null = null;
-  private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
-  private bodyTimer: ReturnType<typeof setTimeout> | undefined;
   private sawBytes = false;
   /** Once the application runs, the engine's completion calls requestDone; before, this object does. */
   private appCalled = false;
@@ -164,16 +154,15 @@ export class Connection implements ByteSource {
   onEnd(): void {
     this.peerEnded = true;
     if (this.phase === 'vars') this.refuse(this.parser.end());
-    else if (this.phase === 'body') this.wake();
+    else if (this.phase === 'body') this.bodyCut();
     else if (this.phase === 'linger') this.socket.destroySoon();
   }
 
   onClose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
     this.peerEnded = true;
     const wasVars = this.phase === 'vars';
-    if (this.phase === 'body') this.wake();
+    if (this.phase === 'body') this.bodyCut();
     this.phase = 'closed';
     this.owner.socketClosed(this.socket);
     if (wasVars) this.release();
@@ -206,9 +195,13 @@ export class Connection implements ByteSource {
     const { environ, body, responseProtocol } = request;
     this.phase = 'body';
     this.framing = body;
-    if (body.kind === 'chunked') this.decoder = new ChunkedDecoder();
-    if (body.kind !== 'none') environ['wsgi.input'] = new Input(this, body.kind === 'length' ? body.length : Infinity);
-    else this.complete = true;
+    if (body.kind !== 'none') {
+      this.body = new BodyQueue(s, {
+        framing: body.kind === 'length' ? { kind: 'length', length: body.length } : { kind: 'chunked' },
+        timeoutMs: this.s.bodyTimeout,
+      });
+      environ['wsgi.input'] = new Input(this.body, body.kind === 'length' ? body.length : Infinity);
+    }
     if (rest.length > 0) this.addBody(rest);
     const sink = new SocketSink(s, responseProtocol, this);
     // runApp never throws nor rejects: it answers and logs the application's errors itself.
@@ -234,10 +227,10 @@ export class Connection implements ByteSource {
   responseDone(): void {
     const socket = this.socket;
     if (this.phase === 'closed' || socket.destroyed) return;
-    if (this.phase === 'body' && this.complete && !this.extra && this.decoder === null && socket.writableLength === 0) {
+    const body = this.body;
+    if (this.phase === 'body' && (body === null || body.complete) && !this.extra && this.framing.kind !== 'chunked' && socket.writableLength === 0) {
       this.phase = 'closed';
-      this.queue = [];
-      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+      body?.close();
       socket.destroy();
       return;
     }
@@ -249,9 +242,7 @@ export class Connection implements ByteSource {
   private linger(): void {
     if (this.phase === 'closed') return;
     this.phase = 'linger';
-    this.queue = [];
-    this.queued = 0;
-    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+    this.body?.close();
     const socket = this.socket;
     // destroySoon: after what is still buffered for writing has gone out.
     if (this.peerEnded) return void socket.destroySoon();
@@ -268,97 +259,20 @@ export class Connection implements ByteSource {
   // --- the body ----------------------------------------------------------------------------
 
   private addBody(chunk: Uint8Array): void {
-    if (this.complete || this.bodyError !== null) {
+    const body = this.body;
+    if (body === null || body.complete || body.failed) {
       // Bytes after the body: not ours (U14); the close must linger for them.
       if (chunk.length > 0) this.extra = true;
       return;
     }
-    if (this.decoder !== null) {
-      const out: Uint8Array[] = [];
-      try {
-        this.decoder.push(chunk, out);
-      } catch (err) {
-        this.bodyError = new ClientError(400, `bad chunked request body: ${(err as ChunkError).message}`);
-        this.wake();
-        return;
-      }
-      for (const c of out) this.enqueue(c);
-      if (this.decoder.done) this.complete = true;
-    } else if (this.framing.kind === 'length') {
-      const want = this.framing.length - this.received;
-      if (chunk.length > want) this.extra = true;
-      const piece = chunk.length > want ? chunk.subarray(0, want) : chunk;
-      this.received += piece.length;
-      this.enqueue(piece);
-      if (this.received === this.framing.length) this.complete = true;
-    }
-    if (this.queued >= HIGH_WATER) this.socket.pause();
-    this.wake();
+    if (body.feed(chunk) < chunk.length) this.extra = true;
   }
 
-  private enqueue(c: Uint8Array): void {
-    if (c.length === 0) return;
-    this.queue.push(c);
-    this.queued += c.length;
-  }
-
-  /** ByteSource: the next piece of the body, null at its end; rejects with a ClientError. */
-  pull(): Promise<Uint8Array | null> {
-    if (this.waiter === null) {
-      const n = this.take();
-      if (n !== undefined) return n.error ? Promise.reject(n.error) : Promise.resolve(n.chunk);
-      return this.wait();
-    }
-    // Two reads at once: the second waits for the first, so each gets its own piece, in order.
-    const after = this.pending.then(() => this.pull());
-    this.pending = after.catch(() => {});
-    return after;
-  }
-
-  private pending: Promise<unknown> = Promise.resolve();
-
-  private wait(): Promise<Uint8Array | null> {
-    const p = new Promise<Uint8Array | null>((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      this.socket.resume();
-      const ms = this.s.bodyTimeout;
-      if (ms > 0) {
-        this.bodyTimer = setTimeout(() => {
-          this.waiter = null;
-          reject(new ClientError(408, `no request body data for ${ms} ms`));
-        }, ms);
-      }
-    });
-    this.pending = p.catch(() => {});
-    return p;
-  }
-
-  /** What pull() can answer now (a piece, the end, an error), or undefined to wait. */
-  private take(): { chunk: Uint8Array | null; error?: undefined } | { error: ClientError } | undefined {
-    if (this.queue.length > 0) {
-      const c = this.queue.shift()!;
-      this.queued -= c.length;
-      if (this.queued < HIGH_WATER / 2 && this.phase === 'body') this.socket.resume();
-      return { chunk: c };
-    }
-    if (this.complete) return { chunk: null };
-    if (this.bodyError !== null) return { error: this.bodyError };
-    if (this.peerEnded) {
-      const want = this.framing.kind === 'length' ? ` (${this.received} of ${this.framing.length} bytes)` : '';
-      return { error: new ClientError(400, `the front end closed the connection before the end of the body${want}`) };
-    }
-    return undefined;
-  }
-
-  /** New body bytes, an error or the end: answer the waiting pull() at once (so pieces keep their order). */
-  private wake(): void {
-    const w = this.waiter;
-    if (w === null) return;
-    const n = this.take();
-    if (n === undefined) return;
-    this.waiter = null;
-    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
-    if (n.error) w.reject(n.error);
-    else w.resolve(n.chunk);
+  /** The front end closed (or half-closed) its side: a body still expected will not come. */
+  private bodyCut(): void {
+    const body = this.body;
+    if (body === null || body.complete) return;
+    const want = this.framing.kind === 'length' ? ` (${body.bytesReceived} of ${this.framing.length} bytes)` : '';
+    body.fail(new ClientError(400, `the front end closed the connection before the end of the body${want}`, 'TSGI_ERR_BODY_INCOMPLETE'));
   }
 }

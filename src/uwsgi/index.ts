@@ -14,7 +14,7 @@ export {
   type PacketErrorKind,
   type Parsed,
 } from '../protocol/uwsgi.js';
-export { ChunkedDecoder, ChunkError } from './chunked.js';
+export { ChunkedDecoder } from '../protocol/chunked.js';
 export { buildEnviron, UWSGI_RULES, type UwsgiBase, type BodyFraming, type Request } from './environ.js';
 export { mergeVars, type Endpoints as ConnectionInfo } from '../protocol/environ.js';
 export { allowList, LOOPBACK, type AllowCheck } from '../server/trust.js';

@@ -1,9 +1,8 @@
-// The net engine's request-head parser and chunked decoder on their own: every case whole and
+// The net engine's request-head parser on its own (the chunked decoder: chunked.test.ts): every case whole and
 // split at every byte (the parser is called again with more bytes, as the connection does), so
 // that no split changes the answer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder } from '../../src/protocol/chunked.js';
 import { ClientError } from '../../src/errors.js';
 import { parseHead, type Head } from '../../src/protocol/head.js';
 
@@ -109,47 +108,4 @@ describe('h1 parser', () => {
     assert.equal(a.url, '/a');
     assert.equal(parseHead(two.subarray(a.end), 0, LIMITS)!.url, '/b');
   });
-});
-
-function decode(text: string, split: number[] = []): { data: string; rest: string } | string {
-  const d = new ChunkedDecoder(64);
-  const all = Buffer.from(text, 'latin1');
-  const cuts = [0, ...split, all.length];
-  let data = '';
-  try {
-    for (let i = 0; i + 1 < cuts.length; i++) {
-      const piece = all.subarray(cuts[i], cuts[i + 1]);
-      const end = d.push(piece, (b) => (data += b.toString('latin1')));
-      if (end !== -1) return { data, rest: all.subarray(cuts[i]! + end).toString('latin1') };
-    }
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return 'incomplete';
-}
-
-describe('h1 chunked decoder', () => {
-  const good = '5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\nNEXT';
-  it('decodes data, skips extensions and trailers, and stops at the end of the body', () => {
-    assert.deepEqual(decode(good), { data: 'hello world', rest: 'NEXT' });
-  });
-  it('gives the same result for every split point', () => {
-    for (let i = 1; i < good.length; i++) assert.deepEqual(decode(good, [i]), { data: 'hello world', rest: 'NEXT' }, `split at ${i}`);
-  });
-  for (const [title, text] of [
-    ['a 0x prefix', '0x5\r\nhello\r\n0\r\n\r\n'],
-    ['a + sign', '+5\r\nhello\r\n0\r\n\r\n'],
-    ['a space after the size', '5 \r\nhello\r\n0\r\n\r\n'],
-    ['data not followed by CRLF', '5\r\nhelloXX0\r\n\r\n'],
-    ['a bare CR in an extension', '5;a\rb\r\nhello\r\n0\r\n\r\n'],
-    ['a size of 16 hex digits', '10000000000000005\r\nhello\r\n0\r\n\r\n'],
-    ['an extension over the bound', `5;${'a'.repeat(100)}\r\nhello\r\n0\r\n\r\n`],
-    ['a bare LF after the size', '5\nhello\r\n0\r\n\r\n'],
-  ] as const) {
-    it(`refuses ${title}`, () => {
-      const r = decode(text);
-      assert.equal(typeof r, 'string');
-      assert.match(r as string, /^malformed chunked request body/);
-    });
-  }
 });

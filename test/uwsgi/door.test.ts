@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Application, Environ, EnvironRecord } from '../../src/spec.js';
 import { encodePacket, serveUwsgi, type UwsgiOptions, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
-import { ChunkedDecoder } from '../../src/uwsgi/chunked.js';
+import { ChunkedDecoder } from '../../src/protocol/chunked.js';
 import {
   REQUEST_FIXTURES,
   exchange,
@@ -48,7 +48,7 @@ function expectedBody(name: string): Buffer | 'timeout' {
     // uwsgi-router-chunked.bin: the router (without --http-chunked-input) dropped the body.
     if (ref.body.length === 0) return 'timeout';
     const out: Uint8Array[] = [];
-    new ChunkedDecoder().push(ref.body, out);
+    new ChunkedDecoder().push(ref.body, (d) => out.push(d));
     return Buffer.concat(out);
   }
   return ref.body;

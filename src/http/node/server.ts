@@ -122,7 +122,7 @@ export class HttpDoor extends DoorCore {
     if (framing.body === 'chunked' || framing.length > 0) {
       // llhttp framed the body the same way: it refuses what frameRequest() would let through with
       // another framing (two Content-Lengths, Content-Length with Transfer-Encoding).
-      const source = new RequestSource(req, expectContinue && framing.expectContinue ? res : null, o.bodyTimeout);
+      const source = new RequestSource(req, res, o.bodyTimeout, expectContinue && framing.expectContinue);
       environ['wsgi.input'] = new Input(source, framing.length);
     }
     // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with

@@ -1,66 +1,105 @@
-// The request body as a ByteSource, pulled from node:http's IncomingMessage in paused mode so that a
-// slow application applies backpressure to the client. Sends `100 Continue` on the first read when
-// the client asked for it (PEP 3333 R59), and times out a client that stalls mid-body.
+// The request body on node:http: the protocol layer's BodyQueue fed from the IncomingMessage.
+// node:http's own buffer counts bytes, not pieces, so one-byte chunks waiting there cost ~100-150
+// bytes each (measured: 4 MB a connection before the application reads, when the body waited
+// there); here the body flows into the queue and the queue pauses the socket.
+//
+// Given the response (the HTTP door), the body flows into the queue from the start, bounded by the
+// queue's high-water mark, and when the response is over what is left of the body is read and
+// dropped, as node:http does with a body nobody read (the connection can carry the next request).
+// Without it (the node:http bridge, whose response is the application's), nothing is read before the
+// application's first read and node:http keeps what arrives until then.
+// Sends `100 Continue` on the first read when the client asked for it (PEP 3333 R59), and times out a
+// client that stalls mid-body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ByteSource } from '../../runner/input.js';
-import { ClientError } from '../../runner/handler.js';
+import { BodyQueue, HIGH_WATER } from '../../protocol/body.js';
+import { ClientError } from '../../errors.js';
 
-export class RequestSource implements ByteSource {
+export class RequestSource extends BodyQueue {
+  private started = false;
+
   constructor(
     private readonly req: IncomingMessage,
-    private res: ServerResponse | null,
-    private readonly timeoutMs: number,
-  ) {}
-
-  pull(): Promise<Uint8Array | null> {
-    const req = this.req;
-    if (this.res !== null) {
-      // Expect: 100-continue: the client waits for this before it sends the body.
-      if (!this.res.headersSent && !this.res.writableEnded) this.res.writeContinue();
-      this.res = null;
-    }
-    const chunk = req.read() as Uint8Array | null;
-    if (chunk !== null) return Promise.resolve(chunk);
-    if (req.readableEnded) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        req.off('readable', onReadable);
-        req.off('end', onEnd);
-        req.off('error', onError);
-        req.off('close', onClose);
-      };
-      const onReadable = () => {
-        const c = req.read() as Uint8Array | null;
-        if (c !== null) {
-          cleanup();
-          resolve(c);
+    res: ServerResponse | null,
+    timeoutMs: number,
+    expectContinue = res !== null,
+  ) {
+    // Backpressure without node:http's buffer: the message keeps flowing (into the queue), and the
+    // socket is paused the way node:http pauses it itself for pipelined requests, with `_paused` set
+    // so that the message's next read does not resume it (IncomingMessage._read resumes the socket
+    // unless `_paused`). Should that ever not hold (the flag is node:http's, not documented), the
+    // message itself is paused past twice the high-water mark: node:http's documented backpressure,
+    // which holds up to its 16 KiB buffer of slices more.
+    const socket = req.socket as IncomingMessage['socket'] & { _paused?: boolean; parser?: { resume?: () => void } | null };
+    let queue: BodyQueue | undefined;
+    let messagePaused = false;
+    const flow = {
+      pause: () => {
+        socket._paused = true;
+        socket.pause();
+        if (!messagePaused && queue !== undefined && queue.queuedCost > 2 * HIGH_WATER) {
+          messagePaused = true;
+          req.pause();
         }
-      };
-      const onEnd = () => {
-        cleanup();
-        resolve(null);
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        reject(new ClientError(400, `the request body could not be read: ${err.message}`));
-      };
-      const onClose = () => {
-        cleanup();
-        if (req.complete) resolve(null);
-        else reject(new ClientError(400, 'the client closed the connection before the end of the body'));
-      };
-      req.on('readable', onReadable);
-      req.on('end', onEnd);
-      req.on('error', onError);
-      req.on('close', onClose);
-      if (this.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          cleanup();
-          reject(new ClientError(408, `no request body data for ${this.timeoutMs} ms`));
-        }, this.timeoutMs);
-      }
+      },
+      resume: () => {
+        socket._paused = false;
+        // node:http pauses its parser too when it finds `_paused` set after a read (and resumes it
+        // with the socket when its own reason to pause ends): so must we.
+        socket.parser?.resume?.();
+        if (messagePaused) {
+          messagePaused = false;
+          req.resume();
+        }
+        socket.resume();
+      },
+    };
+    super(
+      flow,
+      {
+        // llhttp has framed the body (and Input bounds it by CONTENT_LENGTH).
+        framing: { kind: 'transport' },
+        timeoutMs,
+        onFirstPull:
+          res === null || !expectContinue
+            ? undefined
+            : () => {
+                // Expect: 100-continue: the client waits for this before it sends the body.
+                if (!res.headersSent && !res.writableEnded) res.writeContinue();
+              },
+      },
+    );
+    queue = this;
+    if (res !== null) {
+      this.start();
+      res.once('close', () => {
+        // Closed before it finished: the connection is gone (or node:http refused what followed the
+        // head, H31–H37), so an unfinished body is broken, never an early end.
+        if (!res.writableFinished && !req.complete) this.fail(cut());
+        // The application is done: drop the rest (the queue resumes the socket if it paused it).
+        this.close();
+      });
+    }
+  }
+
+  override pull(): Promise<Uint8Array | null> {
+    if (!this.started) this.start();
+    return super.pull();
+  }
+
+  private start(): void {
+    this.started = true;
+    const req = this.req;
+    if (req.readableEnded) return this.end();
+    if (req.destroyed && !req.complete) return this.fail(cut());
+    req.on('data', (chunk: Buffer) => this.feed(chunk));
+    req.on('end', () => this.end());
+    req.on('error', (err: Error) => this.fail(new ClientError(400, `the request body could not be read: ${err.message}`, 'TSGI_ERR_BODY_INCOMPLETE')));
+    req.on('close', () => {
+      if (!req.complete) this.fail(cut());
     });
   }
+}
+
+function cut(): ClientError {
+  return new ClientError(400, 'the client closed the connection before the end of the body', 'TSGI_ERR_BODY_INCOMPLETE');
 }

@@ -1,0 +1,285 @@
+// The request body between a transport and wsgi.input, the same for every door (HTTP on node:net and
+// on node:http, uwsgi, FastCGI). The transport feeds what it receives (feed), says when the body is
+// over (end) or broken (fail); wsgi.input pulls the body piece by piece (pull). In between, one
+// backpressure rule and one bound on memory:
+//
+//   The queue is charged its bytes plus PIECE_OVERHEAD (128) per piece it holds, and small pieces are
+//   copied together (pieces.ts), so a body of one-byte pieces is charged what it really costs. Above
+//   HIGH_WATER (256 KiB) charged, the transport is paused; it is resumed once the application has
+//   read it down below LOW_WATER (64 KiB), or as soon as a read has to wait.
+//
+// Bound, per request: a paused transport can still deliver what it had already read, one socket read
+// (at most 64 KiB on Node; 64 KiB of FastCGI record for the FastCGI door), so the queue is never charged
+// more than HIGH_WATER + 64 KiB + 64 x PIECE_OVERHEAD (a read holds at most 64 pieces of 1 KiB that are
+// not copied) ~ 328 KiB; the bytes it really keeps alive are at most 4 times what the views among them
+// are charged (pieces.ts), plus one 16 KiB slab. A client sending one-byte chunks therefore costs a
+// connection ~0.35 MB however it cuts its body (measured: 308-368 KiB on each door), where it used
+// to cost 30 MB (300,000 one-byte chunks, net engine and uwsgi door; 4 MB on node:http).
+//
+// The body's framing is the queue's, so a door need not know it: a Content-Length (bytes past it are
+// not taken), chunked (decoded here: the net engine and the uwsgi router send it raw), or framed by
+// the transport (node:http decodes its own; FastCGI's STDIN ends with an empty record).
+//
+// The pure layer: no Node import. The transport is reached through the Flow callbacks.
+import { ClientError } from '../errors.js';
+import { ChunkedDecoder } from './chunked.js';
+import { Pieces } from './pieces.js';
+
+/** What `wsgi.input` reads from: the decoded body, piece by piece. */
+export interface ByteSource {
+  /** The next piece of the body, or null at its end. Rejects when the body breaks or times out. */
+  pull(): Promise<Uint8Array | null>;
+}
+
+/** The transport's reading side, as the queue drives it. */
+export interface Flow {
+  pause(): void;
+  resume(): void;
+}
+
+export const HIGH_WATER = 256 * 1024;
+export const LOW_WATER = 64 * 1024;
+
+export type Framing =
+  /** Exactly `length` bytes follow. */
+  | { kind: 'length'; length: number }
+  /** The chunked transfer coding: decoded here, ends with its last chunk. */
+  | { kind: 'chunked' }
+  /** The transport frames the body (decoded bytes come in, end() says it is over); `length` when declared. */
+  | { kind: 'transport'; length?: number | undefined };
+
+export interface BodyOptions {
+  framing: Framing;
+  /** A pull that waits longer than this for data fails the body with a 408 (0: no limit). */
+  timeoutMs: number;
+  /** Called once, at the first pull: where a door sends `100 Continue` (PEP 3333 R59). */
+  onFirstPull?: ((body: BodyQueue) => void) | undefined;
+  /** Called once when the body breaks (fail): the connection cannot carry another request. */
+  onBroken?: ((err: ClientError) => void) | undefined;
+  highWater?: number;
+  lowWater?: number;
+}
+
+type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void };
+
+export class BodyQueue implements ByteSource {
+  private readonly pieces = new Pieces();
+  private readonly decoder: ChunkedDecoder | null;
+  private readonly length: number | undefined;
+  /** Bytes of the body taken so far (decoded). */
+  private received = 0;
+  private error: ClientError | null = null;
+  /** The application is done with the body: what comes is dropped and reads see its end. */
+  private closed = false;
+  private waiter: Waiter | null = null;
+  /** When the pending pull began to wait (Date.now()), for the body timeout. */
+  private waitingSince = 0;
+  /**
+   * One timer for the body timeout, not one per pull: a body of one-byte pieces is as many pulls, and
+   * a timer set and cleared per pull cost more than the rest of the read (measured: 300,000 of them).
+   * It fires at the earliest moment the pending pull could time out, and re-arms itself if that pull
+   * was answered meanwhile and another is waiting.
+   */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Settles after the pending pull (for a second pull made meanwhile). */
+  private tail: Promise<void> = Promise.resolve();
+  private paused = false;
+  private pulled = false;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  private readonly emit = (data: Uint8Array): void => this.accept(data);
+  /** All of the body has arrived (some of it may still be queued). */
+  complete = false;
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly o: BodyOptions,
+  ) {
+    const f = o.framing;
+    this.decoder = f.kind === 'chunked' ? new ChunkedDecoder() : null;
+    this.length = f.kind === 'chunked' ? undefined : f.length;
+    this.highWater = o.highWater ?? HIGH_WATER;
+    this.lowWater = o.lowWater ?? LOW_WATER;
+    if (f.kind === 'length' && f.length === 0) this.complete = true;
+  }
+
+  /** The body has broken (or was cut short): false while it may still arrive. */
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
+  /** Bytes of the body received so far. */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  /** What the queue is charged now (see the header). */
+  get queuedCost(): number {
+    return this.pieces.cost;
+  }
+
+  /**
+   * Takes what belongs to the body from `buf` (the transport's bytes, still chunked if the body is)
+   * and returns how many bytes it took: what follows the body is not taken. A malformed chunked body
+   * fails the body and takes everything.
+   */
+  feed(buf: Uint8Array): number {
+    if (this.complete || this.error !== null) return 0;
+    const d = this.decoder;
+    if (d === null) {
+      // Never more than the declared length: past it, bytes are not part of this body.
+      const take = this.length === undefined ? buf.length : Math.min(buf.length, this.length - this.received);
+      if (take > 0) this.accept(take === buf.length ? buf : buf.subarray(0, take));
+      if (this.o.framing.kind === 'length' && this.received === this.length) this.finish();
+      return take;
+    }
+    let end: number;
+    try {
+      end = d.push(buf, this.emit);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      this.fail(err);
+      return buf.length;
+    }
+    if (end === -1) return buf.length;
+    this.finish();
+    return end;
+  }
+
+  /**
+   * The transport says the body is over (node:http's 'end', FastCGI's empty STDIN). A body short of
+   * its declared length, or a chunked body without its last chunk, is broken.
+   */
+  end(): void {
+    if (this.complete || this.error !== null) return;
+    if (this.length !== undefined && this.received < this.length) {
+      return this.fail(incomplete(`the request body ended after ${this.received} of ${this.length} bytes`));
+    }
+    if (this.decoder !== null) return this.fail(incomplete('the request body ended before its last chunk'));
+    this.finish();
+  }
+
+  /** The body is broken: the client left, the request timed out, the bytes are malformed. */
+  fail(err: ClientError): void {
+    if (this.complete || this.error !== null || this.closed) return;
+    this.error = err;
+    this.o.onBroken?.(err);
+    this.stopTimer();
+    const w = this.waiter;
+    if (w !== null && this.pieces.size === 0) {
+      this.waiter = null;
+      w.reject(err);
+    }
+  }
+
+  /** The application is done with the body: drop what is queued; reads see the end from now on (or the error it failed with). */
+  close(): void {
+    this.closed = true;
+    this.pieces.clear();
+    this.resumeFlow();
+    this.stopTimer();
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w.resolve(null);
+    }
+  }
+
+  pull(): Promise<Uint8Array | null> {
+    if (!this.pulled) {
+      this.pulled = true;
+      this.o.onFirstPull?.(this);
+    }
+    if (this.waiter !== null) {
+      // Two pulls at once (Input never does this): the second waits for the first, so each gets its
+      // own piece, in order.
+      const after = this.tail.then(() => this.pull());
+      this.tail = after.then(noop, noop);
+      return after;
+    }
+    const p = this.pieces.shift();
+    if (p !== null) {
+      if (this.paused && this.pieces.cost < this.lowWater) this.resumeFlow();
+      return Promise.resolve(p);
+    }
+    if (this.error !== null) return Promise.reject(this.error);
+    if (this.closed || this.complete) return Promise.resolve(null);
+    this.resumeFlow();
+    const wait = new Promise<Uint8Array | null>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+    const ms = this.o.timeoutMs;
+    if (ms > 0) {
+      this.waitingSince = Date.now();
+      if (this.timer === undefined) this.arm(ms);
+    }
+    this.tail = wait.then(noop, noop);
+    return wait;
+  }
+
+  /** One piece of the body's data (decoded): to the waiting read, or queued. */
+  private accept(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.received += data.length;
+    if (this.closed) return;
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w.resolve(data);
+      return;
+    }
+    this.pieces.push(data);
+    // Paused again on every piece over the mark, not once: node:http may resume its socket itself.
+    if (this.pieces.cost > this.highWater) {
+      this.paused = true;
+      this.flow.pause();
+    }
+  }
+
+  private finish(): void {
+    this.complete = true;
+    // Nothing more of the body to hold back: what follows (the next request) is the transport's.
+    this.resumeFlow();
+    this.stopTimer();
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w.resolve(null);
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.waiter === null) return;
+    const ms = this.o.timeoutMs;
+    const left = this.waitingSince + ms - Date.now();
+    if (left <= 0) this.fail(timeout(ms));
+    else this.arm(left);
+  };
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.onTimer, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private resumeFlow(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.flow.resume();
+  }
+}
+
+function noop(): void {}
+
+function incomplete(why: string): ClientError {
+  return new ClientError(400, why, 'TSGI_ERR_BODY_INCOMPLETE');
+}
+
+function timeout(ms: number): ClientError {
+  return new ClientError(408, `no request body data for ${ms} ms`, 'TSGI_ERR_BODY_TIMEOUT');
+}
