@@ -217,16 +217,26 @@ export class FloatConverter extends NumberConverter {
 
   override toUrl(value: unknown): string {
     const n = typeof value === 'string' ? Number(value) : value;
-    if (typeof n !== 'number' || !Number.isFinite(n) || !this.inRange(n) || Math.abs(n) >= 1e21) {
+    if (typeof n !== 'number' || !Number.isFinite(n) || !this.inRange(n)) {
       throw new ValidationError(`${String(value)} is not a number this converter matches`);
     }
-    // Never exponent notation, always a dot: the shortest decimal that reads back as the same double.
-    let s = String(n === 0 ? 0 : n);
-    if (/e/i.test(s)) s = n.toFixed(100).replace(/0+$/, '');
+    // Always a dot, never exponent notation (the regex wants digits.digits): the shortest decimal
+    // that reads back as the same double, written out in full.
+    let s = plainDecimal(String(n === 0 ? 0 : n));
     if (!s.includes('.')) s += '.0';
-    if (s.endsWith('.')) s += '0';
     return s;
   }
+}
+
+/** `1.5e-7` → `0.00000015`, `1e+21` → `1000000000000000000000`: the same digits, without an exponent. */
+function plainDecimal(s: string): string {
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (m === null) return s;
+  const [, sign, first, rest = '', e] = m;
+  const digits = first! + rest;
+  const exp = Number(e);
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  return `${sign}${digits}${'0'.repeat(Math.max(0, exp - rest.length))}`;
 }
 
 /** `uuid`: the 8-4-4-4-12 hex form, either case; the value is lower-cased (as Python's str(UUID)). */

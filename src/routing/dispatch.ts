@@ -12,6 +12,7 @@
  */
 import type { Application, Body, Environ, StartResponse } from '../spec.js';
 import { HTTPException } from '../exceptions/base.js';
+import { MethodNotAllowed, NotFound, RequestRedirect } from '../exceptions/classes.js';
 import { RouteMap, type MapAdapter, type RouteMapOptions } from './map.js';
 import { Rule, type RuleOptions } from './rule.js';
 
@@ -67,6 +68,11 @@ function answer(err: unknown, environ: Environ, startResponse: StartResponse): B
   return [body];
 }
 
+// The router's own 404, made once: an Error captures a stack when created, which would cost more
+// than the whole match. Only read (toResponse), never handed to user code, so sharing it is safe.
+const NOT_FOUND = new NotFound();
+Object.freeze(NOT_FOUND.headers);
+
 /** The automatic answer to OPTIONS: 200 with the methods the path answers. */
 function options(adapter: MapAdapter, startResponse: StartResponse): Body {
   startResponse('200 OK', [
@@ -95,7 +101,12 @@ export function dispatch(map: RouteMap, views: Views, opts: DispatchOptions = {}
     try {
       const adapter = map.bindToEnviron(environ, bindOptions);
       environ[URL_ADAPTER] = adapter;
-      const match = adapter.match();
+      const match = adapter.resolve();
+      if (!('endpoint' in match)) {
+        const miss =
+          match.status === 404 ? NOT_FOUND : match.status === 405 ? new MethodNotAllowed(match.allowed) : new RequestRedirect(match.location, match.status);
+        return answer(miss, environ, startResponse);
+      }
       if (adapter.method === 'OPTIONS' && match.rule.automaticOptions) return options(adapter, startResponse);
       const app = lookup(match.endpoint);
       if (typeof app !== 'function') throw new TypeError(`dispatch(): no application for endpoint ${JSON.stringify(match.endpoint)}`);

@@ -22,6 +22,6 @@ export type { ConverterArg, ConverterClass } from './converters.js';
 export { Rule } from './rule.js';
 export type { RuleOptions } from './rule.js';
 export { BuildError, MapAdapter, RouteMap, RouteMap as Map } from './map.js';
-export type { RouteMapOptions, RouteMatch } from './map.js';
+export type { RouteMapOptions, RouteMatch, RouteMiss } from './map.js';
 export { ENDPOINT, ROUTE_ARGS, URL_ADAPTER, dispatch, routeArgs, routes, urlFor, withArgs } from './dispatch.js';
 export type { DispatchOptions, RouteEntry, RouteHandler, Router, Views } from './dispatch.js';

@@ -57,6 +57,17 @@ interface Compiled {
 }
 
 const ALL_METHODS = '*';
+/** compiledFor() key of every dynamic rule, whatever its methods. */
+const ANY_RULE = '';
+/** The bucket of rules whose first segment is not literal (a segment can never contain '/'). */
+const WILDCARD = '/';
+/** The subdomain of a Host that is not under the server name: no rule matches it. */
+const INVALID_SUBDOMAIN = '<invalid>';
+
+/** How many values a rule takes: its variables and its defaults. */
+function valueCount(rule: Rule): number {
+  return new Set([...rule.arguments, ...Object.keys(rule.defaults)]).size;
+}
 // The characters of a path kept as they are when re-encoding PATH_INFO for a redirect.
 const PATH_SAFE = "/!$&'()*+,:;=@";
 
@@ -72,8 +83,10 @@ export class RouteMap {
   // Built on first match, dropped when a rule is added.
   private sorted: Rule[] | null = null;
   private statics: Map<string, Rule[]> | null = null;
-  private compiled = new Map<string, Compiled>();
+  /** method key → bucket → compiled rules. */
+  private compiled = new Map<string, Map<string, Compiled>>();
   private methodsNamed = new Set<string>();
+  private buckets = new Set<string>();
 
   constructor(rules: Iterable<Rule> = [], options: RouteMapOptions = {}) {
     this.converters = Object.freeze({ ...DEFAULT_CONVERTERS, ...options.converters });
@@ -100,7 +113,8 @@ export class RouteMap {
     const list = this.byEndpoint.get(rule.endpoint) ?? [];
     list.push(rule);
     // Building prefers the rule using the most values, then the one with the most defaults.
-    list.sort((a, b) => b.arguments.length - a.arguments.length || Object.keys(b.defaults).length - Object.keys(a.defaults).length);
+    // (Werkzeug counts defaults among the arguments: `/page/` with n=1 is tried before `/page/<int:n>`.)
+    list.sort((a, b) => valueCount(b) - valueCount(a) || Object.keys(b.defaults).length - Object.keys(a.defaults).length);
     this.byEndpoint.set(rule.endpoint, list);
     this.sorted = null;
     return this;
@@ -138,8 +152,10 @@ export class RouteMap {
     this.sorted = this.rules.filter((r) => !r.buildOnly).sort(compareRules);
     this.statics = new Map();
     this.methodsNamed = new Set();
+    this.buckets = new Set();
     for (const r of this.sorted) {
       if (r.methods) for (const m of r.methods) this.methodsNamed.add(m);
+      if (r.firstSegment !== null && r.staticSubject === null) this.buckets.add(r.firstSegment);
       if (r.staticSubject !== null) {
         const list = this.statics.get(r.staticSubject) ?? [];
         list.push(r);
@@ -149,23 +165,40 @@ export class RouteMap {
     this.compiled = new Map();
   }
 
-  /** The combined regular expression of the dynamic rules answering `key` (a method, or '*'). */
-  private compiledFor(key: string): Compiled {
-    let c = this.compiled.get(key);
+  /**
+   * The combined regular expression of the dynamic rules answering `key` (a method, '*' for methods
+   * no rule names, '' for every rule) whose first segment is `bucket` or not literal. Splitting by
+   * the first segment keeps each expression short: a flat alternation of every rule would make the
+   * regex engine try each alternative from the start of the path (Hono's RegExpRouter gets the same
+   * effect by building a trie into its expression).
+   */
+  private compiledFor(key: string, bucket: string): Compiled {
+    let byBucket = this.compiled.get(key);
+    if (byBucket === undefined) this.compiled.set(key, (byBucket = new Map()));
+    let c = byBucket.get(bucket);
     if (c !== undefined) return c;
     const markers: Array<Rule | undefined> = [];
     const alternatives: string[] = [];
     let group = 1;
     for (const r of this.sorted!) {
-      if (r.staticSubject !== null || !(key === ALL_METHODS ? r.methods === null : r.allows(key))) continue;
+      const answers = key === ANY_RULE || (key === ALL_METHODS ? r.methods === null : r.allows(key));
+      if (r.staticSubject !== null || !answers || (r.firstSegment !== null && r.firstSegment !== bucket)) continue;
       alternatives.push(`${r.source}()`);
       group += r.groups;
       markers[group] = r;
       group += 1;
     }
     c = { regex: alternatives.length ? new RegExp(`^(?:${alternatives.join('|')})$`, 's') : null, markers };
-    this.compiled.set(key, c);
+    byBucket.set(bucket, c);
     return c;
+  }
+
+  /** The bucket of a subject: its first path segment if some rule starts with it literally. */
+  private bucketOf(subject: string): string {
+    if (this.usesDomain || this.buckets.size === 0) return WILDCARD;
+    const end = subject.indexOf('/', 1);
+    const seg = end === -1 ? subject.slice(1) : subject.slice(1, end);
+    return this.buckets.has(seg) ? seg : WILDCARD;
   }
 
   /**
@@ -173,12 +206,12 @@ export class RouteMap {
    * cannot tell (no match, or a converter refused and the slow path must go on past that rule).
    */
   fastMatch(subject: string, method: string): RouteMatch | undefined {
-    this.prepare();
+    if (this.sorted === null) this.prepare();
     const statics = this.statics!.get(subject);
     if (statics !== undefined) {
       for (const r of statics) if (r.allows(method)) return { endpoint: r.endpoint, args: { ...r.defaults }, rule: r };
     }
-    const c = this.compiledFor(this.methodsNamed.has(method) ? method : ALL_METHODS);
+    const c = this.compiledFor(this.methodsNamed.has(method) ? method : ALL_METHODS, this.bucketOf(subject));
     if (c.regex === null) return undefined;
     const m = c.regex.exec(subject);
     if (m === null) return undefined;
@@ -188,6 +221,13 @@ export class RouteMap {
     const rule = c.markers[i]!;
     const args = rule.values(m, i - rule.groups);
     return args === null ? undefined : { endpoint: rule.endpoint, args, rule };
+  }
+
+  /** Whether any matchable rule's pattern matches `subject`, whatever the method and converters say. */
+  anyRuleMatches(subject: string): boolean {
+    this.prepare();
+    if (this.statics!.has(subject)) return true;
+    return this.compiledFor(ANY_RULE, this.bucketOf(subject)).regex?.test(subject) ?? false;
   }
 
   /**
@@ -216,35 +256,39 @@ export class RouteMap {
    */
   bindToEnviron(environ: Environ, options: { serverName?: string; subdomain?: string } = {}): MapAdapter {
     const scheme = typeof environ['wsgi.url_scheme'] === 'string' ? environ['wsgi.url_scheme'] : 'http';
-    const host = requestHost(environ, scheme);
-    let serverName = options.serverName?.toLowerCase() ?? host;
+    // Read the environ now (an endpoint may change it later, e.g. a nested mount), encode lazily:
+    // most requests never build a URL or redirect, and matching must stay cheap.
+    const hostHeader = environ['HTTP_HOST'];
+    const serverNameVar = environ.SERVER_NAME;
+    const port = environ.SERVER_PORT;
+    const host = () => requestHost(hostHeader, serverNameVar, port, scheme);
+    let serverName: string | (() => string) = options.serverName?.toLowerCase() ?? host;
     let subdomain = options.subdomain;
     if (this.hostMatching) {
-      serverName = host;
+      serverName = host();
       subdomain = '';
     } else if (subdomain === undefined) {
       if (options.serverName === undefined) subdomain = this.defaultSubdomain;
       else {
         // Werkzeug's rule: compare dot-separated labels from the right.
-        const cur = host.split('.');
-        const real = serverName.split('.');
+        const cur = host().split('.');
+        const real = (serverName as string).split('.');
         const tail = cur.slice(cur.length - real.length);
-        subdomain = cur.length >= real.length && tail.join('.') === real.join('.') ? cur.slice(0, cur.length - real.length).filter(Boolean).join('.') : '<invalid>';
+        subdomain = cur.length >= real.length && tail.join('.') === real.join('.') ? cur.slice(0, cur.length - real.length).filter(Boolean).join('.') : INVALID_SUBDOMAIN;
       }
     }
-    const pathNative = typeof environ.PATH_INFO === 'string' ? environ.PATH_INFO : '';
+    const pathNative = (typeof environ.PATH_INFO === 'string' ? environ.PATH_INFO : '') || '/';
     const script = typeof environ.SCRIPT_NAME === 'string' ? environ.SCRIPT_NAME : '';
     return new MapAdapter(this, {
       serverName,
       // SCRIPT_NAME and PATH_INFO are native strings: their chars are the URL's bytes, re-encoded as they came.
-      scriptUrl: quote(script, PATH_SAFE).replace(/\/+$/, ''),
+      scriptUrl: () => quote(script, PATH_SAFE).replace(/\/+$/, ''),
       subdomain,
       urlScheme: scheme,
-      pathInfo: textOfNative(pathNative || '/'),
-      pathUrl: quote(pathNative || '/', PATH_SAFE),
+      pathInfo: textOfNative(pathNative),
+      pathUrl: () => quote(pathNative, PATH_SAFE),
       method: typeof environ.REQUEST_METHOD === 'string' ? environ.REQUEST_METHOD.toUpperCase() : 'GET',
       queryString: typeof environ.QUERY_STRING === 'string' ? environ.QUERY_STRING : '',
-      host,
     });
   }
 }
@@ -260,11 +304,11 @@ function textOfNative(s: string): string {
 }
 
 /** The request's host, lower-cased, without the scheme's default port (as Werkzeug's get_host). */
-function requestHost(environ: Environ, scheme: string): string {
-  let host = typeof environ['HTTP_HOST'] === 'string' && environ['HTTP_HOST'] ? environ['HTTP_HOST'] : '';
+function requestHost(hostHeader: unknown, serverName: unknown, serverPort: unknown, scheme: string): string {
+  let host = typeof hostHeader === 'string' ? hostHeader : '';
   if (!host) {
-    host = String(environ.SERVER_NAME ?? '');
-    const port = String(environ.SERVER_PORT ?? '');
+    host = typeof serverName === 'string' ? serverName : '';
+    const port = typeof serverPort === 'string' ? serverPort : '';
     if (port && port !== (scheme === 'https' ? '443' : '80')) host += `:${port}`;
   }
   host = host.toLowerCase();
@@ -273,46 +317,72 @@ function requestHost(environ: Environ, scheme: string): string {
   return host;
 }
 
+/** A value, or how to compute it when first needed. */
+type Lazy<T> = T | (() => T);
+
 interface AdapterState {
-  serverName: string;
-  scriptUrl: string;
+  serverName: Lazy<string>;
+  scriptUrl: Lazy<string>;
   subdomain: string;
   urlScheme: string;
   pathInfo: string;
-  pathUrl: string | undefined;
+  pathUrl: Lazy<string> | undefined;
   method: string;
   queryString: string;
-  host?: string;
 }
+
+/** Why nothing matched: resolve()'s answer when match() would throw. */
+export type RouteMiss =
+  | { status: 404 }
+  | { status: 405; allowed: string[] }
+  | { status: RedirectCode; location: string };
 
 /** A map bound to a request or a server name: `match()` and `build()`. */
 export class MapAdapter {
-  readonly serverName: string;
   readonly subdomain: string;
   readonly urlScheme: string;
   /** The path matched by default (text, decoded from PATH_INFO). */
   readonly pathInfo: string;
   readonly method: string;
   readonly queryString: string;
-  /** SCRIPT_NAME percent-encoded, without a trailing `/`: what built paths start with. */
-  readonly scriptUrl: string;
-  private readonly pathUrl: string | undefined;
+  private lazyServerName: Lazy<string>;
+  private lazyScriptUrl: Lazy<string>;
+  private lazyPathUrl: Lazy<string> | undefined;
 
   constructor(
     readonly map: RouteMap,
     state: AdapterState,
   ) {
-    this.serverName = state.serverName;
+    this.lazyServerName = state.serverName;
     this.subdomain = state.subdomain;
     this.urlScheme = state.urlScheme;
     this.pathInfo = state.pathInfo;
     this.method = state.method;
     this.queryString = state.queryString;
-    this.scriptUrl = state.scriptUrl;
-    this.pathUrl = state.pathUrl;
+    this.lazyScriptUrl = state.scriptUrl;
+    this.lazyPathUrl = state.pathUrl;
+  }
+
+  /** The host URLs are built for (with its port unless the scheme's default), lower-cased. */
+  get serverName(): string {
+    if (typeof this.lazyServerName === 'function') this.lazyServerName = this.lazyServerName();
+    return this.lazyServerName;
+  }
+
+  /** SCRIPT_NAME percent-encoded, without a trailing `/`: what built paths start with. */
+  get scriptUrl(): string {
+    if (typeof this.lazyScriptUrl === 'function') this.lazyScriptUrl = this.lazyScriptUrl();
+    return this.lazyScriptUrl;
+  }
+
+  private get pathUrl(): string | undefined {
+    if (typeof this.lazyPathUrl === 'function') this.lazyPathUrl = this.lazyPathUrl();
+    return this.lazyPathUrl;
   }
 
   private subject(path: string): string | null {
+    // Checked here, not left to the rules: `<user>` would match the text '<invalid>'.
+    if (this.subdomain === INVALID_SUBDOMAIN) return null;
     if (this.map.matchesDomain) return `${this.map.hostMatching ? this.serverName : this.subdomain}|${path}`;
     // Every rule is on the default subdomain: a request for another one matches nothing.
     if (!this.map.hostMatching && this.subdomain !== this.map.defaultSubdomain) return null;
@@ -325,31 +395,48 @@ export class MapAdapter {
    * `/` was requested without it; the query string is kept).
    */
   match(pathInfo?: string, method?: string): RouteMatch {
+    const r = this.resolve(pathInfo, method);
+    if ('endpoint' in r) return r;
+    if (r.status === 404) throw new NotFound();
+    if (r.status === 405) throw new MethodNotAllowed(r.allowed);
+    throw new RequestRedirect(r.location, r.status);
+  }
+
+  /**
+   * match() without exceptions: the match, or why there is none (404, 405 with the allowed methods,
+   * or the strict-slash redirect). Creating an Error captures a stack, which costs more than the
+   * match itself; a router answering many 404s can use this.
+   */
+  resolve(pathInfo?: string, method?: string): RouteMatch | RouteMiss {
     const path = pathInfo ?? this.pathInfo;
-    const m = (method ?? this.method).toUpperCase();
+    const m = method === undefined ? this.method : method.toUpperCase();
     const subject = this.subject(path || '/');
-    if (subject === null) throw new NotFound();
-    const fast = this.map.fastMatch(subject, m);
+    if (subject === null) return { status: 404 };
+    const map = this.map;
+    const fast = map.fastMatch(subject, m);
     if (fast !== undefined) return fast;
 
-    // Slow path: explain the miss (or get past a rule whose converter refused the value).
-    const allowed = new Set<string>();
-    for (const rule of this.map.matchOrder()) {
-      const args = rule.match(subject);
-      if (args === null) continue;
-      if (rule.allows(m)) return { endpoint: rule.endpoint, args, rule };
-      for (const a of rule.methods!) allowed.add(a);
+    // Slow path, only when some rule matches the path for another method (or refused the value):
+    // explain the miss as a 405 with every method the path answers.
+    if (map.anyRuleMatches(subject)) {
+      const allowed = new Set<string>();
+      for (const rule of map.matchOrder()) {
+        const args = rule.match(subject);
+        if (args === null) continue;
+        if (rule.allows(m)) return { endpoint: rule.endpoint, args, rule };
+        for (const a of rule.methods!) allowed.add(a);
+      }
+      if (allowed.size > 0) return { status: 405, allowed: [...allowed].sort() };
     }
-    if (allowed.size > 0) throw new MethodNotAllowed([...allowed].sort());
-    if (!path.endsWith('/')) {
+    if (!path.endsWith('/') && map.anyRuleMatches(`${subject}/`)) {
       const slashed = `${subject}/`;
-      for (const rule of this.map.matchOrder()) {
+      for (const rule of map.matchOrder()) {
         if (rule.strictSlashes && rule.rule.endsWith('/') && rule.match(slashed) !== null) {
-          throw new RequestRedirect(this.redirectUrl(pathInfo), this.map.redirectCode);
+          return { status: map.redirectCode, location: this.redirectUrl(pathInfo) };
         }
       }
     }
-    throw new NotFound();
+    return { status: 404 };
   }
 
   private redirectUrl(pathInfo: string | undefined): string {

@@ -66,6 +66,7 @@ export class Rule {
   readonly subdomain: string | undefined;
   readonly host: string | undefined;
   readonly buildOnly: boolean;
+  private readonly hasDefaults: boolean;
   /** Whether OPTIONS is answered by the router (200 with Allow) rather than by the endpoint. */
   readonly automaticOptions: boolean;
   private readonly strictSlashesOption: boolean | undefined;
@@ -79,6 +80,11 @@ export class Rule {
   regex: RegExp = /$^/;
   /** The subject when the rule has no variables (matched by a Map lookup). */
   staticSubject: string | null = null;
+  /**
+   * The literal first path segment (`users` for `/users/<id>`), or null when it is not all literal
+   * (`/<page>`, `/u<id>/x`) or the subject carries a domain: the map buckets rules by it.
+   */
+  firstSegment: string | null = null;
   private domainTokens: Token[] = [];
   private pathTokens: Token[] = [];
   private converters: BaseConverter[] = [];
@@ -90,6 +96,7 @@ export class Rule {
     this.rule = rule;
     this.endpoint = options.endpoint;
     this.defaults = Object.freeze({ ...options.defaults });
+    this.hasDefaults = Object.keys(this.defaults).length > 0;
     this.subdomain = options.subdomain;
     this.host = options.host?.toLowerCase();
     this.buildOnly = options.buildOnly ?? false;
@@ -155,6 +162,10 @@ export class Rule {
     this.regex = new RegExp(`^${this.source}$`, 's');
     this.staticSubject = vars.length === 0 && !loose ? (ctx.usesDomain ? `${domain}|${this.rule}` : this.rule) : null;
 
+    const head = this.pathTokens[0]?.text;
+    const slash = head === undefined ? -1 : head.indexOf('/', 1);
+    this.firstSegment = !ctx.usesDomain && slash > 1 ? head!.slice(1, slash) : null;
+
     this.weights = [];
     for (const t of this.pathTokens) {
       if (t.name !== undefined) this.weights.push([1, t.converter.weight]);
@@ -164,7 +175,7 @@ export class Rule {
 
   /** The rule's arguments from a successful exec() of a combined regex, or null when a converter refuses. */
   values(match: RegExpExecArray, first: number): Record<string, unknown> | null {
-    const out: Record<string, unknown> = { ...this.defaults };
+    const out: Record<string, unknown> = this.hasDefaults ? { ...this.defaults } : {};
     for (let i = 0; i < this.converters.length; i++) {
       try {
         out[this.arguments[i]!] = this.converters[i]!.toValue(match[first + i]!);
