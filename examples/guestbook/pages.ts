@@ -119,12 +119,20 @@ const EXPLAIN: Record<number, string> = {
   413: 'That was too large.',
 };
 
+/** The friendly text for the status, and the exception's own description when the code gave it one. */
+function explain(err: HTTPException): string {
+  const generic = (err.constructor as typeof HTTPException).description;
+  const friendly = EXPLAIN[err.code];
+  if (friendly === undefined) return err.description;
+  return err.description === generic ? friendly : `${friendly} ${err.description}`;
+}
+
 export function errorPage(ctx: PageContext, err: HTTPException, detail?: string): Html {
   return layout(
     ctx,
     err.reason,
     html`<h1 id="error-title">${err.code} ${err.reason}</h1>
-<p id="error-text">${EXPLAIN[err.code] ?? err.description}${detail !== undefined && html` ${detail}`}</p>
+<p id="error-text">${explain(err)}${detail !== undefined && html` ${detail}`}</p>
 <p><a href="${ctx.url('index')}">Back to the guestbook</a></p>`,
   );
 }
