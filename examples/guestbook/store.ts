@@ -128,7 +128,9 @@ class SqliteStore implements Store {
   }
 
   async entries(limit = 100): Promise<Entry[]> {
-    return this.db.prepare('SELECT id, name, message, created FROM entries ORDER BY id DESC LIMIT ?').all(limit) as Entry[];
+    // Rows come as null-prototype objects: copied into plain ones, the same as the JSON store gives.
+    const rows = this.db.prepare('SELECT id, name, message, created FROM entries ORDER BY id DESC LIMIT ?').all(limit) as Entry[];
+    return rows.map(({ id, name, message, created }) => ({ id, name, message, created }));
   }
 
   async addFile(f: NewFile): Promise<StoredFile> {
