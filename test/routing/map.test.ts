@@ -91,6 +91,23 @@ describe('matching', () => {
     assert.equal(m.build('ext', { x: 1 }), '/ext/1');
   });
 
+  it('keeps the priority order across first-segment buckets', () => {
+    const m = new RouteMap([
+      new Rule('/users/<int:id>', { endpoint: 'user' }),
+      new Rule('/<lang>/about', { endpoint: 'about' }),
+      new Rule('/users/<name>/about', { endpoint: 'userAbout' }),
+      new Rule('/<a>/<b>/<c>', { endpoint: 'three' }),
+    ]).bind('x');
+    assert.equal(m.match('/users/5').endpoint, 'user');
+    // The int rule of the `users` bucket does not match: a rule with a variable first segment still can.
+    assert.equal(m.match('/users/about').endpoint, 'about');
+    assert.equal(m.match('/fr/about').endpoint, 'about');
+    // Literal parts outrank variables, whichever bucket the rule sits in.
+    assert.equal(m.match('/users/ann/about').endpoint, 'userAbout');
+    assert.deepEqual(m.match('/x/y/z').args, { a: 'x', b: 'y', c: 'z' });
+    assert.equal(m.match('/users/y/z').endpoint, 'three');
+  });
+
   it('accepts rules added after the first match', () => {
     const m = new RouteMap([new Rule('/a', { endpoint: 'a' })]);
     assert.equal(m.bind('x').match('/a').endpoint, 'a');
