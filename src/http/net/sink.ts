@@ -75,6 +75,10 @@ export class NetSink implements Sink {
         this.chunked = true;
       } else conn.keepAlive = false; // HTTP/1.0: the end of the body is the end of the connection
     }
+    // A request body still on the wire when the answer starts (a 413 before reading, an app that
+    // ignores the body) makes the connection close after the response (Connection.finished()):
+    // say so now, or a keep-alive client sends its next request into a closing socket.
+    if (conn.keepAlive && conn.bodyPending) conn.keepAlive = false;
     // As node:http does: say that the connection stays open and for how long it may idle, so that a
     // client does not reuse a connection the server is about to close.
     if (!conn.keepAlive) s += 'Connection: close\r\n';
