@@ -921,7 +921,7 @@ function multipartScenario(kind) {
     rows: ['node', 'tsgi', 'fastify-multipart', 'gunicorn-werkzeug'],
     extra: ['tsgi-base', 'tsgi-node'],
     text: file
-      ? 'Every row is loaded by the same small Node client (bench/clients/post-body.mjs), not wrk: a request takes about a second here, and wrk counts only the requests that end inside its window (2 s gave 0 to 2 per row) while the upload it cuts off costs the server CPU. The client runs whole requests for at least the set time; MiB/s is requests × the body (100 MiB and the part\'s few headers) / that time. Peak RSS: the largest RSS each process reached (VmHWM, warm-up included), summed. The Python row runs Debian\'s Werkzeug.'
+      ? 'Every row is loaded by the same small Node client (bench/clients/post-body.mjs), not wrk: a request takes about a second here, and wrk counts only the requests that end inside its window (a 2 s window counted 0 to 2 per row) while the upload it cuts off costs the server CPU. The client runs whole requests for at least the set time; MiB/s is requests × the body (100 MiB and the part\'s few headers) / that time. Peak RSS: the largest RSS each process reached (VmHWM, warm-up included), summed. The Python row runs Debian\'s Werkzeug.'
       : 'Every field counted; Werkzeug and tsgi run with their default limit of 1,000 parts (the form just fits). Peak RSS as above.',
     prepare(dir) {
       const boundary = `----tsgi-bench-${randomBytes(12).toString('hex')}`;
