@@ -112,7 +112,7 @@ const views: Record<string, View> = {
     return seeOther(ctx, 'files');
   },
 
-  async download(ctx, { id }) {
+  async download(_ctx, { id }) {
     const file = await store.file(id as number);
     if (file === undefined) throw new NotFound(`No file number ${id}.`);
     // An attachment, never shown inline, and nosniff: an uploaded .html cannot run as this site's page.
