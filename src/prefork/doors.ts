@@ -64,6 +64,8 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
       responseTimeout: o.responseTimeout,
       engine: s.engine,
       keepAliveTimeout: o.keepAlive,
+      sendTimeout: o.sendTimeout,
+      handshakeTimeout: o.handshakeTimeout,
       gracefulTimeout: graceMs,
       ...(ctx.tls ? { tls: ctx.tls } : {}),
     });

@@ -378,6 +378,32 @@ export const SETTINGS = [
     validate: nonNegative,
   },
   {
+    key: 'sendTimeout',
+    flag: 'send-timeout',
+    env: ['TSGI_SEND_TIMEOUT'],
+    type: 'number',
+    default: 60,
+    unit: 's',
+    section: 'Timeouts',
+    meta: 'SECONDS',
+    help:
+      'Seconds a response may wait for the client to read any of it (nginx: send_timeout). A client that stops ' +
+      'reading is disconnected, and the body is closed; the keep-alive timeout counts only once a response is sent. 0 for no limit.',
+    validate: nonNegative,
+  },
+  {
+    key: 'handshakeTimeout',
+    flag: 'handshake-timeout',
+    env: ['TSGI_HANDSHAKE_TIMEOUT'],
+    type: 'number',
+    default: 10,
+    unit: 's',
+    section: 'Timeouts',
+    meta: 'SECONDS',
+    help: 'Seconds a TLS client has to finish its handshake (a connection that never sends a ClientHello is closed).',
+    validate: positive,
+  },
+  {
     key: 'gracefulTimeout',
     flag: 'graceful-timeout',
     env: ['TSGI_GRACEFUL_TIMEOUT'],

@@ -30,6 +30,13 @@ export interface HttpOptions {
    * closes (0: no limit). A response that has started (a stream) is never cut by it.
    */
   responseTimeout?: number;
+  /**
+   * Milliseconds a response may wait for the client to read any of it; then the connection is cut and
+   * the body closed (0: no limit). The keep-alive timeout starts only once the response is sent.
+   */
+  sendTimeout?: number;
+  /** Milliseconds a TLS client has to complete its handshake. */
+  handshakeTimeout?: number;
   /** The error log. */
   log?: Logger;
 }
@@ -44,4 +51,6 @@ export const HTTP_DEFAULTS = {
   keepAliveTimeout: D.keepAlive,
   requestTimeout: D.requestTimeout,
   responseTimeout: D.responseTimeout,
+  sendTimeout: D.sendTimeout,
+  handshakeTimeout: D.handshakeTimeout,
 } as const;

@@ -57,8 +57,11 @@ export class NetSink implements Sink {
   head(_code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close = false): void {
     if (this.timedOut) return;
     const conn = this.conn;
-    // The runner's answer to a ClientError: this connection carries no further request.
-    if (close) conn.keepAlive = false;
+    // The runner's answer to a ClientError: this connection carries no further request. A draining door
+    // says Connection: close on every response not yet started, and so does a response that leaves a
+    // request body unread which cannot be dropped after it (unknown or large remainder): the client
+    // learns it from the head, never from a reset after it.
+    if (close || conn.door.draining || !conn.unreadBodyDroppable) conn.keepAlive = false;
     let s = 'HTTP/1.1 ' + status + '\r\n';
     let hasDate = false;
     for (let i = 0; i < headers.length; i++) {
@@ -75,10 +78,6 @@ export class NetSink implements Sink {
         this.chunked = true;
       } else conn.keepAlive = false; // HTTP/1.0: the end of the body is the end of the connection
     }
-    // A request body still on the wire when the answer starts (a 413 before reading, an app that
-    // ignores the body) makes the connection close after the response (Connection.finished()):
-    // say so now, or a keep-alive client sends its next request into a closing socket.
-    if (conn.keepAlive && conn.bodyPending) conn.keepAlive = false;
     // As node:http does: say that the connection stays open and for how long it may idle, so that a
     // client does not reuse a connection the server is about to close.
     if (!conn.keepAlive) s += 'Connection: close\r\n';
