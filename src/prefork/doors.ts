@@ -42,6 +42,15 @@ async function graceful(server: net.Server, idle: () => Promise<void>, cut: () =
   cut();
 }
 
+/**
+ * Closes the listening socket only. http.Server#close() (Node >= 19) also closes the idle keep-alive
+ * connections at once, which is the race the drain exists to avoid (a client sending its next request
+ * on one meets a reset): those are the door's to close, by the drain rule, in its graceful stop.
+ */
+function stopListening(server: net.Server): void {
+  if (server.listening) net.Server.prototype.close.call(server);
+}
+
 export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorContext): Promise<Served> {
   const s = ctx.settings;
   // The settings in the options' units (seconds to milliseconds), converted in one place.
@@ -69,7 +78,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
       gracefulTimeout: graceMs,
       ...(ctx.tls ? { tls: ctx.tls } : {}),
     });
-    return { stopAccepting: () => h.listener.listening && void h.listener.close(), close: () => h.close() };
+    return { stopAccepting: () => stopListening(h.listener), close: () => h.close() };
   }
   if (protocol === 'uwsgi') {
     const { UwsgiDoor } = await import('../uwsgi/index.js');
