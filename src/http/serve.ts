@@ -8,7 +8,7 @@ import type { Application } from '../spec.js';
 import { clearUnixPath } from '../server/sockets.js';
 import { NetDoor } from './net/door.js';
 import type { DoorCore } from './common/door.js';
-import { HttpDoor, type HttpOptions } from './node/server.js';
+import { HTTP_DEFAULTS, HttpDoor, type HttpOptions } from './node/server.js';
 import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
 export interface ServeOptions extends HttpOptions {
@@ -77,71 +77,8 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/**
- * Connections that have not sent a request yet. On a graceful stop they are not "idle keep-alive
- * connections" to cut: the kernel may have handed one over an instant before the listener closed,
- * with its request already on the way (cutting it made a reload drop requests). They get a short
- * while to send it, and are answered with `Connection: close`.
- */
-class ConnectionTracker {
-  readonly all = new Set<net.Socket>();
-  readonly fresh = new Set<net.Socket>();
-  constructor(server: http.Server) {
-    server.on('connection', (socket: net.Socket) => {
-      this.all.add(socket);
-      this.fresh.add(socket);
-      socket.once('close', () => {
-        this.all.delete(socket);
-        this.fresh.delete(socket);
-      });
-    });
-    const used = (req: http.IncomingMessage) => void this.fresh.delete(req.socket);
-    server.prependListener('request', used);
-    server.prependListener('checkContinue', used);
-  }
-
-  /** Cuts connections that served a request and now wait for another (no response in progress). */
-  closeIdle(): void {
-    for (const s of this.all) {
-      if (!this.fresh.has(s) && !(s as net.Socket & { _httpMessage?: unknown })._httpMessage) s.destroy();
-    }
-  }
-
-  /** Resolves when no fresh connection is left, or after `ms`. */
-  async settled(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (this.fresh.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** How long, at most, a connection accepted just before a graceful stop gets to send its request. */
 const FRESH_GRACE_MS = 1000;
-
-/** Graceful stop shared by serve() and makeServer(). Safe when the listener was already closed. */
-async function stop(door: HttpDoor, server: http.Server, graceMs: number, tracker?: ConnectionTracker): Promise<void> {
-  door.draining = true;
-  if (tracker) {
-    // Stop accepting, but not http.Server.close(): it would also cut connections accepted an instant
-    // ago whose request is in flight.
-    if (server.listening) net.Server.prototype.close.call(server);
-    tracker.closeIdle();
-  } else {
-    // Stop accepting now; http.Server.close() also closes the idle keep-alive connections.
-    if (server.listening) server.close();
-    server.closeIdleConnections();
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const drained = async () => {
-    await tracker?.settled(Math.min(graceMs, FRESH_GRACE_MS));
-    await door.idle();
-  };
-  await Promise.race([drained(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-  clearTimeout(timer);
-  server.closeAllConnections();
-  // Clears node:http's connection-checking timer.
-  if (server.listening) server.close();
-  else (server as http.Server & { closeIdleConnections(): void }).closeIdleConnections();
-}
 
 export async function serve(app: Application, options: ServeOptions = {}): Promise<ServerHandle> {
   options.signal?.throwIfAborted();
@@ -159,14 +96,21 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   } else if (options.engine === 'node') {
     const d = new HttpDoor(app, doorOptions);
     const s = d.createServer();
-    const tracker = new ConnectionTracker(s);
     door = d;
     server = s;
-    shutdown = () => stop(d, s, graceMs, tracker);
+    shutdown = () => d.stop(s, graceMs);
   } else throw new TypeError(`serve(): engine must be 'node' or 'net' (got ${JSON.stringify(options.engine)})`);
   let listener: net.Server = server;
   if (options.tls) {
-    const secure = tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'], noDelay: true });
+    const secure = tls.createServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ALPNProtocols: ['http/1.1'],
+      noDelay: true,
+      // A client that connects and never completes its handshake (node's default: 120 s) holds a
+      // socket the HTTP door never sees, so none of its timeouts apply.
+      handshakeTimeout: options.handshakeTimeout ?? HTTP_DEFAULTS.handshakeTimeout,
+    });
     secure.on('secureConnection', (socket) => server.emit('connection', socket));
     secure.on('tlsClientError', (_err, socket) => socket.destroy());
     listener = secure;
@@ -298,7 +242,7 @@ export class WSGIServer {
     this.wake?.();
     for (const s of this.queue.splice(0)) s.destroy();
     const listenerClosed = new Promise<void>((r) => this.listener.close(() => r()));
-    await stop(this.door, this.http, gracefulTimeout);
+    await this.door.stop(this.http, gracefulTimeout);
     for (const s of this.sockets) s.destroy();
     await listenerClosed;
   }

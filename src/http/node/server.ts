@@ -4,7 +4,7 @@
 // header count: node silently drops headers past its cap), versions other than 1.0/1.1, duplicate
 // Host and Content-Length, 100-continue on first read, timeouts, and a graceful stop.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
 import { Input } from '../../runner/input.js';
@@ -15,16 +15,30 @@ import { requestEnviron } from '../common/environ.js';
 import { DoorCore, rawError } from '../common/door.js';
 import { reasonPhrase } from '../../protocol/status.js';
 import type { HttpOptions } from '../common/options.js';
-import { ResponseSink } from './sink.js';
+import { ResponseSink, type SinkDoor } from './sink.js';
 import { RequestSource } from './source.js';
 
 export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
+
+/** The longest "drain idle" moment: how long a kept connection may still send one request once a graceful stop began. */
+const DRAIN_IDLE_MS = 2000;
+/** How long a closing connection's write side stays ended, the socket open, before it is destroyed. */
+const LINGER_MS = 2000;
+
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 /**
  * The request handling shared by `serve()` and `makeServer()`: one instance per listening server,
  * one bound listener, no per-request closures beyond the engine's startResponse and write.
  */
-export class HttpDoor extends DoorCore {
+export class HttpDoor extends DoorCore implements SinkDoor {
+  /** Every open connection (for the graceful stop). */
+  private readonly sockets = new Set<HttpSocket>();
+  /** Connections closing: write side ended, destroyed after LINGER_MS or when the client closes. */
+  private readonly lingering = new WeakSet<Socket>();
+  /** Drain-idle timers, during a graceful stop. */
+  private readonly drainTimers = new Map<Socket, ReturnType<typeof setTimeout>>();
+  private connectionsGone: (() => void) | null = null;
   /** Sockets whose parser failed: the response in progress may finish, nothing after it runs. */
   private readonly doomed = new WeakSet<Socket>();
   /** Sockets whose response in progress is their last (frameRequest said close): nothing after it is read. */
@@ -66,6 +80,10 @@ export class HttpDoor extends DoorCore {
     // write. And after a half-closed client's answer, nothing more can come: close then.
     (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.gone(socket));
+      // Accepted an instant before the stop closed the listener: its request may be on the way.
+      if (this.draining) this.drainSocket(socket);
       socket.on('end', () => {
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
         if (!res || res.headersSent) socket.destroy();
@@ -80,6 +98,124 @@ export class HttpDoor extends DoorCore {
     server.on('connect', this.onConnect);
     server.on('clientError', this.onClientError);
     return server;
+  }
+
+  get sendTimeoutMs(): number {
+    return this.opts.sendTimeout;
+  }
+
+  /**
+   * Graceful stop (the same rule on every engine, docs/deploy-process.md): the listener closes; a
+   * response whose head is still to go says `Connection: close` and its connection closes after it;
+   * a connection whose response went out keep-alive, and an idle one, get the drain-idle moment
+   * to send one more request (answered with `Connection: close`), then close with a lingering close.
+   * Resolves when every connection is gone and no application runs, or cuts them all at graceMs.
+   *
+   * Not http.Server.close(): since Node 19 it closes the idle keep-alive connections at once, and a
+   * client whose next request is already on the wire then gets a reset instead of an answer.
+   */
+  async stop(server: http.Server, graceMs: number): Promise<void> {
+    this.draining = true;
+    if (server.listening) net.Server.prototype.close.call(server);
+    for (const socket of this.sockets) this.drainSocket(socket);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = async () => {
+      await this.idle();
+      if (this.sockets.size > 0) await new Promise<void>((r) => (this.connectionsGone = r));
+    };
+    await Promise.race([settled(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    for (const t of this.drainTimers.values()) clearTimeout(t);
+    this.drainTimers.clear();
+    for (const socket of this.sockets) socket.destroy();
+    server.closeAllConnections();
+    // Clears node:http's connection-checking timer (nothing is left for it to close).
+    server.close();
+  }
+
+  private gone(socket: Socket): void {
+    this.sockets.delete(socket);
+    const t = this.drainTimers.get(socket);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.drainTimers.delete(socket);
+    }
+    if (this.sockets.size === 0 && this.connectionsGone !== null) {
+      const done = this.connectionsGone;
+      this.connectionsGone = null;
+      done();
+    }
+  }
+
+  /** A connection at the moment the stop begins (or accepted after it). */
+  private drainSocket(socket: HttpSocket): void {
+    // node:http closes after a response that said `Connection: close` with destroySoon(): the
+    // socket is destroyed once the response is flushed, and a request the client had already sent
+    // makes that close a reset, which can take the response with it. Linger instead.
+    socket.destroySoon = () => this.linger(socket);
+    const res = socket._httpMessage;
+    // A response in progress: if its head went out keep-alive, the connection gets its drain-idle
+    // moment once the response is done; if not, the head says close (ResponseSink.head).
+    if (res) res.once('finish', () => this.armDrainIdle(socket));
+    else this.armDrainIdle(socket);
+  }
+
+  /** The connection may send one more request for the drain-idle moment; if it is idle then, it closes. */
+  private armDrainIdle(socket: HttpSocket): void {
+    if (socket.destroyed || this.lingering.has(socket)) return;
+    const keep = this.opts.keepAliveTimeout;
+    const ms = keep > 0 ? Math.min(keep, DRAIN_IDLE_MS) : DRAIN_IDLE_MS;
+    clearTimeout(this.drainTimers.get(socket));
+    const timer = setTimeout(() => {
+      this.drainTimers.delete(socket);
+      // Busy (a request came): its response says close, and node:http closes after it.
+      if (!socket._httpMessage) this.linger(socket);
+    }, ms);
+    this.drainTimers.set(socket, timer);
+  }
+
+  /**
+   * A lingering close (RFC 9112 §9.6): the write side ends (after what is queued), what the client
+   * still sends is read and dropped, and the socket is destroyed when the client closes (the 'end'
+   * listener) or after LINGER_MS. Destroying at once would answer bytes in flight with a reset.
+   */
+  private linger(socket: Socket): void {
+    if (socket.destroyed || this.lingering.has(socket)) return;
+    this.lingering.add(socket);
+    if (socket.readableEnded) {
+      net.Socket.prototype.destroySoon.call(socket);
+      return;
+    }
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
+  /**
+   * After this response the connection closes without reading the rest of the request body (too
+   * much, or no known end: see DISCARD_LIMIT): the write side ends once the response is out, the
+   * socket stops reading (the client's writes fill the buffers and stop, costing nothing), and it is
+   * destroyed after LINGER_MS, long enough for the client to read the response before the reset that
+   * unread bytes cause.
+   */
+  closeUnread(socket: Socket, source: RequestSource): void {
+    const res = (socket as HttpSocket)._httpMessage;
+    const close = () => {
+      if (socket.destroyed || this.lingering.has(socket)) return;
+      this.lingering.add(socket);
+      source.halt();
+      socket.end();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
+    // node:http calls destroySoon() after a response that said close; one that went out keep-alive
+    // (before the application stopped reading) is closed here.
+    socket.destroySoon = close;
+    if (res) res.once('finish', close);
+    else close();
+  }
+
+  sendTimedOut(socket: Socket): void {
+    this.log.info(`send timeout for ${socket.remoteAddress ?? '?'}: the client read nothing of the response for ${this.opts.sendTimeout} ms; connection closed`);
+    socket.destroy();
   }
 
   onContinue(req: IncomingMessage, res: ServerResponse): void {
@@ -119,10 +255,12 @@ export class HttpDoor extends DoorCore {
       if (err instanceof ClientError) return this.refuse(req, res, err.status, err.message);
       throw err;
     }
+    let source: RequestSource | null = null;
     if (framing.body === 'chunked' || framing.length > 0) {
       // llhttp framed the body the same way: it refuses what frameRequest() would let through with
       // another framing (two Content-Lengths, Content-Length with Transfer-Encoding).
-      const source = new RequestSource(req, res, o.bodyTimeout, expectContinue && framing.expectContinue);
+      source = new RequestSource(req, res, o.bodyTimeout, expectContinue && framing.expectContinue);
+      source.declaredLength = framing.length;
       environ['wsgi.input'] = new Input(source, framing.length);
     }
     // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with
@@ -130,7 +268,7 @@ export class HttpDoor extends DoorCore {
     const keepAlive = framing.keepAlive && !this.draining && !this.oneShot.has(req.socket);
     if (!keepAlive) this.last.add(req.socket);
     this.inFlight++;
-    const sink = new ResponseSink(res, keepAlive);
+    const sink = new ResponseSink(res, keepAlive, this, source);
     const done = runApp(this.app, environ, sink, { log: this.log, method: environ.REQUEST_METHOD });
     if (done === undefined) this.finished();
     else if (o.responseTimeout > 0) {

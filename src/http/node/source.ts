@@ -14,8 +14,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyQueue, HIGH_WATER } from '../../protocol/body.js';
 import { ClientError } from '../../errors.js';
 
+/**
+ * The most of a body the application left unread that is read and dropped after its response, so
+ * that the connection can carry the next request. More than this, or a chunked body (no known end: an
+ * endless one was read and dropped for the whole request timeout, at 57% CPU), and the connection
+ * closes after the response instead, without reading the rest.
+ */
+export const DISCARD_LIMIT = 1024 * 1024;
+
 export class RequestSource extends BodyQueue {
   private started = false;
+  /** Set once the rest of the body is never to be read: nothing resumes the socket any more. */
+  private halted = false;
+  /** The body's length (Infinity when chunked), for restUnbounded(). */
+  declaredLength = Infinity;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -42,6 +54,7 @@ export class RequestSource extends BodyQueue {
         }
       },
       resume: () => {
+        if (this.halted) return;
         socket._paused = false;
         // node:http pauses its parser too when it finds `_paused` set after a read (and resumes it
         // with the socket when its own reason to pause ends): so must we.
@@ -79,6 +92,25 @@ export class RequestSource extends BodyQueue {
         this.close();
       });
     }
+  }
+
+  /**
+   * The body is not all in and what is left of it is too much to read and drop after the response
+   * (see DISCARD_LIMIT): the response must close the connection instead.
+   */
+  restUnbounded(): boolean {
+    if (this.req.complete || this.complete || this.failed) return false;
+    return !Number.isFinite(this.declaredLength) || this.declaredLength - this.bytesReceived > DISCARD_LIMIT;
+  }
+
+  /** The rest of the body will never be read: the socket stops reading for good (it is about to close). */
+  halt(): void {
+    this.halted = true;
+    const socket = this.req.socket as IncomingMessage['socket'] & { _paused?: boolean; parser?: { pause?: () => void } | null };
+    socket._paused = true;
+    socket.parser?.pause?.();
+    socket.pause();
+    this.req.pause();
   }
 
   override pull(): Promise<Uint8Array | null> {
