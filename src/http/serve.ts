@@ -92,7 +92,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     const s = d.createServer();
     door = d;
     server = s;
-    shutdown = () => d.stop(s, graceMs, FRESH_GRACE_MS);
+    shutdown = () => d.stop(s, graceMs);
   } else if (options.engine === 'node') {
     const d = new HttpDoor(app, doorOptions);
     const s = d.createServer();

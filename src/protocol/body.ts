@@ -113,6 +113,11 @@ export class BodyQueue implements ByteSource {
     return this.received;
   }
 
+  /** Bytes of the body still to come, when its length is known (undefined for a chunked body). */
+  get remaining(): number | undefined {
+    return this.length === undefined ? undefined : this.length - this.received;
+  }
+
   /** What the queue is charged now (see the header). */
   get queuedCost(): number {
     return this.pieces.cost;

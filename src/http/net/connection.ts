@@ -27,6 +27,20 @@ function isHead(buf: Buffer): boolean {
   return buf.toString('latin1', i, i + 5) === 'HEAD ';
 }
 
+type Wait = 'idle' | 'head' | 'request' | 'discard' | 'drain' | 'closing';
+
+/** How long a draining connection between requests waits for one more request (at most the keep-alive timeout). */
+export const DRAIN_IDLE_MS = 2000;
+/** A closing connection reads and drops what still arrives this long, then is destroyed. */
+const LINGER_MS = 2000;
+/**
+ * The most unread request body that is read and dropped after a response that announced keep-alive
+ * (a 401 or 413 to an upload). A larger or chunked remainder makes the response say Connection: close
+ * instead: reading an unknown amount to keep one connection is not worth it, and closing after a head
+ * that said keep-alive would lose the client's next request.
+ */
+export const DISCARD_MAX = 1024 * 1024;
+
 export class Connection {
   /** Received bytes not yet parsed (the start of the next request). */
   private buf: Buffer | null = null;
@@ -36,7 +50,14 @@ export class Connection {
   private sink: NetSink | null = null;
   /** When the current wait times out (Date.now() ms), and what the wait is. */
   private deadline = Infinity;
-  private waiting: 'idle' | 'head' | 'request' | 'closing' | null = null;
+  private waiting: Wait | null = null;
+  /** The response went out announcing keep-alive before the body was read: the rest is read and dropped. */
+  private discarding = false;
+  /** The response is still leaving (more than the socket's high-water mark unsent): no next request yet. */
+  private flushing = false;
+  /** Bytes the socket had handed to the kernel at the last sweep, and when that last changed. */
+  private sentMark = 0;
+  private sentAt = Date.now();
   private goneListeners: Array<() => void> | null = null;
   /** The client closed its side (FIN). */
   private clientEnded = false;
@@ -57,17 +78,22 @@ export class Connection {
       /* a reset: 'close' follows */
     });
     socket.on('close', () => this.onClose());
-    this.arm('idle');
-  }
-
-  /** Connections accepted but not yet used for a request (see door.stop). */
-  get fresh(): boolean {
-    return !this.busy && this.buf === null && this.waiting === 'idle' && !this.served;
+    // The headers timeout runs from the connection's start: one that never sends a byte gets a 408
+    // then, not the keep-alive timeout's minute.
+    this.arm('head');
   }
   private served = false;
 
   get idle(): boolean {
     return !this.busy;
+  }
+
+  /** The body left unread can be dropped after the response (a known remainder of at most DISCARD_MAX). */
+  get unreadBodyDroppable(): boolean {
+    const b = this.body;
+    if (b === null || b.complete) return true;
+    const left = b.remaining;
+    return left !== undefined && left <= DISCARD_MAX;
   }
 
   // ------------------------------------------------------------------ input
@@ -77,12 +103,16 @@ export class Connection {
     const body = this.body;
     if (body !== null && !body.complete) {
       const took = body.feed(chunk);
-      if (body.complete && this.waiting === 'request') this.disarm();
-      if (took === chunk.length) return;
+      if (body.complete && (this.waiting === 'request' || this.waiting === 'discard')) this.disarm();
+      if (took === chunk.length) {
+        if (this.discarding && (body.complete || body.failed)) this.discarded();
+        return;
+      }
       chunk = chunk.subarray(took);
     }
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
-    if (!this.busy) this.next();
+    if (this.discarding) return this.discarded();
+    if (!this.busy && !this.flushing) this.next();
     else if (this.buf.length > this.door.limits.maxHeaderSize + 65536) this.socket.pause();
   }
 
@@ -92,7 +122,8 @@ export class Connection {
     if (buf === null || buf.length === 0) {
       this.buf = null;
       if (this.clientEnded) return this.close();
-      this.arm('idle');
+      // Draining: the client may have sent its next request already; it gets a moment to arrive.
+      this.arm(this.door.draining ? 'drain' : 'idle');
       return;
     }
     let head: Head | null;
@@ -202,14 +233,68 @@ export class Connection {
     this.busy = false;
     this.sink = null;
     const body = this.body;
+    if (body !== null && !body.complete && !body.failed && this.keepAlive && !this.gone) {
+      // The response announced keep-alive with part of the body unread: the sink allowed that only for
+      // a known remainder of at most DISCARD_MAX bytes (sink.head). Read and drop it, then go on: the
+      // client's next request follows it on the wire.
+      body.close();
+      this.discarding = true;
+      this.arm('discard');
+      if (this.socket.isPaused()) this.socket.resume();
+      return;
+    }
     this.body = null;
-    // A body the application did not read to its end is still on the wire: rather than read and
-    // discard an unknown amount, close (the client learns it from Connection: close or the FIN).
     if (body !== null && !body.complete) this.keepAlive = false;
+    this.afterResponse();
+  }
+
+  /** The unread rest of a body has been read and dropped (or broke): on as after any response. */
+  private discarded(): void {
+    const body = this.body;
+    this.discarding = false;
+    this.body = null;
+    if (body !== null && !body.complete) this.keepAlive = false;
+    this.disarm();
+    this.afterResponse();
+  }
+
+  /**
+   * After a response: close, or wait for the next request. Strict about both ends: the next request is
+   * not parsed while this response is still leaving (a client that pipelines without reading would
+   * otherwise make the server hold every response in memory), and while draining, a connection whose
+   * response announced keep-alive is not closed at once: its client may already have sent the next
+   * request, which is answered (with Connection: close) instead of reset.
+   */
+  private afterResponse(): void {
     if (this.gone) return;
-    if (!this.keepAlive || this.door.draining) return this.close();
+    if (!this.keepAlive) return this.close();
+    if (this.socket.writableNeedDrain) {
+      this.flushing = true;
+      this.arm('idle');
+      this.socket.once('drain', this.flushed);
+      return;
+    }
     if (this.socket.isPaused()) this.socket.resume();
     this.next();
+  }
+
+  private readonly flushed = (): void => {
+    this.flushing = false;
+    if (this.gone || this.closing) return;
+    if (this.socket.isPaused()) this.socket.resume();
+    this.next();
+  };
+
+  /**
+   * The door drains (a graceful stop): a connection between requests gets a moment to send one more
+   * (answered with Connection: close), then a lingering close. A request in progress decides for
+   * itself: a head not sent yet says Connection: close (sink.head), one already sent is followed by the
+   * same moment (afterResponse, next).
+   */
+  drain(): void {
+    if (this.closing || this.busy || this.discarding || this.flushing) return;
+    // Between requests, or never used: a moment to send one more. A head half received keeps its timer.
+    if (this.buf === null) this.arm('drain');
   }
 
   /** A request refused before the application saw it: the error answer, then close. */
@@ -232,8 +317,9 @@ export class Connection {
   }
 
   private destroySoon(): void {
-    // A client that never reads cannot hold the socket open: the door's sweep destroys it in 2 s.
-    this.deadline = Date.now() + 2000;
+    // A client that never reads cannot hold the socket open: the door's sweep destroys it LINGER_MS
+    // after the last byte of the response left (and the send timeout cuts a client that stops reading).
+    this.deadline = Date.now() + LINGER_MS;
     this.waiting = 'closing';
   }
 
@@ -243,6 +329,8 @@ export class Connection {
 
   private onEnd(): void {
     this.clientEnded = true;
+    // A response still leaving, or an unread body being dropped: next() sees clientEnded when they end.
+    if (this.flushing || this.discarding) return;
     if (!this.busy) {
       // A request sent and then half-closed (`nc -q`): answer what is complete, then close.
       if (this.buf === null) this.close();
@@ -277,11 +365,28 @@ export class Connection {
   // One sweep per door checks every connection's deadline (door.ts) instead of a timer per
   // connection and state: the timeouts are coarse (seconds) and a timer per request is a cost
   // paid on every request.
-  private arm(what: 'idle' | 'head' | 'request'): void {
-    const o = this.door.opts;
-    const ms = what === 'idle' ? o.keepAliveTimeout : what === 'head' ? o.headersTimeout : o.requestTimeout;
+  private arm(what: Exclude<Wait, 'closing'>): void {
+    const ms = this.timeoutOf(what);
     this.waiting = what;
     this.deadline = ms > 0 ? Date.now() + ms : Infinity;
+  }
+
+  private timeoutOf(what: Wait): number {
+    const o = this.door.opts;
+    switch (what) {
+      case 'idle':
+        return o.keepAliveTimeout;
+      case 'head':
+        return o.headersTimeout;
+      case 'request':
+        return o.requestTimeout;
+      case 'discard':
+        return o.bodyTimeout;
+      case 'drain':
+        return Math.min(o.keepAliveTimeout, DRAIN_IDLE_MS);
+      case 'closing':
+        return LINGER_MS;
+    }
   }
 
   private disarm(): void {
@@ -292,6 +397,28 @@ export class Connection {
 
   /** Called by the door's sweep. */
   check(now: number): void {
+    const s = this.socket;
+    if (s.writableLength > 0) {
+      // A response is leaving. The send timeout: the client must take some of it within sendTimeout.
+      const sent = s.bytesWritten - s.writableLength;
+      if (sent !== this.sentMark) {
+        this.sentMark = sent;
+        this.sentAt = now;
+      } else if (this.door.opts.sendTimeout > 0 && now - this.sentAt > this.door.opts.sendTimeout) {
+        this.door.log.info(`${s.remoteAddress ?? '?'} read nothing of the response for ${this.door.opts.sendTimeout} ms: disconnected (send timeout)`);
+        s.destroy();
+        return;
+      }
+      // Keep-alive, lingering and drain times count from the end of the response, not from when it
+      // was handed to the socket (a 12 MiB array to a slow reader was cut at the keep-alive timeout).
+      const w = this.waiting;
+      if (w === 'idle' || w === 'closing' || w === 'drain') {
+        const ms = this.timeoutOf(w);
+        if (ms > 0) this.deadline = Math.max(this.deadline, now + ms);
+      }
+      return;
+    }
+    this.sentAt = now;
     if (now < this.deadline) return;
     const what = this.waiting;
     this.deadline = Infinity;
@@ -300,8 +427,19 @@ export class Connection {
     else if (what !== null) this.expired(what);
   }
 
-  private expired(what: 'idle' | 'head' | 'request'): void {
+  private expired(what: Exclude<Wait, 'closing'>): void {
     if (what === 'idle') return void this.socket.destroy();
+    // No further request within the drain moment: a lingering close (FIN, then what still arrives is
+    // read and dropped until the client closes or LINGER_MS pass), so a request crossing our FIN meets
+    // a clean end of stream, not a reset.
+    if (what === 'drain') return this.close();
+    if (what === 'discard') {
+      this.door.log.info(`${this.socket.remoteAddress ?? '?'}: the unread request body did not arrive within ${this.door.opts.bodyTimeout} ms; closing`);
+      this.keepAlive = false;
+      this.discarding = false;
+      this.body = null;
+      return this.close();
+    }
     if (what === 'head') return this.refuse(408, `request head not complete within ${this.door.opts.headersTimeout} ms`);
     // The whole request (its body) did not arrive within requestTimeout.
     this.door.log.info(`408 for ${this.socket.remoteAddress ?? '?'}: request not complete within ${this.door.opts.requestTimeout} ms`);

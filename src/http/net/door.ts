@@ -61,26 +61,34 @@ export class NetDoor extends DoorCore {
 
   forget(c: Connection): void {
     this.connections.delete(c);
+    if (this.connections.size === 0 && this.whenEmpty.length > 0) {
+      const waiting = this.whenEmpty;
+      this.whenEmpty = [];
+      for (const r of waiting) r();
+    }
+  }
+
+  /** Resolved when the last connection has gone (see stop). */
+  private whenEmpty: Array<() => void> = [];
+
+  private empty(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((r) => this.whenEmpty.push(r));
   }
 
   /**
-   * Graceful stop: the listener closes, idle keep-alive connections close now, responses in
-   * progress finish (then their connections close) within `graceMs`, then everything is cut. A
-   * connection accepted but not used yet gets up to `freshMs` to send its request (it may have
-   * been on its way when the listener closed).
+   * Graceful stop (the drain): the listener closes; each connection finishes by the drain rule
+   * (Connection.drain: a response not started says Connection: close, one between requests gets
+   * DRAIN_IDLE_MS to send one more request, then a lingering close); after `graceMs` what is left is
+   * cut. No request that reached the server goes unanswered, and no connection ends in a reset while
+   * its client may be sending.
    */
-  async stop(server: net.Server, graceMs: number, freshMs: number): Promise<void> {
+  async stop(server: net.Server, graceMs: number): Promise<void> {
     this.draining = true;
     if (server.listening) server.close();
-    for (const c of this.connections) if (c.idle && !c.fresh) c.close();
+    for (const c of this.connections) c.drain();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const drained = async () => {
-      const end = Date.now() + Math.min(graceMs, freshMs);
-      while ([...this.connections].some((c) => c.fresh) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-      for (const c of this.connections) if (c.idle) c.close();
-      await this.idle();
-    };
-    await Promise.race([drained(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([this.empty(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
     for (const c of this.connections) c.socket.destroy();
   }

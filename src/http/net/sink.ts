@@ -57,8 +57,11 @@ export class NetSink implements Sink {
   head(_code: number, status: string, headers: HeaderList, length: number, bodyless: boolean, close = false): void {
     if (this.timedOut) return;
     const conn = this.conn;
-    // The runner's answer to a ClientError: this connection carries no further request.
-    if (close) conn.keepAlive = false;
+    // The runner's answer to a ClientError: this connection carries no further request. A draining door
+    // says Connection: close on every response not yet started, and so does a response that leaves a
+    // request body unread which cannot be dropped after it (unknown or large remainder): the client
+    // learns it from the head, never from a reset after it.
+    if (close || conn.door.draining || !conn.unreadBodyDroppable) conn.keepAlive = false;
     let s = 'HTTP/1.1 ' + status + '\r\n';
     let hasDate = false;
     for (let i = 0; i < headers.length; i++) {
