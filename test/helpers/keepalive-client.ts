@@ -340,9 +340,10 @@ export function rawKeepAliveLoad(name: string, port: number, opts: RawLoadOption
           }
           const { parsed, closeAfter } = out;
           if (parsed.status !== 200) {
-            if (termAt !== null && parsed.status === refusedStatusAfterTerm) {
-              // Through a proxy, the client's connection outlives the backend's: a 502 after the TERM
-              // may be a refusal too. Counted apart; the test settles it from the proxy's log.
+            if (sentAfterTerm && parsed.status === refusedStatusAfterTerm) {
+              // Through a proxy, the client's connection outlives the backend's: a 502 for a request
+              // sent after the TERM may be a refusal. Counted apart; the test settles it from the
+              // proxy's log. (One for a request sent before the TERM is a lost request.)
               stats.refused++;
               bump(stats.refusals, `status ${parsed.status}`);
               return;
