@@ -2,8 +2,8 @@
 //   npm run build && node --import tsx bench/routing.ts
 // It times the built dist/ (what users run): under tsx's on-the-fly transform of src/, bindToEnviron()
 // measured 3x slower.
-// The routes are GitHub-API-like (the shape of Hono's own router benchmark): 50 rules, 23 of them
-// static, the rest with one to three parameters. Each router matches the same 10 paths (static,
+// The routes are GitHub-API-like (the shape of Hono's own router benchmark; bench/github-routes.mjs,
+// shared with `npm run bench -- --only routes`): 50 rules, 23 of them static, the rest with one to three parameters. Each router matches the same 10 paths (static,
 // parameterised, deep, and a miss) in turn; the figure is nanoseconds per match, the median of 5
 // rounds of ~400 ms each. Hono's RegExpRouter returns parameter indexes and decodes lazily, while
 // tsgi's match() returns converted values; both routes take plain strings here (`<x>` / `:x`). (`/gist/:id`,
@@ -13,41 +13,15 @@ import { SmartRouter } from 'hono/router/smart-router';
 import { TrieRouter } from 'hono/router/trie-router';
 import type * as Routing from '../src/routing/index.js';
 import type * as Testing from '../src/testing/index.js';
+import { REQUESTS as REQUEST_TABLE, ROUTES, tsgiRule } from './github-routes.mjs';
 
 // The built code, typed by its sources (a static import of dist/ would break tsc on a fresh checkout).
 const built = (file: string) => new URL(`../dist/${file}`, import.meta.url).href;
 const { RouteMap, Rule } = (await import(built('routing/index.js'))) as typeof Routing;
 const { createEnviron } = (await import(built('testing/index.js'))) as typeof Testing;
 
-const ROUTES: Array<[method: string, path: string]> = [
-  ['GET', '/'], ['GET', '/user'], ['GET', '/user/repos'], ['GET', '/user/orgs'], ['GET', '/user/keys'],
-  ['POST', '/user/keys'], ['GET', '/user/emails'], ['GET', '/user/followers'], ['GET', '/user/following'],
-  ['GET', '/user/starred'], ['GET', '/user/subscriptions'], ['GET', '/user/issues'], ['GET', '/issues'],
-  ['GET', '/gists'], ['POST', '/gists'], ['GET', '/gists/public'], ['GET', '/gists/starred'], ['GET', '/events'],
-  ['GET', '/notifications'], ['GET', '/emojis'], ['GET', '/rate_limit'], ['GET', '/meta'], ['GET', '/feeds'],
-  ['GET', '/users/:user'], ['GET', '/users/:user/repos'], ['GET', '/users/:user/orgs'], ['GET', '/users/:user/gists'],
-  ['GET', '/users/:user/followers'], ['GET', '/users/:user/following/:target'], ['GET', '/users/:user/keys'],
-  ['GET', '/users/:user/events'], ['GET', '/users/:user/received_events'], ['GET', '/orgs/:org'],
-  ['GET', '/orgs/:org/repos'], ['GET', '/orgs/:org/members'], ['GET', '/orgs/:org/members/:user'],
-  ['GET', '/orgs/:org/teams'], ['GET', '/teams/:id'], ['GET', '/teams/:id/members'], ['GET', '/gist/:id'],
-  ['PATCH', '/gist/:id'], ['DELETE', '/gist/:id'], ['GET', '/gist/:id/star'], ['GET', '/repos/:owner/:repo'],
-  ['GET', '/repos/:owner/:repo/issues'], ['GET', '/repos/:owner/:repo/issues/:number'],
-  ['GET', '/repos/:owner/:repo/pulls'], ['GET', '/repos/:owner/:repo/pulls/:number'],
-  ['GET', '/repos/:owner/:repo/commits/:sha'], ['GET', '/repos/:owner/:repo/branches/:branch'],
-];
-
-const REQUESTS: Array<[method: string, path: string]> = [
-  ['GET', '/user'],
-  ['GET', '/user/starred'],
-  ['GET', '/rate_limit'],
-  ['GET', '/users/octocat'],
-  ['GET', '/users/octocat/following/hubot'],
-  ['GET', '/orgs/acme/members/ann'],
-  ['DELETE', '/gist/abc123'],
-  ['GET', '/repos/hono/hono/issues/42'],
-  ['GET', '/repos/pallets/werkzeug/branches/main'],
-  ['GET', '/no/such/route'],
-];
+// The table is shared with the `routes` scenario of `npm run bench` (bench/github-routes.mjs).
+const REQUESTS = REQUEST_TABLE.map(([m, p]) => [m, p] as const);
 
 if (ROUTES.length !== 50) throw new Error(`expected 50 routes, have ${ROUTES.length}`);
 
@@ -84,7 +58,7 @@ function hono<R extends { add(m: string, p: string, h: number): void; match(m: s
   };
 }
 
-const map = new RouteMap(ROUTES.map(([m, p], i) => new Rule(p.replace(/:(\w+)/g, '<$1>'), { endpoint: `r${i}`, methods: [m] })));
+const map = new RouteMap(ROUTES.map(([m, p], i) => new Rule(tsgiRule(p), { endpoint: `r${i}`, methods: [m] })));
 const adapter = map.bind('api.example.com');
 // resolve() answers a miss with a value, as Hono's match() does; match() throws NotFound instead.
 const tsgiResolve = (m: string, p: string) => {

@@ -6,6 +6,7 @@
 //   npm run bench                                  every scenario, its default rows: 3 rounds of 3 s (about 16 min)
 //   npm run bench -- --quick                       smoke run: 1 round of 2 s (about 4 min)
 //   npm run bench -- --only hello,environ --servers tsgi,node,uwsgi
+//   npm run bench -- --only routes,multipart      a scenario's group id (multipart: -file and -fields) works too
 //   npm run bench -- --write-docs                  also writes docs/benchmarks.md
 //   npm run bench -- --all                         also each scenario's extra rows
 //   npm run bench -- --list                        the scenarios and rows, then exit
@@ -15,7 +16,7 @@
 //   BENCH_KEEP_TMP=1        keep the scratch folder (server logs, nginx configs) under $TMPDIR/tsgi-bench-*
 //
 // On a fresh machine it installs what is missing: wrk, nginx-light, uwsgi-core, uwsgi-plugin-python3,
-// python3-gunicorn and python3-waitress with apt-get (as root, or with sudo -n), the Node peers
+// python3-gunicorn, python3-waitress and python3-werkzeug with apt-get (as root, or with sudo -n), the Node peers
 // (devDependencies) with npm install; rows whose peer is still missing are skipped with the reason.
 //
 // Method (research: peer-bench.md). Every server starts fresh for each measurement on 127.0.0.1,
@@ -27,12 +28,14 @@
 // the server's process group right after the measured run; CPU is read from /proc over the measured
 // run. Every process is started in its own process group and killed with it, on errors too.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, readSync, fstatSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NOT_FOUND_BODY, REQUESTS as ROUTE_REQUESTS, routeBody } from './github-routes.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (...p) => path.join(root, ...p);
@@ -48,7 +51,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --rounds N           rounds per row (default 3; env BENCH_ROUNDS)
   --seconds N          measured seconds per run (default 3; env BENCH_SECONDS)
   --warmup N           warm-up seconds before each measured run (default 1; env BENCH_WARMUP)
-  --only LIST          scenarios, comma-separated ids, 'prefix*' allowed (env BENCH_ONLY)
+  --only LIST          scenarios, comma-separated ids or groups, 'prefix*' allowed (env BENCH_ONLY)
   --servers LIST       rows, comma-separated ids, 'prefix*' allowed (env BENCH_SERVERS); the
                        reference node:http row always runs
   --write-docs [FILE]  also write the report to docs/benchmarks.md (or FILE)
@@ -171,9 +174,11 @@ const NEEDS = {
   uwsgi: { test: uwsgiHasPython, apt: ['uwsgi-core', 'uwsgi-plugin-python3'] },
   gunicorn: { test: () => pyHas('gunicorn'), apt: ['python3-gunicorn'] },
   waitress: { test: () => pyHas('waitress'), apt: ['python3-waitress'] },
+  werkzeug: { test: () => pyHas('werkzeug'), apt: ['python3-werkzeug'] },
   fastify: { test: () => nodeHas('fastify'), npm: true },
   express: { test: () => nodeHas('express'), npm: true },
   hono: { test: () => nodeHas('hono') && nodeHas('@hono/node-server'), npm: true },
+  'fastify-multipart': { test: () => nodeHas('fastify') && nodeHas('@fastify/multipart'), npm: true },
 };
 
 function canInstallApt() {
@@ -232,7 +237,9 @@ function log(line) {
 function spawnGroup(spec, logFile, core) {
   const fd = openSync(logFile, 'a');
   const [cmd, args] = core !== null && PIN ? ['taskset', ['-c', String(core), spec.cmd, ...spec.args]] : [spec.cmd, spec.args];
-  const child = spawn(cmd, args, { cwd: spec.cwd ?? root, env: spec.env ?? cleanEnv(), stdio: ['ignore', fd, fd], detached: true });
+  // TMPDIR: the run's own folder, so the temporary files of a server killed mid-upload go with it.
+  const env = spec.env ?? cleanEnv({ TMPDIR: path.dirname(logFile) });
+  const child = spawn(cmd, args, { cwd: spec.cwd ?? root, env, stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   child.exited = false;
   child.exitCode_ = null;
@@ -391,21 +398,30 @@ const APPS = {
   mib: { check: (b) => (b.length === MIB && b[0] === 0x78 && b[MIB - 1] === 0x78) || `${b.length} bytes, not 1 MiB of 'x'` },
   upload: { method: 'POST', body: Buffer.alloc(MIB, 'x'), check: (b) => b.toString() === String(MIB) || `body ${JSON.stringify(b.toString().slice(0, 80))}` },
   stream: { count: true, check: (n) => n === 100 * MIB || `${n} bytes, not 100 MiB` },
+  // Every request of the mix, each with its status and bytes (the scenario's probes).
+  routes: {},
+  // The body and the answer come from the scenario (multipartScenario).
+  multipart: {},
 };
 
-/** A curl-like request: status 200 and the expected body, else the reason. `light`: status only. */
-function httpCheck(port, scenario, light) {
-  const app = APPS[scenario.app];
+/** The probes of the routes scenario: every request of the mix, and what it must answer. */
+const routeProbes = () =>
+  ROUTE_REQUESTS.map(([method, path, rule, values]) => {
+    const want = rule === null ? NOT_FOUND_BODY : routeBody(rule, values);
+    return { method, path, status: rule === null ? 404 : 200, check: (b) => b.toString('utf8') === want || `${method} ${path}: body ${JSON.stringify(b.toString('utf8').slice(0, 80))}` };
+  });
+
+/** One request, then status `status` (default 200) and the expected body, else the reason. `light`: status only. */
+function httpProbe(port, probe, headers, light) {
   return new Promise((resolve) => {
-    const headers = { ...(scenario.checkHeaders ?? {}) };
-    if (app.body) Object.assign(headers, { 'Content-Type': 'application/octet-stream', 'Content-Length': app.body.length });
-    const req = http.request({ host: '127.0.0.1', port, path: scenario.path ?? '/', method: app.method ?? 'GET', headers, agent: false });
+    const req = http.request({ host: '127.0.0.1', port, path: probe.path ?? '/', method: probe.method ?? 'GET', headers, agent: false });
     req.setTimeout(30000, () => req.destroy(new Error('no answer in 30 s')));
     req.once('error', (err) => resolve(`request failed: ${err.message}`));
     req.once('response', (res) => {
-      if (res.statusCode !== 200) {
+      const status = probe.status ?? 200;
+      if (res.statusCode !== status) {
         res.resume();
-        return resolve(`status ${res.statusCode}`);
+        return resolve(`${probe.method ?? 'GET'} ${probe.path ?? '/'}: status ${res.statusCode}, not ${status}`);
       }
       if (light) {
         res.destroy();
@@ -415,16 +431,30 @@ function httpCheck(port, scenario, light) {
       let n = 0;
       res.on('data', (c) => {
         n += c.length;
-        if (!app.count) chunks.push(c);
+        if (!probe.count) chunks.push(c);
       });
       res.once('error', (err) => resolve(`response failed: ${err.message}`));
       res.once('end', () => {
-        const verdict = app.check(app.count ? n : Buffer.concat(chunks));
+        const verdict = probe.check(probe.count ? n : Buffer.concat(chunks));
         resolve(verdict === true ? null : `unexpected answer: ${verdict}`);
       });
     });
-    req.end(app.body);
+    req.end(probe.body);
   });
+}
+
+/** Curl-like requests (the scenario's probes, else its app's one): each must get its status and body; else the reason. */
+async function httpCheck(port, scenario, light) {
+  const app = APPS[scenario.app];
+  const probes = scenario.probes ?? [{ ...app, path: scenario.path }];
+  for (const probe of probes) {
+    const headers = { ...(scenario.checkHeaders ?? {}), ...(probe.headers ?? {}) };
+    if (probe.body && !headers['Content-Type']) headers['Content-Type'] = 'application/octet-stream';
+    if (probe.body) headers['Content-Length'] = probe.body.length;
+    const bad = await httpProbe(port, probe, headers, light);
+    if (bad !== null) return bad;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -521,6 +551,8 @@ const TS_APPS = {
   upload: 'bench/apps/tsgi.ts:upload',
   stream: 'bench/apps/tsgi.ts:stream',
   bridge: 'bench/servers/tsgi-hono.ts',
+  routes: 'bench/apps/routes.ts',
+  multipart: 'bench/apps/tsgi.ts:multipart',
 };
 const TSGI_APPS = { ...TS_APPS };
 
@@ -558,7 +590,18 @@ const uwsgiSpec = (app, socketFlag, addr, processes = 1) => ({
 const py = (...args) => ({ cmd: pythonBin() ?? 'python3', args, cwd: PY_DIR });
 
 const ROWS = [
-  { id: 'node', label: 'node:http', ref: true, pinned: true, note: 'reference', start: ({ app, port }) => [node('node-http.mjs', port, app)] },
+  {
+    id: 'node',
+    label: 'node:http',
+    ref: true,
+    pinned: true,
+    note: 'reference',
+    notes: {
+      routes: 'reference: a hand-written switch over the segments (bench/servers/routes-switch.mjs)',
+      multipart: 'reference: @fastify/busboy, files to temporary files (bench/servers/multipart-busboy.mjs)',
+    },
+    start: ({ app, port }) => [node('node-http.mjs', port, app)],
+  },
   {
     id: 'node-w2',
     label: 'node:http cluster, 2 workers',
@@ -576,7 +619,17 @@ const ROWS = [
       return [node('node-net.mjs', port, 'http')];
     },
   },
-  { id: 'tsgi', label: '**tsgi** (1 worker)', pinned: true, note: 'master + 1 worker', start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)] },
+  {
+    id: 'tsgi',
+    label: '**tsgi** (1 worker)',
+    pinned: true,
+    note: 'master + 1 worker',
+    notes: {
+      routes: 'master + 1 worker; tsgi/routing `routes()` (bench/apps/routes.ts)',
+      multipart: 'master + 1 worker; tsgi/wrappers `request.form()` / `files()`, files to temporary files',
+    },
+    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)],
+  },
   {
     // BENCH_BASELINE=DIR: the same CLI row from another checkout (built: DIR/dist), to measure a change
     // against the commit before it in one run (e.g. `git worktree add /tmp/base <commit> && cd /tmp/base &&
@@ -623,7 +676,30 @@ const ROWS = [
   },
   { id: 'fastify', label: 'fastify', pinned: true, needs: ['fastify'], note: 'logger off', start: ({ app, port }) => [node('fastify.mjs', port, app)] },
   { id: 'express', label: 'express 5', pinned: true, needs: ['express'], note: 'defaults (ETag, X-Powered-By)', start: ({ app, port }) => [node('express.mjs', port, app)] },
-  { id: 'hono', label: 'hono + @hono/node-server', pinned: true, needs: ['hono'], start: ({ app, port }) => [node('hono.mjs', port, app)] },
+  {
+    id: 'hono',
+    label: 'hono + @hono/node-server',
+    pinned: true,
+    needs: ['hono'],
+    notes: { routes: '`new Hono()` (SmartRouter)' },
+    start: ({ app, port }) => [node('hono.mjs', port, app)],
+  },
+  {
+    id: 'fastify-multipart',
+    label: 'fastify + @fastify/multipart',
+    pinned: true,
+    needs: ['fastify-multipart'],
+    note: 'logger off; `request.parts()`, files to temporary files',
+    start: ({ app, port }) => [node('fastify.mjs', port, app)],
+  },
+  {
+    id: 'gunicorn-werkzeug',
+    label: "Werkzeug's `Request` under gunicorn (sync, 1 worker)",
+    pinned: true,
+    needs: ['gunicorn', 'werkzeug'],
+    note: '`request.form` / `files` (werkzeug.formparser), files to temporary files; the sync worker closes every connection',
+    start: ({ app, port }) => [py('-m', 'gunicorn', '--workers', '1', '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', `apps:${app}`)],
+  },
   {
     id: 'gunicorn',
     label: 'gunicorn (sync, 1 worker)',
@@ -794,6 +870,23 @@ const SCENARIOS = [
     extra: ['fastify', 'express', 'hono', 'nginx'],
   },
   {
+    id: 'routes',
+    title: 'Routing: 50 GitHub-API-like routes, a mix of 10 requests (one a 404), 50 keep-alive connections',
+    app: 'routes',
+    connections: 50,
+    wrk: ['-s', rel('bench/wrk/routes.lua')],
+    wrkArgs: ROUTE_REQUESTS.map(([method, path]) => `${method} ${path}`),
+    wrkArgsText: "'GET /user' … (the 10 requests of bench/github-routes.mjs)",
+    probes: routeProbes(),
+    misses: 1 / ROUTE_REQUESTS.length,
+    rows: ['node', 'tsgi', 'hono', 'fastify'],
+    extra: ['tsgi-base', 'tsgi-node'],
+    text:
+      "The 50 routes of bench/routing.ts (bench/github-routes.mjs: 23 static, the rest with one to three parameters); wrk sends, in turn, 3 static paths, 5 with parameters (up to 5 segments deep), a DELETE, and one path no route matches. Every server answers a match with the same bytes (the rule, then `name=value` per parameter, text/plain) and the miss with the same 404 page (tsgi/exceptions' NotFound; the others send it as a constant). tsgi's endpoints are plain TSGI applications (`withArgs`); hono and fastify use their own routers with the `:name` rules; node:http matches with a hand-written switch.",
+  },
+  multipartScenario('file'),
+  multipartScenario('fields'),
+  {
     id: 'bridge',
     title: 'Bridges: one Hono hello-world app, hosted by @hono/node-server and by tsgi through `fromFetchHandler`, 50 keep-alive connections',
     app: 'hello',
@@ -801,6 +894,65 @@ const SCENARIOS = [
     rows: ['node', 'hono-node-server', 'tsgi-hono'],
   },
 ];
+
+/**
+ * The multipart scenarios (group `multipart`): wrk posts one prebuilt multipart/form-data body, written
+ * by prepare() into the scratch folder: `file`, one 100 MiB file part (a random 64 KiB block repeated:
+ * binary, as uploads are); `fields`, 1,000 small fields. Every app answers its counts of fields, files
+ * and file bytes; the files go to temporary files (none kept in memory whole). MiB/s is of the
+ * request bodies: completed requests × body size / time.
+ */
+function multipartScenario(kind) {
+  const file = kind === 'file';
+  return {
+    id: `multipart-${kind}`,
+    group: 'multipart',
+    title: file
+      ? 'Multipart upload: one 100 MiB file (POST multipart/form-data), 2 keep-alive connections'
+      : 'Multipart upload: a form of 1,000 small fields (POST multipart/form-data, 110 KB), 16 keep-alive connections',
+    app: 'multipart',
+    connections: file ? 2 : 16,
+    timeout: file ? 30 : 5,
+    transfer: file,
+    heavyCheck: file,
+    peakRss: true,
+    // wrk's fixed window would count a handful of second-long requests: the 100 MiB file has its own client.
+    ...(file ? { client: 'post-body' } : { wrk: ['-s', rel('bench/wrk/multipart.lua')], wrkArgsText: 'BODY_FILE BOUNDARY' }),
+    rows: ['node', 'tsgi', 'fastify-multipart', 'gunicorn-werkzeug'],
+    extra: ['tsgi-base', 'tsgi-node'],
+    text: file
+      ? 'Every row is loaded by the same small Node client (bench/clients/post-body.mjs), not wrk: a request takes about a second here, and wrk counts only the requests that end inside its window (a 2 s window counted 0 to 2 per row) while the upload it cuts off costs the server CPU. The client runs whole requests for at least the set time; MiB/s is requests × the body (100 MiB and the part\'s few headers) / that time. Peak RSS: the largest RSS each process reached (VmHWM, warm-up included), summed. The Python row runs Debian\'s Werkzeug.'
+      : 'Every field counted; Werkzeug and tsgi run with their default limit of 1,000 parts (the form just fits). Peak RSS as above.',
+    prepare(dir) {
+      const boundary = `----tsgi-bench-${randomBytes(12).toString('hex')}`;
+      let body;
+      if (file) {
+        const block = randomBytes(64 * 1024);
+        const delimiter = Buffer.from(`\r\n--${boundary}`);
+        if (Buffer.concat([block, block]).includes(delimiter)) throw new Error('the random block holds the boundary: run again');
+        const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+        body = Buffer.concat([head, ...Array.from({ length: 1600 }, () => block), Buffer.from(`\r\n--${boundary}--\r\n`)]);
+      } else {
+        const parts = Array.from({ length: 1000 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\nvalue number ${i}\r\n`);
+        body = Buffer.from(`${parts.join('')}--${boundary}--\r\n`);
+      }
+      const bodyFile = path.join(dir, `multipart-${kind}.body`);
+      writeFileSync(bodyFile, body);
+      const want = file ? `0 fields, 1 files, ${100 * MIB} file bytes\n` : '1000 fields, 0 files, 0 file bytes\n';
+      this.wrkArgs = [bodyFile, boundary];
+      this.contentType = `multipart/form-data; boundary=${boundary}`;
+      this.uploadBytes = body.length;
+      this.probes = [
+        {
+          method: 'POST',
+          body,
+          headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+          check: (b) => b.toString() === want || `body ${JSON.stringify(b.toString().slice(0, 80))}, not ${JSON.stringify(want)}`,
+        },
+      ];
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------------
 // One measurement
@@ -852,11 +1004,15 @@ function treeStats(procs) {
   let ticks = 0;
   let rssKb = 0;
   let maxKb = 0;
+  let hwmKb = 0;
   let count = 0;
   for (const child of procs) {
     for (const p of groupPids(child.pid)) {
       ticks += p.utime + p.stime;
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(readText(`/proc/${p.pid}/status`) ?? '')?.[1]);
+      const status = readText(`/proc/${p.pid}/status`) ?? '';
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+      if (!Number.isNaN(hwm)) hwmKb += hwm;
       if (!Number.isNaN(kb)) {
         rssKb += kb;
         maxKb = Math.max(maxKb, kb);
@@ -864,7 +1020,7 @@ function treeStats(procs) {
       }
     }
   }
-  return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, count };
+  return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, peakMb: hwmKb / 1024, count };
 }
 
 function busyTicks() {
@@ -885,6 +1041,7 @@ function runWrk(port, scenario, seconds, latency) {
     ...(latency ? ['--latency'] : []),
     ...(scenario.wrk ?? []),
     `http://127.0.0.1:${port}${scenario.path ?? '/'}`,
+    ...(scenario.wrkArgs ? ['--', ...scenario.wrkArgs] : []),
   ];
   // bash's `times` reports wrk's CPU time, to tell when the client was the bottleneck.
   const script = '"$0" "$@"; s=$?; times; exit $s';
@@ -905,6 +1062,52 @@ function runWrk(port, scenario, seconds, latency) {
   });
 }
 process.on('exit', () => wrkChild?.kill('SIGKILL'));
+
+/**
+ * The load of a scenario with `client: 'post-body'`: bench/clients/post-body.mjs (pinned like wrk) posts
+ * the scenario's body, whole requests only; its JSON line in the shape parseWrk gives.
+ */
+function runClient(port, scenario, seconds) {
+  const [bodyFile] = scenario.wrkArgs;
+  const args = [rel('bench/clients/post-body.mjs'), `http://127.0.0.1:${port}/`, bodyFile, scenario.contentType, String(seconds), String(scenario.connections), String(scenario.timeout ?? 5)];
+  const cmd = [...(PIN ? ['taskset', '-c', '1'] : []), process.execPath, ...args];
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    wrkChild = child;
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + (scenario.timeout ?? 5) + 30) * 1000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      wrkChild = null;
+      let r = null;
+      try {
+        r = JSON.parse(out);
+      } catch {}
+      if (code !== 0 || r === null || r.requests === 0) {
+        const why = r?.requests === 0 ? `no request completed (${JSON.stringify(r.errors)})` : (err || out).trim().split('\n').slice(-2).join(' / ');
+        return resolve({ ok: false, error: why || `exit ${code}` });
+      }
+      const ok2xx = Object.entries(r.statuses).reduce((n, [status, count]) => (status.startsWith('2') ? n + count : n), 0);
+      resolve({
+        ok: true,
+        error: '',
+        rps: r.requests / r.seconds,
+        requests: r.requests,
+        p50: r.p50,
+        p99: r.p99,
+        mibps: NaN,
+        errors: r.errors,
+        non2xx: r.requests - ok2xx,
+        wrkCpu: r.cpu,
+      });
+    });
+  });
+}
+
+const runLoad = (port, scenario, seconds, latency) => (scenario.client ? runClient(port, scenario, seconds) : runWrk(port, scenario, seconds, latency));
 
 const SIZE = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
@@ -943,23 +1146,26 @@ async function measure(row, scenario, round, opts) {
     server = await startRow(row, scenario, runDir);
     const bad = await httpCheck(server.port, scenario, scenario.heavyCheck && round > 0);
     if (bad !== null) throw new Skip(`check failed: ${bad}`);
-    const warm = await runWrk(server.port, scenario, opts.warmup, false);
+    const warm = await runLoad(server.port, scenario, opts.warmup, false);
     if (!warm.ok) throw new Skip(`wrk failed: ${warm.error}`);
     const before = treeStats(server.procs);
     const busy0 = busyTicks();
-    const r = await runWrk(server.port, scenario, opts.seconds, true);
+    const r = await runLoad(server.port, scenario, opts.seconds, true);
     const busy1 = busyTicks();
     const after = treeStats(server.procs);
     if (!r.ok) throw new Skip(`wrk failed: ${r.error}`);
     const cpu = (after.ticks - before.ticks) / CLK_TCK;
     return {
       ...r,
+      // An upload's MiB/s is of the request bodies (wrk's Transfer/sec counts the responses).
+      ...(scenario.uploadBytes ? { mibps: (r.rps * scenario.uploadBytes) / MIB } : {}),
       seconds: opts.seconds,
       via: server.via,
       serverCpu: cpu,
       otherCpu: Math.max(0, (busy1 - busy0) / CLK_TCK - cpu - (Number.isNaN(r.wrkCpu) ? 0 : r.wrkCpu)),
       rss: after.rssMb,
       maxRss: after.maxRssMb,
+      peakRss: after.peakMb,
       procs: after.count,
     };
   } finally {
@@ -994,6 +1200,8 @@ function summarize(runs) {
     mibps: get('mibps'),
     rss: get('rss'),
     maxRss: get('maxRss'),
+    peakRss: get('peakRss'),
+    requests: get('requests'),
     procs: get('procs'),
     cpu: get('serverCpu'),
     wrkCpu: get('wrkCpu'),
@@ -1014,7 +1222,8 @@ function scenarioTable(scenario, results, opts) {
   const by = scenario.transfer ? 'mibps' : 'rps';
   const refRps = ref?.runs.length ? summarize(ref.runs)[by] : NaN;
   const showRange = opts.rounds > 1;
-  const head = ['row', 'req/s', ...(showRange ? ['range'] : []), ...(scenario.transfer ? ['MiB/s'] : []), scenario.transfer ? 'MiB/s × node:http' : '× node:http', 'p50 ms', 'p99 ms', 'RSS MB (procs)', scenario.transfer ? 'MiB per server CPU-s' : 'req per server CPU-s', 'notes'];
+  const mibCol = scenario.transfer || scenario.uploadBytes;
+  const head = ['row', 'req/s', ...(showRange ? ['range'] : []), ...(mibCol ? ['MiB/s'] : []), scenario.transfer ? 'MiB/s × node:http' : '× node:http', 'p50 ms', 'p99 ms', 'RSS MB (procs)', ...(scenario.peakRss ? ['peak RSS MB'] : []), scenario.transfer ? 'MiB per server CPU-s' : 'req per server CPU-s', 'notes'];
   const align = head.map((h) => (h === 'row' || h === 'notes' ? '---' : '---:'));
   const lines = [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`];
   const others = [];
@@ -1040,22 +1249,36 @@ function scenarioTable(scenario, results, opts) {
       notes.push(`${(s[by] / c).toFixed(2)}× ${ROW.get(row.compareTo).label.replace(/\*\*/g, '')}`);
     }
     if (s.errors.length) notes.push(`socket errors/run: ${s.errors.map(([k, v]) => `${k} ${fmtK(v)}`).join(', ')}`);
-    if (s.non2xx > 0) notes.push(`**non-2xx/run: ${fmtK(s.non2xx)}**`);
+    if (scenario.misses !== undefined) {
+      // The mix's miss answers 404 by design; only a share far from it is news.
+      const share = s.requests > 0 ? s.non2xx / s.requests : NaN;
+      const text = `404s/run: ${fmtK(s.non2xx)} of ${fmtK(s.requests)} (the miss)`;
+      notes.push(Math.abs(share - scenario.misses) <= 0.02 ? text : `**${text}, not 1 in ${Math.round(1 / scenario.misses)}**`);
+    } else if (s.non2xx > 0) notes.push(`**non-2xx/run: ${fmtK(s.non2xx)}**`);
     if (r.skip) notes.push(`some rounds failed: ${r.skip}`);
     const cells = [
       fmtRate(s.rps),
       ...(showRange ? [`${fmtRate(s.min)}–${fmtRate(s.max)}`] : []),
-      ...(scenario.transfer ? [fmtInt(s.mibps)] : []),
+      ...(mibCol ? [s.mibps >= 100 ? fmtInt(s.mibps) : s.mibps.toFixed(1)] : []),
       Number.isNaN(refRps) ? '—' : (s[by] / refRps).toFixed(2),
       fmtMs(s.p50),
       fmtMs(s.p99),
       s.procs > 1 ? `${s.rss.toFixed(0)} (${s.procs}; largest ${s.maxRss.toFixed(0)})` : `${s.rss.toFixed(0)} (${s.procs})`,
+      ...(scenario.peakRss ? [s.peakRss.toFixed(0)] : []),
       fmtInt(scenario.transfer ? s.mibPerCpu : s.perCpu),
     ];
     lines.push(`| ${row.label} | ${cells.join(' | ')} | ${cell(notes.join('; '))} |`);
   }
-  const args = [`-t1 -c${scenario.connections}`, `--timeout ${scenario.timeout ?? 5}s`, ...(scenario.wrk ?? []).map((a) => (a.includes(' ') ? `'${a}'` : a.startsWith(root) ? path.relative(root, a) : a))];
-  const out = [`### ${scenario.title}`, '', `\`${scenario.id}\`: \`wrk ${args.join(' ')}\`, ${opts.warmup} s warm-up, then ${opts.seconds} s with \`--latency\`. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`, '', ...lines, ''];
+  const args = [
+    `-t1 -c${scenario.connections}`,
+    `--timeout ${scenario.timeout ?? 5}s`,
+    ...(scenario.wrk ?? []).map((a) => (a.includes(' ') ? `'${a}'` : a.startsWith(root) ? path.relative(root, a) : a)),
+    ...(scenario.wrkArgs ? ['URL', '--', scenario.wrkArgsText ?? scenario.wrkArgs.join(' ')] : []),
+  ];
+  const load = scenario.client
+    ? `\`node bench/clients/post-body.mjs\` (${scenario.connections} keep-alive connections, each posting the body request after request), ${opts.warmup} s warm-up, then at least ${opts.seconds} s (the requests under way finish and count)`
+    : `\`wrk ${args.join(' ')}\`, ${opts.warmup} s warm-up, then ${opts.seconds} s with \`--latency\``;
+  const out = [`### ${scenario.title}`, '', `\`${scenario.id}\`: ${load}. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`, '', ...lines, ''];
   return out.join('\n');
 }
 
@@ -1085,9 +1308,11 @@ function versions() {
     ['express', npmv('express')],
     ['hono', npmv('hono')],
     ['@hono/node-server', npmv('@hono/node-server')],
+    ['@fastify/multipart', npmv('@fastify/multipart')],
     ['Python', out(pythonBin(), ['--version']).replace('Python ', '')],
     ['gunicorn', withDeb(pyv('gunicorn'), 'python3-gunicorn')],
     ['waitress', withDeb(pyv('waitress'), 'python3-waitress')],
+    ['Werkzeug', withDeb(pyv('werkzeug'), 'python3-werkzeug')],
     ['uWSGI', withDeb(out(which('uwsgi'), ['--version']), 'uwsgi-core')],
     ['nginx', withDeb(out(which('nginx'), ['-v']).replace(/^nginx version: nginx\//, ''), 'nginx-light') ],
     ['wrk', out(which('wrk'), ['--version']).split('\n')[0].replace(/ Copyright.*/, '')],
@@ -1134,6 +1359,8 @@ function report(results, opts, started, command) {
     '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
     '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi and the Python apps in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
     '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
+    '- **Routing**: the same 50 routes (bench/github-routes.mjs) in tsgi/routing, Hono and fastify, and in a hand-written switch for node:http; wrk sends a mix of 10 requests in turn (bench/wrk/routes.lua), one of them a 404, and every server answers each with the same bytes.',
+    '- **Multipart**: wrk posts one prebuilt multipart/form-data body (bench/wrk/multipart.lua): one 100 MiB file, or 1,000 small fields; each app parses it with its framework\'s form API, files to temporary files, and answers its counts. MiB/s is of the uploaded bodies; peak RSS is VmHWM summed over the server\'s processes.',
     '',
     '## Results',
     '',
@@ -1146,7 +1373,7 @@ function report(results, opts, started, command) {
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2), process.env);
-  const scenarios = SCENARIOS.filter((s) => matches(opts.only, s.id));
+  const scenarios = SCENARIOS.filter((s) => matches(opts.only, s.id) || (s.group !== undefined && opts.only.length > 0 && matches(opts.only, s.group)));
   if (scenarios.length === 0) fail(`no scenario matches ${opts.only.join(',')}; see --list`);
   // --all, or rows named with --servers, add the scenario's extra rows.
   for (const s of scenarios) if (opts.all || opts.servers.length > 0) s.rows = [...s.rows, ...(s.extra ?? [])];
@@ -1155,8 +1382,8 @@ async function main() {
     .filter((p) => opts.servers.length === 0 || p.rows.length > 1);
   if (opts.list) {
     for (const s of SCENARIOS) {
-      process.stdout.write(`${s.id.padEnd(12)} ${s.title}\n${''.padEnd(13)}rows: ${s.rows.join(', ')}\n`);
-      if (s.extra) process.stdout.write(`${''.padEnd(13)}with --all: ${s.extra.join(', ')}\n`);
+      process.stdout.write(`${s.id.padEnd(16)} ${s.title}\n${''.padEnd(17)}rows: ${s.rows.join(', ')}\n`);
+      if (s.extra) process.stdout.write(`${''.padEnd(17)}with --all: ${s.extra.join(', ')}\n`);
     }
     process.stdout.write(`\nrows: ${ROWS.map((r) => r.id).join(', ')}\n`);
     return;
@@ -1175,6 +1402,7 @@ async function main() {
   }
   await compileApps();
   tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
+  for (const { scenario } of plan) scenario.prepare?.(tmpRoot);
 
   const results = new Map(plan.map(({ scenario, rows }) => [scenario.id, new Map(rows.map((r) => [r.id, { runs: [], skip: null }]))]));
   for (const { scenario, rows } of plan) {

@@ -1,11 +1,11 @@
 // What the Node peers of `npm run bench` serve: the same bytes as the tsgi apps (examples/hello.ts,
 // examples/environ.ts, bench/apps/tsgi.ts) and the Python apps (bench/python/apps.py).
-// Every server script takes `PORT APP` (APP: hello, environ, mib, upload, stream), listens on
-// 127.0.0.1 and prints "Listening at: http://127.0.0.1:PORT" on stderr.
+// Every server script takes `PORT APP` (APP: hello, environ, mib, upload, stream, and for some routes
+// and multipart), listens on 127.0.0.1 and prints "Listening at: http://127.0.0.1:PORT" on stderr.
 
 import { readFileSync } from 'node:fs';
 
-export const APPS = ['hello', 'environ', 'mib', 'upload', 'stream'];
+export const APPS = ['hello', 'environ', 'mib', 'upload', 'stream', 'routes', 'multipart'];
 export const HELLO = Buffer.from('Hello, World!\n');
 export const MIB = Buffer.alloc(1024 * 1024, 'x');
 export const CHUNK = Buffer.alloc(64 * 1024, 'x');
@@ -75,3 +75,6 @@ export function environDump(req, port) {
 export function* chunks() {
   for (let i = 0; i < CHUNKS; i++) yield CHUNK;
 }
+
+/** The answer of every multipart app (bench/apps/tsgi.ts and bench/python/apps.py say the same). */
+export const multipartAnswer = (fields, files, bytes) => `${fields} fields, ${files} files, ${bytes} file bytes\n`;

@@ -2,6 +2,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { CHUNK, CHUNKS, MIB, args, environDump, listening } from './common.mjs';
+import { NOT_FOUND_BODY, NOT_FOUND_TYPE, ROUTES, ROUTE_TYPE, paramNames, routeBody } from '../github-routes.mjs';
 
 const { port, app } = args();
 const server = new Hono();
@@ -31,6 +32,14 @@ switch (app) {
       });
       return c.body(body, 200, { 'Content-Type': 'application/octet-stream' });
     });
+    break;
+  case 'routes':
+    // new Hono()'s default router (SmartRouter: RegExpRouter for this table).
+    for (const [method, rule] of ROUTES) {
+      const names = paramNames(rule);
+      server.on(method, rule, (c) => c.body(routeBody(rule, names.map((n) => c.req.param(n))), 200, { 'Content-Type': ROUTE_TYPE }));
+    }
+    server.notFound((c) => c.body(NOT_FOUND_BODY, 404, { 'Content-Type': NOT_FOUND_TYPE }));
     break;
 }
 

@@ -8,6 +8,9 @@
 import cluster from 'node:cluster';
 import http from 'node:http';
 import { HELLO, MIB, CHUNK, CHUNKS, args, environDump, listening } from './common.mjs';
+import { NOT_FOUND_BODY, NOT_FOUND_TYPE, ROUTE_TYPE, routeBody } from '../github-routes.mjs';
+import { multipart } from './multipart-busboy.mjs';
+import { matchRoute } from './routes-switch.mjs';
 
 const { port, app } = args();
 const workers = Number(process.argv[4] ?? 1);
@@ -55,6 +58,17 @@ function handler(req, res) {
       pump();
       return;
     }
+    case 'routes': {
+      const q = req.url.indexOf('?');
+      const hit = matchRoute(req.method, q === -1 ? req.url : req.url.slice(0, q));
+      const body = Buffer.from(hit ? routeBody(hit[0], hit[1]) : NOT_FOUND_BODY);
+      res.writeHead(hit ? 200 : 404, { 'Content-Type': hit ? ROUTE_TYPE : NOT_FOUND_TYPE, 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
+    case 'multipart':
+      multipart(req, res);
+      return;
   }
 }
 

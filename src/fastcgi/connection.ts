@@ -28,6 +28,16 @@ import {
 } from '../protocol/fastcgi.js';
 import { HIGH_WATER, Request } from './request.js';
 
+/** The longest "drain idle" moment: how long a kept connection may still send one request once a graceful stop began. */
+const DRAIN_IDLE_MS = 2000;
+/**
+ * The most of its own replies (GET_VALUES_RESULT, UNKNOWN_TYPE, CANT_MPX_CONN) a connection queues
+ * for a peer that does not read them. Reading stops as soon as the socket's buffer is full, so only
+ * what one read can ask for is added past that; this is the bound should that ever not hold (a peer
+ * flooding GET_VALUES without reading grew a worker by 1.65 GB in 10 s).
+ */
+const MAX_QUEUED_REPLIES = 1024 * 1024;
+
 export interface ConnectionSettings {
   app: Application;
   base: FastcgiBase;
@@ -62,6 +72,8 @@ export class Connection {
   private holding = false;
   private backlog: FcgiRecord[] = [];
   private backlogSize = 0;
+  /** Reading is paused until the socket's write buffer drains. */
+  private writeBlocked = false;
   peerEnded = false;
 
   constructor(
@@ -109,6 +121,16 @@ export class Connection {
       if (err instanceof ProtocolError) return this.fatal(err.message);
       throw err;
     }
+    // A peer that sends records and does not read what they are answered with (management records,
+    // a response it never reads): nothing more is read from it until it has read what is queued.
+    if (this.socket.writableNeedDrain && !this.writeBlocked && this.phase === 'open') {
+      this.writeBlocked = true;
+      this.socket.pause();
+      this.socket.once('drain', () => {
+        this.writeBlocked = false;
+        if (this.phase === 'open') this.socket.resume();
+      });
+    }
   }
 
   private onEnd(): void {
@@ -141,7 +163,11 @@ export class Connection {
   }
 
   send(bytes: Uint8Array): void {
-    if (this.usable) this.socket.write(bytes);
+    if (!this.usable) return;
+    if (this.socket.writableLength > MAX_QUEUED_REPLIES) {
+      return this.fatal(`more than ${MAX_QUEUED_REPLIES} bytes of replies it does not read`);
+    }
+    this.socket.write(bytes);
   }
 
   private onRecord(record: FcgiRecord): void {
@@ -239,8 +265,10 @@ export class Connection {
       return;
     }
     if (this.phase !== 'open') return;
-    this.socket.resume();
-    if (!req.keepConn || this.door.draining || (this.peerEnded && !this.holding)) this.linger();
+    if (!this.writeBlocked) this.socket.resume();
+    // Draining: a request the web server had already sent behind this one is still answered (with
+    // no keep-conn: begin() sees the drain), then the connection closes.
+    if (!req.keepConn || (this.door.draining && !this.holding) || (this.peerEnded && !this.holding)) this.linger();
     else {
       this.wait(this.s.idleTimeout, null);
       // Once the current call stack unwinds: this runs inside the previous request's end().
@@ -277,9 +305,18 @@ export class Connection {
     this.wait(this.s.lingerTimeout, null);
   }
 
-  /** Door stop: an idle connection goes now; a busy one after its request (no keep-conn any more). */
+  /**
+   * Door stop: a busy connection closes after its request (no keep-conn any more); an idle one gets
+   * the drain-idle moment to send one more request (answered, then closed), for the web server may
+   * have sent it already: closing at once would fail a request it cannot know was never read.
+   */
   drain(): void {
-    if (this.current === null) this.linger();
+    if (this.current !== null || this.phase !== 'open') return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.current === null) this.linger();
+    }, Math.min(this.s.idleTimeout > 0 ? this.s.idleTimeout : DRAIN_IDLE_MS, DRAIN_IDLE_MS));
   }
 
   /** The application runs: no deadline on the connection now (bodyTimeout guards STDIN reads). */

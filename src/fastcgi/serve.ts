@@ -79,6 +79,7 @@ export class FastcgiDoor implements DoorHooks {
   private readonly allowed: AllowCheck;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
+  private goneWaiters: Array<() => void> = [];
   draining = false;
   readonly connections = new Set<Connection>();
 
@@ -120,7 +121,10 @@ export class FastcgiDoor implements DoorHooks {
     }
     const conn = new Connection(socket, this.settings, this);
     this.connections.add(conn);
-    socket.once('close', () => this.connections.delete(conn));
+    socket.once('close', () => {
+      this.connections.delete(conn);
+      if (this.connections.size === 0) for (const w of this.goneWaiters.splice(0)) w();
+    });
   }
 
   appStarted(): void {
@@ -137,7 +141,13 @@ export class FastcgiDoor implements DoorHooks {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** No new requests on kept connections: idle ones close now, busy ones after their request. */
+  /** Resolves when no application runs and every connection is closed (the end of a drain). */
+  async settled(): Promise<void> {
+    await this.idle();
+    if (this.connections.size > 0) await new Promise<void>((resolve) => this.goneWaiters.push(resolve));
+  }
+
+  /** No new requests on kept connections: busy ones close after their request, idle ones after the drain-idle moment. */
   drain(): void {
     this.draining = true;
     for (const c of this.connections) c.drain();
@@ -181,7 +191,7 @@ async function stop(door: FastcgiDoor, server: net.Server, graceMs: number): Pro
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   door.drain();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([door.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  await Promise.race([door.settled(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
   clearTimeout(timer);
   for (const c of door.connections) c.socket.destroy();
   await closed;

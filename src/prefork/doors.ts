@@ -116,7 +116,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
         door.drain();
         await graceful(
           server,
-          () => door.idle(),
+          () => door.settled(),
           () => {
             for (const c of door.connections) c.socket.destroy();
           },

@@ -38,8 +38,12 @@ declare module '../spec.js' {
     'tsgi.route_args'?: Record<string, unknown>;
     /** The same, as the wsgiorg.routing_args convention spells it: [positional, named]. */
     'wsgiorg.routing_args'?: [unknown[], Record<string, unknown>];
-    /** The adapter bound to this request: urlFor() builds URLs with it. */
-    'tsgi.url_adapter'?: MapAdapter;
+    /**
+     * The adapter bound to this request: urlFor() builds URLs with it. Typed by what it does, not as the
+     * MapAdapter class, so that an environ typed from the built package and one typed from the sources
+     * stay the same type (a class with private members is nominal).
+     */
+    'tsgi.url_adapter'?: { build(endpoint: string, values?: Record<string, unknown>): string };
     /** The matched endpoint's name. */
     'tsgi.endpoint'?: string;
   }

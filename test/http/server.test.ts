@@ -1,6 +1,7 @@
 // The HTTP door over real sockets: keep-alive, pipelining, chunked bodies, 100-continue, limits,
 // framing, disconnects, wsgiref's makeServer API and the graceful stop.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ENGINE } from '../helpers/engine.js';
@@ -415,5 +416,79 @@ describe('response timeout (F5: an application that never answers)', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+// An application that answers before the request body has arrived (a 413 for an upload that is too
+// large, as tsgi/wrappers' Request does from Content-Length). Found with examples/guestbook: the net
+// engine said keep-alive, then closed, so a keep-alive client's next request got a socket hang up.
+describe('an answer that does not wait for the request body', () => {
+  const refuse: Application = (environ, start) => {
+    if (environ.REQUEST_METHOD === 'POST') {
+      start('413 Content Too Large', [['Content-Type', 'text/plain'], ['Content-Length', '8']]);
+      return ['too big\n'];
+    }
+    start('200 OK', [['Content-Type', 'text/plain']]);
+    return ['fine'];
+  };
+  let server: ServerHandle;
+  before(async () => {
+    server = await serve(refuse, { ...ENGINE, host: '127.0.0.1', port: 0, log: silentLogger });
+  });
+  after(() => server.close());
+
+  it('a keep-alive client gets the 413 and its next requests are served', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, body?: Buffer) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(`${server.url}/upload`, { method, agent, timeout: 5000 }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        });
+        req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await send('POST', Buffer.alloc(1 << 20, 120));
+        assert.deepEqual(r, { status: 413, text: 'too big\n' });
+        assert.deepEqual(await send('GET'), { status: 200, text: 'fine' });
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a client that goes on sending gets the whole answer, then a FIN or the next answer, never a reset', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    await new Promise((r) => socket.once('connect', r));
+    let data = '';
+    let error: Error | null = null;
+    socket.on('data', (d) => (data += d.toString('latin1')));
+    socket.on('error', (e) => (error = e));
+    const ended = new Promise<void>((r) => socket.once('close', () => r()));
+    const size = 8 << 20;
+    socket.write(`POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`);
+    const piece = Buffer.alloc(64 * 1024, 120);
+    // Until the body is sent, or the server's FIN ends our side too (net's allowHalfOpen: false).
+    for (let sent = 0; sent < size && socket.writable; sent += piece.length) {
+      if (!socket.write(piece)) await Promise.race([new Promise((r) => socket.once('drain', r)), ended]);
+    }
+    const deadline = Date.now() + 5000;
+    while (!data.includes('too big') && Date.now() < deadline && !socket.destroyed) await sleep(10);
+    assert.deepEqual(statuses(data), [413], data);
+    assert.ok(data.endsWith('too big\n'), 'the whole answer arrived');
+    if (/\r\nConnection: close\r\n/i.test(data)) {
+      await Promise.race([ended, sleep(5000)]);
+      assert.equal(socket.destroyed, true, 'the server closed the connection it said it would');
+    } else {
+      socket.write('GET /next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+      await Promise.race([ended, sleep(5000)]);
+      assert.deepEqual(statuses(data), [413, 200]);
+    }
+    assert.equal(error, null, `the client saw ${String(error)}`);
+    socket.destroy();
   });
 });

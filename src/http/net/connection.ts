@@ -313,6 +313,9 @@ export class Connection {
     // Once only: a second end() (the client's FIN after ours) makes node build an
     // ERR_STREAM_ALREADY_FINISHED error with its stack, a cost on every Connection: close request.
     if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
+    // Lingering close: keep reading (onData discards while closing) so that a client still sending a
+    // body we did not want gets our answer and a FIN, not a reset that can lose the answer with it.
+    if (this.socket.isPaused()) this.socket.resume();
     this.destroySoon();
   }
 
