@@ -77,8 +77,6 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** How long, at most, a connection accepted just before a graceful stop gets to send its request. */
-const FRESH_GRACE_MS = 1000;
 
 export async function serve(app: Application, options: ServeOptions = {}): Promise<ServerHandle> {
   options.signal?.throwIfAborted();
