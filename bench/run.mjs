@@ -29,7 +29,20 @@
 // run. Every process is started in its own process group and killed with it, on errors too.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, readSync, fstatSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  readSync,
+  fstatSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -86,22 +99,49 @@ function parseOptions(argv, env) {
       return argv[++i];
     };
     switch (flag) {
-      case '--quick': o.quick = true; break;
-      case '--rounds': o.rounds = value(); break;
-      case '--seconds': o.seconds = value(); break;
-      case '--warmup': o.warmup = value(); break;
-      case '--only': o.only = value(); break;
-      case '--servers': o.servers = value(); break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--rounds':
+        o.rounds = value();
+        break;
+      case '--seconds':
+        o.seconds = value();
+        break;
+      case '--warmup':
+        o.warmup = value();
+        break;
+      case '--only':
+        o.only = value();
+        break;
+      case '--servers':
+        o.servers = value();
+        break;
       case '--write-docs':
         o.docs = inline ?? (argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'docs/benchmarks.md');
         break;
-      case '--json': o.json = value(); break;
-      case '--no-install': o.install = false; break;
-      case '--no-build': o.build = false; break;
-      case '--list': o.list = true; break;
-      case '--all': o.all = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
-      default: fail(`unknown option ${a}\n${USAGE}`);
+      case '--json':
+        o.json = value();
+        break;
+      case '--no-install':
+        o.install = false;
+        break;
+      case '--no-build':
+        o.build = false;
+        break;
+      case '--list':
+        o.list = true;
+        break;
+      case '--all':
+        o.all = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${a}\n${USAGE}`);
     }
   }
   const int = (v, dflt, name) => {
@@ -113,7 +153,11 @@ function parseOptions(argv, env) {
   o.rounds = int(o.rounds, o.quick ? 1 : 3, 'rounds');
   o.seconds = int(o.seconds, o.quick ? 2 : 3, 'seconds');
   o.warmup = int(o.warmup, 1, 'warmup');
-  const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   o.only = list(o.only);
   o.servers = list(o.servers);
   return o;
@@ -124,8 +168,7 @@ function fail(message) {
   process.exit(2);
 }
 
-const matches = (patterns, id) =>
-  patterns.length === 0 || patterns.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : p === id));
+const matches = (patterns, id) => patterns.length === 0 || patterns.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : p === id));
 
 // ---------------------------------------------------------------------------------------------------
 // Machine and tools
@@ -408,7 +451,12 @@ const APPS = {
 const routeProbes = () =>
   ROUTE_REQUESTS.map(([method, path, rule, values]) => {
     const want = rule === null ? NOT_FOUND_BODY : routeBody(rule, values);
-    return { method, path, status: rule === null ? 404 : 200, check: (b) => b.toString('utf8') === want || `${method} ${path}: body ${JSON.stringify(b.toString('utf8').slice(0, 80))}` };
+    return {
+      method,
+      path,
+      status: rule === null ? 404 : 200,
+      check: (b) => b.toString('utf8') === want || `${method} ${path}: body ${JSON.stringify(b.toString('utf8').slice(0, 80))}`,
+    };
   });
 
 /** One request, then status `status` (default 200) and the expected body, else the reason. `light`: status only. */
@@ -504,9 +552,13 @@ const nginxSpec = (dir, conf) => ({ cmd: which('nginx') ?? 'nginx', args: ['-p',
 function frontConf(dir, port, proto, back) {
   if (proto === 'uwsgi') {
     // nginx keeps no upstream connection alive over uwsgi (the protocol ends a response by closing).
-    return nginxConf(dir, port, `include ${rel('bench/nginx/uwsgi_params')};
+    return nginxConf(
+      dir,
+      port,
+      `include ${rel('bench/nginx/uwsgi_params')};
             uwsgi_pass 127.0.0.1:${back};
-            uwsgi_max_temp_file_size 0;`);
+            uwsgi_max_temp_file_size 0;`,
+    );
   }
   return nginxConf(
     dir,
@@ -581,9 +633,24 @@ const tsgiDoors = (alternatives) => (process.env.BENCH_TSGI_LAUNCHER === '1' ? a
 const uwsgiSpec = (app, socketFlag, addr, processes = 1) => ({
   cmd: which('uwsgi') ?? 'uwsgi',
   args: [
-    '--plugin', 'python3', '--master', '--processes', String(processes), '--listen', String(Math.min(1024, SOMAXCONN)),
-    '--die-on-term', '--need-app', '--disable-logging', '--chdir', PY_DIR, '--wsgi-file', 'apps.py', '--callable', app,
-    socketFlag, addr,
+    '--plugin',
+    'python3',
+    '--master',
+    '--processes',
+    String(processes),
+    '--listen',
+    String(Math.min(1024, SOMAXCONN)),
+    '--die-on-term',
+    '--need-app',
+    '--disable-logging',
+    '--chdir',
+    PY_DIR,
+    '--wsgi-file',
+    'apps.py',
+    '--callable',
+    app,
+    socketFlag,
+    addr,
   ],
   cwd: PY_DIR,
 });
@@ -641,7 +708,9 @@ const ROWS = [
     start: ({ app, port }) => {
       const base = process.env.BENCH_BASELINE;
       if (!base) throw new Skip('BENCH_BASELINE is not set');
-      return [{ ...tsgiCli(app, `127.0.0.1:${port}`), args: [path.join(base, 'dist/cli/main.js'), TSGI_APPS[app], '--bind', `127.0.0.1:${port}`, ...tsgiArgs] }];
+      return [
+        { ...tsgiCli(app, `127.0.0.1:${port}`), args: [path.join(base, 'dist/cli/main.js'), TSGI_APPS[app], '--bind', `127.0.0.1:${port}`, ...tsgiArgs] },
+      ];
     },
   },
   {
@@ -675,7 +744,14 @@ const ROWS = [
     start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '-w', '2')],
   },
   { id: 'fastify', label: 'fastify', pinned: true, needs: ['fastify'], note: 'logger off', start: ({ app, port }) => [node('fastify.mjs', port, app)] },
-  { id: 'express', label: 'express 5', pinned: true, needs: ['express'], note: 'defaults (ETag, X-Powered-By)', start: ({ app, port }) => [node('express.mjs', port, app)] },
+  {
+    id: 'express',
+    label: 'express 5',
+    pinned: true,
+    needs: ['express'],
+    note: 'defaults (ETag, X-Powered-By)',
+    start: ({ app, port }) => [node('express.mjs', port, app)],
+  },
   {
     id: 'hono',
     label: 'hono + @hono/node-server',
@@ -716,7 +792,13 @@ const ROWS = [
     note: 'closes every connection (wrk counts a read error each)',
     start: ({ app, port }) => [uwsgiSpec(app, '--http-socket', `127.0.0.1:${port}`)],
   },
-  { id: 'waitress', label: 'waitress (4 threads)', pinned: true, needs: ['waitress'], start: ({ app, port }) => [py('-m', 'waitress', `--listen=127.0.0.1:${port}`, `apps:${app}`)] },
+  {
+    id: 'waitress',
+    label: 'waitress (4 threads)',
+    pinned: true,
+    needs: ['waitress'],
+    start: ({ app, port }) => [py('-m', 'waitress', `--listen=127.0.0.1:${port}`, `apps:${app}`)],
+  },
   {
     id: 'nginx-tsgi-uwsgi',
     label: 'nginx → **tsgi** (uwsgi)',
@@ -807,7 +889,27 @@ const SCENARIOS = [
     title: 'Hello world, 50 keep-alive connections',
     app: 'hello',
     connections: 50,
-    rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-ts', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-node-uwsgi', 'nginx-uwsgi', 'nginx'],
+    rows: [
+      'node',
+      'node-w2',
+      'node-net',
+      'tsgi',
+      'tsgi-ts',
+      'tsgi-node',
+      'tsgi-w2',
+      'tsgi-node-w2',
+      'fastify',
+      'express',
+      'hono',
+      'gunicorn',
+      'uwsgi',
+      'waitress',
+      'nginx-tsgi-uwsgi',
+      'nginx-tsgi-fastcgi',
+      'nginx-node-uwsgi',
+      'nginx-uwsgi',
+      'nginx',
+    ],
     extra: ['tsgi-base'],
   },
   {
@@ -855,8 +957,7 @@ const SCENARIOS = [
     wrk: ['-s', rel('bench/wrk/upload.lua')],
     rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     extra: ['tsgi-base', 'node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
-    text:
-      'node:http counts the body\'s pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify\'s buffer parser, `express.raw`, hono\'s `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.',
+    text: "node:http counts the body's pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify's buffer parser, `express.raw`, hono's `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.",
   },
   {
     id: 'stream',
@@ -881,8 +982,7 @@ const SCENARIOS = [
     misses: 1 / ROUTE_REQUESTS.length,
     rows: ['node', 'tsgi', 'hono', 'fastify'],
     extra: ['tsgi-base', 'tsgi-node'],
-    text:
-      "The 50 routes of bench/routing.ts (bench/github-routes.mjs: 23 static, the rest with one to three parameters); wrk sends, in turn, 3 static paths, 5 with parameters (up to 5 segments deep), a DELETE, and one path no route matches. Every server answers a match with the same bytes (the rule, then `name=value` per parameter, text/plain) and the miss with the same 404 page (tsgi/exceptions' NotFound; the others send it as a constant). tsgi's endpoints are plain TSGI applications (`withArgs`); hono and fastify use their own routers with the `:name` rules; node:http matches with a hand-written switch.",
+    text: "The 50 routes of bench/routing.ts (bench/github-routes.mjs: 23 static, the rest with one to three parameters); wrk sends, in turn, 3 static paths, 5 with parameters (up to 5 segments deep), a DELETE, and one path no route matches. Every server answers a match with the same bytes (the rule, then `name=value` per parameter, text/plain) and the miss with the same 404 page (tsgi/exceptions' NotFound; the others send it as a constant). tsgi's endpoints are plain TSGI applications (`withArgs`); hono and fastify use their own routers with the `:name` rules; node:http matches with a hand-written switch.",
   },
   multipartScenario('file'),
   multipartScenario('fields'),
@@ -921,7 +1021,7 @@ function multipartScenario(kind) {
     rows: ['node', 'tsgi', 'fastify-multipart', 'gunicorn-werkzeug'],
     extra: ['tsgi-base', 'tsgi-node'],
     text: file
-      ? 'Every row is loaded by the same small Node client (bench/clients/post-body.mjs), not wrk: a request takes about a second here, and wrk counts only the requests that end inside its window (a 2 s window counted 0 to 2 per row) while the upload it cuts off costs the server CPU. The client runs whole requests for at least the set time; MiB/s is requests × the body (100 MiB and the part\'s few headers) / that time. Peak RSS: the largest RSS each process reached (VmHWM, warm-up included), summed. The Python row runs Debian\'s Werkzeug.'
+      ? "Every row is loaded by the same small Node client (bench/clients/post-body.mjs), not wrk: a request takes about a second here, and wrk counts only the requests that end inside its window (a 2 s window counted 0 to 2 per row) while the upload it cuts off costs the server CPU. The client runs whole requests for at least the set time; MiB/s is requests × the body (100 MiB and the part's few headers) / that time. Peak RSS: the largest RSS each process reached (VmHWM, warm-up included), summed. The Python row runs Debian's Werkzeug."
       : 'Every field counted; Werkzeug and tsgi run with their default limit of 1,000 parts (the form just fits). Peak RSS as above.',
     prepare(dir) {
       const boundary = `----tsgi-bench-${randomBytes(12).toString('hex')}`;
@@ -930,7 +1030,9 @@ function multipartScenario(kind) {
         const block = randomBytes(64 * 1024);
         const delimiter = Buffer.from(`\r\n--${boundary}`);
         if (Buffer.concat([block, block]).includes(delimiter)) throw new Error('the random block holds the boundary: run again');
-        const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+        const head = Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        );
         body = Buffer.concat([head, ...Array.from({ length: 1600 }, () => block), Buffer.from(`\r\n--${boundary}--\r\n`)]);
       } else {
         const parts = Array.from({ length: 1000 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\nvalue number ${i}\r\n`);
@@ -1069,7 +1171,15 @@ process.on('exit', () => wrkChild?.kill('SIGKILL'));
  */
 function runClient(port, scenario, seconds) {
   const [bodyFile] = scenario.wrkArgs;
-  const args = [rel('bench/clients/post-body.mjs'), `http://127.0.0.1:${port}/`, bodyFile, scenario.contentType, String(seconds), String(scenario.connections), String(scenario.timeout ?? 5)];
+  const args = [
+    rel('bench/clients/post-body.mjs'),
+    `http://127.0.0.1:${port}/`,
+    bodyFile,
+    scenario.contentType,
+    String(seconds),
+    String(scenario.connections),
+    String(scenario.timeout ?? 5),
+  ];
   const cmd = [...(PIN ? ['taskset', '-c', '1'] : []), process.execPath, ...args];
   return new Promise((resolve) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -1223,7 +1333,19 @@ function scenarioTable(scenario, results, opts) {
   const refRps = ref?.runs.length ? summarize(ref.runs)[by] : NaN;
   const showRange = opts.rounds > 1;
   const mibCol = scenario.transfer || scenario.uploadBytes;
-  const head = ['row', 'req/s', ...(showRange ? ['range'] : []), ...(mibCol ? ['MiB/s'] : []), scenario.transfer ? 'MiB/s × node:http' : '× node:http', 'p50 ms', 'p99 ms', 'RSS MB (procs)', ...(scenario.peakRss ? ['peak RSS MB'] : []), scenario.transfer ? 'MiB per server CPU-s' : 'req per server CPU-s', 'notes'];
+  const head = [
+    'row',
+    'req/s',
+    ...(showRange ? ['range'] : []),
+    ...(mibCol ? ['MiB/s'] : []),
+    scenario.transfer ? 'MiB/s × node:http' : '× node:http',
+    'p50 ms',
+    'p99 ms',
+    'RSS MB (procs)',
+    ...(scenario.peakRss ? ['peak RSS MB'] : []),
+    scenario.transfer ? 'MiB per server CPU-s' : 'req per server CPU-s',
+    'notes',
+  ];
   const align = head.map((h) => (h === 'row' || h === 'notes' ? '---' : '---:'));
   const lines = [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`];
   const others = [];
@@ -1278,7 +1400,14 @@ function scenarioTable(scenario, results, opts) {
   const load = scenario.client
     ? `\`node bench/clients/post-body.mjs\` (${scenario.connections} keep-alive connections, each posting the body request after request), ${opts.warmup} s warm-up, then at least ${opts.seconds} s (the requests under way finish and count)`
     : `\`wrk ${args.join(' ')}\`, ${opts.warmup} s warm-up, then ${opts.seconds} s with \`--latency\``;
-  const out = [`### ${scenario.title}`, '', `\`${scenario.id}\`: ${load}. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`, '', ...lines, ''];
+  const out = [
+    `### ${scenario.title}`,
+    '',
+    `\`${scenario.id}\`: ${load}. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`,
+    '',
+    ...lines,
+    '',
+  ];
   return out.join('\n');
 }
 
@@ -1288,6 +1417,7 @@ function versions() {
     const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10000 });
     return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format string, not a template
   const deb = (pkg) => (which('dpkg-query') ? out('dpkg-query', ['-W', '-f', '${Version}', pkg]).split('\n')[0] : '');
   const npmv = (pkg) => {
     try {
@@ -1296,7 +1426,10 @@ function versions() {
       return 'missing';
     }
   };
-  const pyv = (mod) => out(pythonBin(), ['-c', `import importlib.metadata as m; print(m.version('${mod}'))`]).split('\n').pop();
+  const pyv = (mod) =>
+    out(pythonBin(), ['-c', `import importlib.metadata as m; print(m.version('${mod}'))`])
+      .split('\n')
+      .pop();
   const git = out('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   const dirty = out('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']) ? ' + local changes' : '';
   const pkg = JSON.parse(readFileSync(rel('package.json'), 'utf8'));
@@ -1314,8 +1447,13 @@ function versions() {
     ['waitress', withDeb(pyv('waitress'), 'python3-waitress')],
     ['Werkzeug', withDeb(pyv('werkzeug'), 'python3-werkzeug')],
     ['uWSGI', withDeb(out(which('uwsgi'), ['--version']), 'uwsgi-core')],
-    ['nginx', withDeb(out(which('nginx'), ['-v']).replace(/^nginx version: nginx\//, ''), 'nginx-light') ],
-    ['wrk', out(which('wrk'), ['--version']).split('\n')[0].replace(/ Copyright.*/, '')],
+    ['nginx', withDeb(out(which('nginx'), ['-v']).replace(/^nginx version: nginx\//, ''), 'nginx-light')],
+    [
+      'wrk',
+      out(which('wrk'), ['--version'])
+        .split('\n')[0]
+        .replace(/ Copyright.*/, ''),
+    ],
   ];
 }
 
@@ -1341,7 +1479,7 @@ function report(results, opts, started, command) {
     `- **Machine**: ${machine()}`,
     `- **Load**: wrk, one thread, from a second process; ${pinning}`,
     `- **Rounds**: ${opts.rounds} × ${opts.seconds} s after a ${opts.warmup} s warm-up, each server started fresh for each run; medians${opts.rounds > 1 ? ' (range: lowest and highest req/s)' : ''}`,
-    '- **RSS**: summed over the server\'s processes after the measured run (nginx included in the nginx → X rows), process count in brackets, and the largest single process (for tsgi: the worker, to set against node:http\'s one process)',
+    "- **RSS**: summed over the server's processes after the measured run (nginx included in the nginx → X rows), process count in brackets, and the largest single process (for tsgi: the worker, to set against node:http's one process)",
     '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here)',
     '',
     '| component | version |',
@@ -1350,17 +1488,17 @@ function report(results, opts, started, command) {
     '',
     '## Reading the tables',
     '',
-    '- **tsgi (1 worker)** is what `tsgi APP` runs: a master process and one worker; its RSS counts both. The nginx → tsgi rows use the CLI\'s `--bind uwsgi://` / `--bind fastcgi://` (or bench/servers/tsgi-door.mjs, one process, when the CLI lacks them: the notes say so).',
-    '- **tsgi** rows run the default HTTP engine, tsgi\'s own on node:net (docs/engine.md); the `--engine node` rows run the HTTP door on node:http.',
-    '- **floor** rows (bench/servers/node-net.mjs) answer fixed bytes per read with no parsing at all: the least any server on Node can do per request or per connection here. The distance from a C peer to the floor is Node\'s own cost, which no Node server can remove; the distance from the floor to tsgi is ours.',
+    "- **tsgi (1 worker)** is what `tsgi APP` runs: a master process and one worker; its RSS counts both. The nginx → tsgi rows use the CLI's `--bind uwsgi://` / `--bind fastcgi://` (or bench/servers/tsgi-door.mjs, one process, when the CLI lacks them: the notes say so).",
+    "- **tsgi** rows run the default HTTP engine, tsgi's own on node:net (docs/engine.md); the `--engine node` rows run the HTTP door on node:http.",
+    "- **floor** rows (bench/servers/node-net.mjs) answer fixed bytes per read with no parsing at all: the least any server on Node can do per request or per connection here. The distance from a C peer to the floor is Node's own cost, which no Node server can remove; the distance from the floor to tsgi is ours.",
     '- **2-worker rows** (*2 cores*) are not pinned, so one worker shares core 1 with wrk; compare them with each other (tsgi `-w 2` against node:http cluster with SCHED_NONE), not with the pinned rows.',
-    '- **gunicorn\'s sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).',
+    "- **gunicorn's sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).",
     '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
     '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
     '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi and the Python apps in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
     '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
     '- **Routing**: the same 50 routes (bench/github-routes.mjs) in tsgi/routing, Hono and fastify, and in a hand-written switch for node:http; wrk sends a mix of 10 requests in turn (bench/wrk/routes.lua), one of them a 404, and every server answers each with the same bytes.',
-    '- **Multipart**: wrk posts one prebuilt multipart/form-data body (bench/wrk/multipart.lua): one 100 MiB file, or 1,000 small fields; each app parses it with its framework\'s form API, files to temporary files, and answers its counts. MiB/s is of the uploaded bodies; peak RSS is VmHWM summed over the server\'s processes.',
+    "- **Multipart**: wrk posts one prebuilt multipart/form-data body (bench/wrk/multipart.lua): one 100 MiB file, or 1,000 small fields; each app parses it with its framework's form API, files to temporary files, and answers its counts. MiB/s is of the uploaded bodies; peak RSS is VmHWM summed over the server's processes.",
     '',
     '## Results',
     '',
@@ -1389,10 +1527,17 @@ async function main() {
     return;
   }
   const started = new Date();
-  const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ') +
-    ['BENCH_ONLY', 'BENCH_SERVERS', 'BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_WARMUP', 'BENCH_QUICK'].filter((k) => process.env[k]).map((k) => ` (${k}=${process.env[k]})`).join('');
+  const command =
+    ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ') +
+    ['BENCH_ONLY', 'BENCH_SERVERS', 'BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_WARMUP', 'BENCH_QUICK']
+      .filter((k) => process.env[k])
+      .map((k) => ` (${k}=${process.env[k]})`)
+      .join('');
 
-  const missing = ensureTools(plan.flatMap((p) => p.rows), opts.install);
+  const missing = ensureTools(
+    plan.flatMap((p) => p.rows),
+    opts.install,
+  );
   if (opts.build) {
     const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
     if (build.status !== 0) {
@@ -1413,7 +1558,9 @@ async function main() {
   }
   const runs = plan.reduce((n, p) => n + p.rows.length, 0) * opts.rounds;
   const eta = Math.ceil((runs * (opts.seconds + opts.warmup + 0.7)) / 60);
-  log(`bench: ${runs} runs (${plan.length} scenarios, ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s + ${opts.warmup} s warm-up), about ${eta} min; ${PIN ? 'servers on core 0, wrk on core 1' : 'no pinning'}`);
+  log(
+    `bench: ${runs} runs (${plan.length} scenarios, ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s + ${opts.warmup} s warm-up), about ${eta} min; ${PIN ? 'servers on core 0, wrk on core 1' : 'no pinning'}`,
+  );
 
   let done = 0;
   for (let round = 0; round < opts.rounds; round++) {
@@ -1428,7 +1575,9 @@ async function main() {
           const r = await measure(row, scenario, round, opts);
           acc.runs.push(r);
           if (r.via) acc.via = r.via;
-          log(`${tag}: ${fmtRate(r.rps)} req/s, p99 ${fmtMs(r.p99)} ms, RSS ${r.rss.toFixed(0)} MB, server ${r.serverCpu.toFixed(1)} CPU-s, wrk ${r.wrkCpu.toFixed(1)} CPU-s`);
+          log(
+            `${tag}: ${fmtRate(r.rps)} req/s, p99 ${fmtMs(r.p99)} ms, RSS ${r.rss.toFixed(0)} MB, server ${r.serverCpu.toFixed(1)} CPU-s, wrk ${r.wrkCpu.toFixed(1)} CPU-s`,
+          );
         } catch (err) {
           const why = err instanceof Skip ? err.message : (err?.stack ?? String(err));
           acc.skip = why.replace(/\s+/g, ' ').slice(0, 400);

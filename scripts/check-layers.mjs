@@ -7,10 +7,11 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const src = path.join(root, 'src');
-const walk = (d) => readdirSync(d).flatMap((n) => {
-  const f = path.join(d, n);
-  return statSync(f).isDirectory() ? walk(f) : f.endsWith('.ts') ? [f] : [];
-});
+const walk = (d) =>
+  readdirSync(d).flatMap((n) => {
+    const f = path.join(d, n);
+    return statSync(f).isDirectory() ? walk(f) : f.endsWith('.ts') ? [f] : [];
+  });
 
 // A module is its folder; a file directly in src/ is a module of its own (spec.ts, util.ts, …).
 const moduleOf = (file) => {
@@ -37,7 +38,12 @@ for (const file of walk(src)) {
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2];
     if (pureFile) {
-      const target = spec.startsWith('.') ? path.relative(src, path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts')).split(path.sep).join('/') : spec;
+      const target = spec.startsWith('.')
+        ? path
+            .relative(src, path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'))
+            .split(path.sep)
+            .join('/')
+        : spec;
       if (!PURE_FILES.includes(target)) problems.push(`${path.relative(root, file)} imports ${spec}: it must stay free of I/O (PURE_FILES)`);
     }
     const top = from.split(path.sep)[0];
@@ -56,17 +62,30 @@ for (const file of walk(src)) {
 
 // Tarjan's strongly connected components: any component of more than one module is a cycle.
 let index = 0;
-const stack = [], onStack = new Set(), idx = new Map(), low = new Map();
+const stack = [],
+  onStack = new Set(),
+  idx = new Map(),
+  low = new Map();
 const connect = (v) => {
-  idx.set(v, index); low.set(v, index); index++; stack.push(v); onStack.add(v);
+  idx.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  onStack.add(v);
   for (const w of edges.get(v) ?? []) {
-    if (!idx.has(w)) { connect(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    if (!idx.has(w)) {
+      connect(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
   }
   if (low.get(v) === idx.get(v)) {
     const comp = [];
     let w;
-    do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      comp.push(w);
+    } while (w !== v);
     if (comp.length > 1) {
       const inComp = new Set(comp);
       const detail = comp.flatMap((a) => [...(edges.get(a) ?? [])].filter((b) => inComp.has(b)).map((b) => `${a} -> ${b}`));

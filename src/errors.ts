@@ -20,11 +20,20 @@ export const ERRORS = {
   TSGI_ERR_METHOD: { status: 400, what: 'the method is not a token (RFC 9110 §9.1)' },
   TSGI_ERR_TARGET: { status: 400, what: 'the request-target is not in a form this method may use, or not a valid http(s) URI (RFC 9112 §3.2)' },
   TSGI_ERR_CONNECT: { status: 501, what: 'CONNECT: tsgi is an origin server, and a WSGI application cannot open a tunnel' },
-  TSGI_ERR_FIELD: { status: 400, what: 'a header field line is malformed: obs-fold, a bare CR or LF, a control byte, whitespace before the colon (RFC 9112 §5)' },
+  TSGI_ERR_FIELD: {
+    status: 400,
+    what: 'a header field line is malformed: obs-fold, a bare CR or LF, a control byte, whitespace before the colon (RFC 9112 §5)',
+  },
   TSGI_ERR_HOST: { status: 400, what: 'Host is missing on HTTP/1.1, sent twice, or not a valid host[:port] (RFC 9112 §3.2)' },
   TSGI_ERR_CONTENT_LENGTH: { status: 400, what: 'Content-Length is not one field of 1 to 15 digits (RFC 9110 §8.6, RFC 9112 §6.3)' },
-  TSGI_ERR_TRANSFER_ENCODING: { status: 400, what: 'Transfer-Encoding does not end in chunked, applies it twice, or comes with Content-Length (RFC 9112 §6.1, §6.3)' },
-  TSGI_ERR_TRANSFER_CODING: { status: 501, what: 'a transfer coding other than chunked (gzip, chunked): the body is framed, but tsgi does not decode it (RFC 9112 §6.1)' },
+  TSGI_ERR_TRANSFER_ENCODING: {
+    status: 400,
+    what: 'Transfer-Encoding does not end in chunked, applies it twice, or comes with Content-Length (RFC 9112 §6.1, §6.3)',
+  },
+  TSGI_ERR_TRANSFER_CODING: {
+    status: 501,
+    what: 'a transfer coding other than chunked (gzip, chunked): the body is framed, but tsgi does not decode it (RFC 9112 §6.1)',
+  },
   TSGI_ERR_EXPECTATION: { status: 417, what: 'an Expect other than 100-continue (RFC 9110 §10.1.1)' },
 
   // protocol: request bodies (src/protocol/chunked.ts, body.ts)
@@ -33,7 +42,10 @@ export const ERRORS = {
   TSGI_ERR_BODY_TIMEOUT: { status: 408, what: 'no request body data arrived within the body timeout' },
 
   // environ builders (src/protocol/environ.ts and the doors' CGI variables)
-  TSGI_ERR_ENVIRON_DUPLICATE: { status: 400, what: 'two Host or two Content-Length fields (from a CGI front end: two different HTTP_HOST or CONTENT_LENGTH values)' },
+  TSGI_ERR_ENVIRON_DUPLICATE: {
+    status: 400,
+    what: 'two Host or two Content-Length fields (from a CGI front end: two different HTTP_HOST or CONTENT_LENGTH values)',
+  },
   TSGI_ERR_ENVIRON_METHOD: { status: 400, what: 'the CGI variables have no REQUEST_METHOD, or one that is not a token' },
   TSGI_ERR_ENVIRON_LENGTH: { status: 400, what: 'CONTENT_LENGTH is not 1 to 15 decimal digits' },
   TSGI_ERR_ENVIRON_FRAMING: { status: 400, what: 'a transfer coding other than chunked and no CONTENT_LENGTH: the body cannot be framed' },
@@ -65,7 +77,7 @@ export const ERRORS = {
   TSGI_ERR_TYPESCRIPT: { what: 'a TypeScript module needs tsx (this Node cannot strip its types, or stripping cannot handle it) and tsx is not installed' },
 
   // the application layer (src/routing/, src/wrappers/)
-  TSGI_ERR_ROUTE_VALUE: { what: "a routing converter refused a value (the rule does not match, or cannot be built with it)" },
+  TSGI_ERR_ROUTE_VALUE: { what: 'a routing converter refused a value (the rule does not match, or cannot be built with it)' },
   TSGI_ERR_ROUTE_BUILD: { what: 'a URL cannot be built: no rule for the endpoint, or a value is missing or does not convert' },
   TSGI_ERR_REQUEST_CLOSED: { what: "the request ended (its body's close() ran, or the client went away) while its body was being parsed" },
 } as const satisfies Record<string, { status?: number; what: string }>;

@@ -299,7 +299,7 @@ const REQUIRED = [
 type Warn = (check: string, message: string) => void;
 
 function hasOwn(o: object, k: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, k);
+  return Object.hasOwn(o, k);
 }
 
 /** wsgiref's check_environ, in its order, plus Rack's environ checks. */
@@ -446,7 +446,10 @@ export class InputWrapper implements InputStream {
   readlines(...args: unknown[]): Promise<Bytes[]> {
     // V41a
     if (!isSizeArgs(args)) {
-      return rejection('V41a', `wsgi.input.readlines() takes one optional hint: a whole number, null or undefined (got ${args.map((a) => repr(a)).join(', ')})`);
+      return rejection(
+        'V41a',
+        `wsgi.input.readlines() takes one optional hint: a whole number, null or undefined (got ${args.map((a) => repr(a)).join(', ')})`,
+      );
     }
     const p = this.#call('readlines', args);
     const message = (got: unknown) => `wsgi.input.readlines() must return a Promise of an array of Uint8Array (got ${repr(got)})`;
@@ -682,10 +685,7 @@ export class StartResponseWrapper {
     const h = this.appHeaders;
     const s = this.snapshot;
     if (s === null) return;
-    const same =
-      Array.isArray(h) &&
-      h.length === s.length &&
-      h.every((p, i) => Array.isArray(p) && p.length === 2 && p[0] === s[i]![0] && p[1] === s[i]![1]);
+    const same = Array.isArray(h) && h.length === s.length && h.every((p, i) => Array.isArray(p) && p.length === 2 && p[0] === s[i]![0] && p[1] === s[i]![1]);
     if (!same) fail('R38', `The headers list was changed after startResponse(): ${repr(h)}`);
   }
 }

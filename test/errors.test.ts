@@ -45,8 +45,16 @@ describe('the catalogue', () => {
   it('is documented: every code is a row of docs/errors.md with its status, and every row is a code', () => {
     const md = readFileSync(path.join(root, 'docs/errors.md'), 'utf8');
     const rows = new Map([...md.matchAll(/^\| `(TSGI_[A-Z0-9_]+)` \| *(\d*) *\|/gm)].map((m) => [m[1]!, m[2]!]));
-    assert.deepEqual(CODES.filter((c) => !rows.has(c)), [], 'codes missing from docs/errors.md');
-    assert.deepEqual([...rows.keys()].filter((c) => !(c in ERRORS)), [], 'rows of docs/errors.md that are not codes');
+    assert.deepEqual(
+      CODES.filter((c) => !rows.has(c)),
+      [],
+      'codes missing from docs/errors.md',
+    );
+    assert.deepEqual(
+      [...rows.keys()].filter((c) => !(c in ERRORS)),
+      [],
+      'rows of docs/errors.md that are not codes',
+    );
     for (const code of CODES) {
       const status: number | undefined = (ERRORS[code] as { status?: number }).status;
       assert.equal(rows.get(code), status === undefined ? '' : String(status), `${code}: the status column`);
@@ -103,15 +111,50 @@ describe('every error class src/ exports carries a code', () => {
     ['ProtocolError', () => parseRecords(Buffer.from('GET / HTTP/1.1\r\n\r\n')), ProtocolError, 'TSGI_ERR_FASTCGI_PROTOCOL'],
     ['PacketError (HTTP on the port)', () => new UwsgiParser().push(Buffer.from('GET / HTTP/1.1\r\n')), PacketError, 'TSGI_ERR_UWSGI_FOREIGN'],
     ['PacketError (too big)', () => new UwsgiParser(10).push(Uint8Array.of(0, 100, 0, 0)), PacketError, 'TSGI_ERR_UWSGI_TOO_BIG'],
-    ['PacketError (cut short)', () => { throw new UwsgiParser().end(); }, PacketError, 'TSGI_ERR_UWSGI_TRUNCATED'],
+    [
+      'PacketError (cut short)',
+      () => {
+        throw new UwsgiParser().end();
+      },
+      PacketError,
+      'TSGI_ERR_UWSGI_TRUNCATED',
+    ],
     ['AssertionError (status)', () => checkStatus('200'), AssertionError, 'TSGI_ERR_APP_STATUS'],
     ['ValueError (status)', () => checkStatus('200 O\rK'), ValueError, 'TSGI_ERR_APP_STATUS'],
     ['AssertionError (headers)', () => checkHeaders([['Connection', 'close']]), AssertionError, 'TSGI_ERR_APP_HEADERS'],
     ['ValueError (headers)', () => checkHeaders([['Bad Name', 'x']]), ValueError, 'TSGI_ERR_APP_HEADERS'],
-    ['AssertionError (plain)', () => { throw new AssertionError('x'); }, AssertionError, 'TSGI_ERR_APP_CONTRACT'],
-    ['ValidationError', () => { throw new ValidationError('V12', 'x'); }, ValidationError, 'TSGI_ERR_VALIDATION'],
-    ['WSGIWarning', () => { throw new WSGIWarning('V11', 'x'); }, WSGIWarning, 'TSGI_WARN_VALIDATION'],
-    ['ClientError (by status)', () => { throw new ClientError(413, 'x'); }, ClientError, 'TSGI_ERR_CONTENT_TOO_LARGE'],
+    [
+      'AssertionError (plain)',
+      () => {
+        throw new AssertionError('x');
+      },
+      AssertionError,
+      'TSGI_ERR_APP_CONTRACT',
+    ],
+    [
+      'ValidationError',
+      () => {
+        throw new ValidationError('V12', 'x');
+      },
+      ValidationError,
+      'TSGI_ERR_VALIDATION',
+    ],
+    [
+      'WSGIWarning',
+      () => {
+        throw new WSGIWarning('V11', 'x');
+      },
+      WSGIWarning,
+      'TSGI_WARN_VALIDATION',
+    ],
+    [
+      'ClientError (by status)',
+      () => {
+        throw new ClientError(413, 'x');
+      },
+      ClientError,
+      'TSGI_ERR_CONTENT_TOO_LARGE',
+    ],
   ];
   for (const [name, meet, cls, code] of cases) {
     it(`${name}: ${code}`, async () => {

@@ -134,14 +134,23 @@ describe('Headers: the list is shared with the caller (H1)', () => {
   });
 
   test('set, delete, setdefault and addHeader change the caller list in place', () => {
-    const list: HeaderList = [['A', '1'], ['B', '2'], ['a', '3']];
+    const list: HeaderList = [
+      ['A', '1'],
+      ['B', '2'],
+      ['a', '3'],
+    ];
     const h = new Headers(list);
     h.delete('a');
     assert.deepEqual(list, [['B', '2']]);
     h.set('C', '4');
     h.setdefault('D', '5');
     h.addHeader('E', '6', { q: '1' });
-    assert.deepEqual(list, [['B', '2'], ['C', '4'], ['D', '5'], ['E', '6; q="1"']]);
+    assert.deepEqual(list, [
+      ['B', '2'],
+      ['C', '4'],
+      ['D', '5'],
+      ['E', '6; q="1"'],
+    ]);
     assert.equal(h.list, list);
   });
 
@@ -201,11 +210,14 @@ describe('Headers: reading (H3, H6–H9)', () => {
   });
 
   test('iterating gives the pairs in order', () => {
-    assert.deepEqual([...make()], [
-      ['Set-Cookie', 'a=1'],
-      ['Content-Type', 'text/plain'],
-      ['set-cookie', 'b=2'],
-    ]);
+    assert.deepEqual(
+      [...make()],
+      [
+        ['Set-Cookie', 'a=1'],
+        ['Content-Type', 'text/plain'],
+        ['set-cookie', 'b=2'],
+      ],
+    );
     const pairs: Array<[string, string]> = [];
     for (const pair of new Headers([['A', 'b']])) pairs.push(pair);
     assert.deepEqual(pairs, [['A', 'b']]);
@@ -222,13 +234,24 @@ describe('Headers: reading (H3, H6–H9)', () => {
 
 describe('Headers: writing (H4, H5, H13)', () => {
   test('set removes every match and appends, so the header moves to the end', () => {
-    const h = new Headers([['A', '1'], ['B', '2'], ['a', '3']]);
+    const h = new Headers([
+      ['A', '1'],
+      ['B', '2'],
+      ['a', '3'],
+    ]);
     h.set('a', 'new');
-    assert.deepEqual(h.list, [['B', '2'], ['a', 'new']]);
+    assert.deepEqual(h.list, [
+      ['B', '2'],
+      ['a', 'new'],
+    ]);
   });
 
   test('delete removes every case-insensitive match', () => {
-    const h = new Headers([['X-A', '1'], ['x-a', '2'], ['X-B', '3']]);
+    const h = new Headers([
+      ['X-A', '1'],
+      ['x-a', '2'],
+      ['X-B', '3'],
+    ]);
     h.delete('X-a');
     assert.deepEqual(h.list, [['X-B', '3']]);
     h.delete('nothing');
@@ -248,11 +271,18 @@ describe('Headers: writing (H4, H5, H13)', () => {
   });
 
   test('setdefault keeps the first existing value, else appends', () => {
-    const h = new Headers([['A', '1'], ['a', '2']]);
+    const h = new Headers([
+      ['A', '1'],
+      ['a', '2'],
+    ]);
     assert.equal(h.setdefault('A', 'x'), '1');
     assert.equal(h.length, 2);
     assert.equal(h.setdefault('B', 'y'), 'y');
-    assert.deepEqual(h.list, [['A', '1'], ['a', '2'], ['B', 'y']]);
+    assert.deepEqual(h.list, [
+      ['A', '1'],
+      ['a', '2'],
+      ['B', 'y'],
+    ]);
   });
 
   test('setdefault checks what it appends', () => {
@@ -316,10 +346,7 @@ describe('Headers: wire format (H11, H12)', () => {
       ['X-Empty', ''],
       ['content-type', 'again'],
     ]);
-    assert.equal(
-      h.toString(),
-      'content-TYPE:  text/plain \r\nX-Tab: a\tb\r\nX-Empty: \r\ncontent-type: again\r\n\r\n',
-    );
+    assert.equal(h.toString(), 'content-TYPE:  text/plain \r\nX-Tab: a\tb\r\nX-Empty: \r\ncontent-type: again\r\n\r\n');
     assert.equal(String(new Headers()), '\r\n');
     assert.equal(`${new Headers([['A', 'b']])}`, 'A: b\r\n\r\n');
   });

@@ -66,11 +66,14 @@ describe('quote (U3)', () => {
   });
 
   test('a character above U+00FF throws a TypeError naming it', () => {
-    assert.throws(() => quote('/caf\u20ac'), (err: Error) => {
-      assert.ok(err instanceof TypeError);
-      assert.match(err.message, /"€" \(U\+20AC\) in position 4/);
-      return true;
-    });
+    assert.throws(
+      () => quote('/caf\u20ac'),
+      (err: Error) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /"€" \(U\+20AC\) in position 4/);
+        return true;
+      },
+    );
   });
 });
 
@@ -99,10 +102,7 @@ describe('applicationUri (U2)', () => {
     assert.equal(applicationUri(env()), 'http://127.0.0.1/');
     assert.equal(applicationUri(env({ SCRIPT_NAME: '/spam' })), 'http://127.0.0.1/spam');
     assert.equal(applicationUri(env({ SCRIPT_NAME: '/sp\u00e4m' })), 'http://127.0.0.1/sp%E4m');
-    assert.equal(
-      applicationUri(env({ HTTP_HOST: 'spam.example.com:2071', SERVER_PORT: '2071' })),
-      'http://spam.example.com:2071/',
-    );
+    assert.equal(applicationUri(env({ HTTP_HOST: 'spam.example.com:2071', SERVER_PORT: '2071' })), 'http://spam.example.com:2071/');
     assert.equal(applicationUri(env({ SERVER_NAME: 'spam.example.com' })), 'http://spam.example.com/');
     assert.equal(applicationUri(env({ HTTP_HOST: '127.0.0.1', SERVER_NAME: 'spam.example.com' })), 'http://127.0.0.1/');
     assert.equal(applicationUri(env({ HTTPS: 'on' })), 'https://127.0.0.1/');
@@ -119,10 +119,7 @@ describe('applicationUri (U2)', () => {
   });
 
   test('HTTP_HOST is used verbatim, port and all', () => {
-    assert.equal(
-      applicationUri({ 'wsgi.url_scheme': 'https', HTTP_HOST: 'Example.COM:443', SERVER_NAME: 'x', SERVER_PORT: '1' }),
-      'https://Example.COM:443/',
-    );
+    assert.equal(applicationUri({ 'wsgi.url_scheme': 'https', HTTP_HOST: 'Example.COM:443', SERVER_NAME: 'x', SERVER_PORT: '1' }), 'https://Example.COM:443/');
   });
 
   test('SCRIPT_NAME is quoted with only "/" safe', () => {
@@ -147,38 +144,17 @@ describe('requestUri (U4)', () => {
     assert.equal(requestUri(env({ SCRIPT_NAME: '/spam' })), 'http://127.0.0.1/spam');
     assert.equal(requestUri(env({ SCRIPT_NAME: '/sp\u00e4m' })), 'http://127.0.0.1/sp%E4m');
     assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam' })), 'http://127.0.0.1/spammity/spam');
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/sp\u00e4m' })),
-      'http://127.0.0.1/spammity/sp%E4m',
-    );
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam;ham' })),
-      'http://127.0.0.1/spammity/spam;ham',
-    );
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam;cookie=1234,5678' })),
-      'http://127.0.0.1/spammity/spam;cookie=1234,5678',
-    );
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 'say=ni' })),
-      'http://127.0.0.1/spammity/spam?say=ni',
-    );
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 's%E4y=ni' })),
-      'http://127.0.0.1/spammity/spam?s%E4y=ni',
-    );
-    assert.equal(
-      requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 'say=ni' }), false),
-      'http://127.0.0.1/spammity/spam',
-    );
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/sp\u00e4m' })), 'http://127.0.0.1/spammity/sp%E4m');
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam;ham' })), 'http://127.0.0.1/spammity/spam;ham');
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam;cookie=1234,5678' })), 'http://127.0.0.1/spammity/spam;cookie=1234,5678');
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 'say=ni' })), 'http://127.0.0.1/spammity/spam?say=ni');
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 's%E4y=ni' })), 'http://127.0.0.1/spammity/spam?s%E4y=ni');
+    assert.equal(requestUri(env({ SCRIPT_NAME: '/spammity', PATH_INFO: '/spam', QUERY_STRING: 'say=ni' }), false), 'http://127.0.0.1/spammity/spam');
   });
 
   test('";", "=" and "," survive in PATH_INFO but are quoted in SCRIPT_NAME', () => {
     const e = { 'wsgi.url_scheme': 'http', SERVER_NAME: 'h', SERVER_PORT: '80' };
-    assert.equal(
-      requestUri({ ...e, SCRIPT_NAME: '/a;b=c,d', PATH_INFO: '/x;y=z,w q' }),
-      'http://h/a%3Bb%3Dc%2Cd/x;y=z,w%20q',
-    );
+    assert.equal(requestUri({ ...e, SCRIPT_NAME: '/a;b=c,d', PATH_INFO: '/x;y=z,w q' }), 'http://h/a%3Bb%3Dc%2Cd/x;y=z,w%20q');
   });
 
   test('with an empty SCRIPT_NAME the first char of PATH_INFO is dropped, slash or not', () => {
@@ -593,11 +569,14 @@ describe('latin1 / fromLatin1 / utf8FromNative', () => {
   });
 
   test('latin1 throws a TypeError naming a char above U+00FF instead of truncating it', () => {
-    assert.throws(() => latin1('ab\u0100'), (err: Error) => {
-      assert.ok(err instanceof TypeError);
-      assert.match(err.message, /"Ā" \(U\+0100\) in position 2/);
-      return true;
-    });
+    assert.throws(
+      () => latin1('ab\u0100'),
+      (err: Error) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /"Ā" \(U\+0100\) in position 2/);
+        return true;
+      },
+    );
     assert.throws(() => latin1('\ud83d\ude00'), /U\+D83D/); // a lone surrogate half is not latin-1 either
   });
 

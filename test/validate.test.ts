@@ -259,13 +259,12 @@ const ROWS: Row[] = [
   { id: 'V28b', message: 'Header value must be of type str (got 3)', app: answering('200 OK', [['X-Count', 3]]) },
   {
     id: 'V29',
-    message:
-      'The Status header cannot be used; it conflicts with CGI script, and HTTP status is not given through headers (value: "404 Not Found").',
+    message: 'The Status header cannot be used; it conflicts with CGI script, and HTTP status is not given through headers (value: "404 Not Found").',
     app: answering('200 OK', [...TEXT, ['Status', '404 Not Found']]),
   },
-  { id: 'V30', message: 'Header names may not contain \':\' or \'\\n\': "X:Y"', app: answering('200 OK', [['X:Y', 'v']]) },
+  { id: 'V30', message: "Header names may not contain ':' or '\\n': \"X:Y\"", app: answering('200 OK', [['X:Y', 'v']]) },
   { id: 'V31', message: 'Bad header name: "X.Y"', app: answering('200 OK', [['X.Y', 'v']]) },
-  { id: 'V32', message: 'Names may not end in \'-\' or \'_\': "X-Y-"', app: answering('200 OK', [['X-Y-', 'v']]) },
+  { id: 'V32', message: "Names may not end in '-' or '_': \"X-Y-\"", app: answering('200 OK', [['X-Y-', 'v']]) },
   { id: 'V33', message: 'Bad header value: "a\\tb" (bad char: "\\t")', app: answering('200 OK', [['X-Y', 'a\tb']]), http: true },
   {
     id: 'R41',
@@ -411,7 +410,11 @@ const ROWS: Row[] = [
     http: true,
   },
   // Warned once, at the first chunk with content, however many follow.
-  { id: 'R70', message: 'A 204 response cannot contain content, but the application sent 5 bytes; the server drops them', app: answering('204 No Content', [], ['', 'hello', 'world']) },
+  {
+    id: 'R70',
+    message: 'A 204 response cannot contain content, but the application sent 5 bytes; the server drops them',
+    app: answering('204 No Content', [], ['', 'hello', 'world']),
+  },
   { id: 'R4', message: 'The body ended, but start_response has not been called', app: () => [], http: true },
   {
     id: 'R7',
@@ -538,8 +541,16 @@ describe('validate: one bad application per rule, in-process', () => {
     const ids = new Set(CHECKS.map((c) => c.id));
     const tested = new Set([...ROWS.map((r) => r.id), 'V54a']);
     assert.equal(ids.size, CHECKS.length, 'check ids are unique');
-    assert.deepEqual([...ids].filter((id) => !tested.has(id)), [], 'checks without a test row');
-    assert.deepEqual([...tested].filter((id) => !ids.has(id)), [], 'rows for unknown checks');
+    assert.deepEqual(
+      [...ids].filter((id) => !tested.has(id)),
+      [],
+      'checks without a test row',
+    );
+    assert.deepEqual(
+      [...tested].filter((id) => !ids.has(id)),
+      [],
+      'rows for unknown checks',
+    );
     assert.equal(ROWS.length, new Set(ROWS.map((r) => r.id)).size, 'one row per check');
   });
 });
@@ -603,7 +614,13 @@ describe('validate: errors and warnings', () => {
   });
 
   it('V34b wants a Content-Type only with content: a redirect with Content-Length: 0 or an empty body passes', async () => {
-    for (const headers of [[['Location', '/x/'], ['Content-Length', '0']], [['Location', '/x/']]] as HeaderList[]) {
+    for (const headers of [
+      [
+        ['Location', '/x/'],
+        ['Content-Length', '0'],
+      ],
+      [['Location', '/x/']],
+    ] as HeaderList[]) {
       const res = await request(validate(answering('301 Moved Permanently', headers, [])));
       assert.equal(res.statusCode, 301);
       assert.deepEqual(res.log, []);
@@ -614,7 +631,18 @@ describe('validate: errors and warnings', () => {
   });
 
   it('K13 allows Content-Length on 304 (RFC 9110 §8.6), unlike Rack', async () => {
-    const res = await request(validate(answering('304 Not Modified', [['ETag', '"x"'], ['Content-Length', '42']], [])));
+    const res = await request(
+      validate(
+        answering(
+          '304 Not Modified',
+          [
+            ['ETag', '"x"'],
+            ['Content-Length', '42'],
+          ],
+          [],
+        ),
+      ),
+    );
     assert.equal(res.statusCode, 304);
     assert.deepEqual(res.log, []);
   });

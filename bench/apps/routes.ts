@@ -12,7 +12,12 @@ import { ROUTES, ROUTE_TYPE, paramNames, routeBody, tsgiRule } from '../../bench
 function endpoint(rule: string): Application {
   const names = paramNames(rule);
   return withArgs<Record<string, string>>((_environ, startResponse, args) => {
-    const body = Buffer.from(routeBody(rule, names.map((n) => args[n])));
+    const body = Buffer.from(
+      routeBody(
+        rule,
+        names.map((n) => args[n]),
+      ),
+    );
     startResponse('200 OK', [
       ['Content-Type', ROUTE_TYPE],
       ['Content-Length', String(body.length)],

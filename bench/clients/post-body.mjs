@@ -80,5 +80,14 @@ latencies.sort((a, b) => a - b);
 const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] : NaN);
 const cpu = process.cpuUsage();
 process.stdout.write(
-  JSON.stringify({ requests: latencies.length, seconds: elapsed, bytes: body.length, p50: pct(50), p99: pct(99), statuses, errors, cpu: (cpu.user + cpu.system) / 1e6 }) + '\n',
+  JSON.stringify({
+    requests: latencies.length,
+    seconds: elapsed,
+    bytes: body.length,
+    p50: pct(50),
+    p99: pct(99),
+    statuses,
+    errors,
+    cpu: (cpu.user + cpu.system) / 1e6,
+  }) + '\n',
 );

@@ -34,7 +34,17 @@ switch (app) {
   case 'routes':
     for (const [method, rule] of ROUTES) {
       const names = paramNames(rule);
-      server.route({ method, url: rule, handler: (req, reply) => reply.type(ROUTE_TYPE).send(routeBody(rule, names.map((n) => req.params[n]))) });
+      server.route({
+        method,
+        url: rule,
+        handler: (req, reply) =>
+          reply.type(ROUTE_TYPE).send(
+            routeBody(
+              rule,
+              names.map((n) => req.params[n]),
+            ),
+          ),
+      });
     }
     server.setNotFoundHandler((_req, reply) => reply.code(404).type(NOT_FOUND_TYPE).send(NOT_FOUND_BODY));
     break;

@@ -37,7 +37,16 @@ switch (app) {
     // new Hono()'s default router (SmartRouter: RegExpRouter for this table).
     for (const [method, rule] of ROUTES) {
       const names = paramNames(rule);
-      server.on(method, rule, (c) => c.body(routeBody(rule, names.map((n) => c.req.param(n))), 200, { 'Content-Type': ROUTE_TYPE }));
+      server.on(method, rule, (c) =>
+        c.body(
+          routeBody(
+            rule,
+            names.map((n) => c.req.param(n)),
+          ),
+          200,
+          { 'Content-Type': ROUTE_TYPE },
+        ),
+      );
     }
     server.notFound((c) => c.body(NOT_FOUND_BODY, 404, { 'Content-Type': NOT_FOUND_TYPE }));
     break;

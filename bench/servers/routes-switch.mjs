@@ -20,7 +20,13 @@ export function matchRoute(method, path) {
       if (n === 3) return ['/users/:user', [a]];
       if (n === 4) {
         switch (s[3]) {
-          case 'repos': case 'orgs': case 'gists': case 'followers': case 'keys': case 'events': case 'received_events':
+          case 'repos':
+          case 'orgs':
+          case 'gists':
+          case 'followers':
+          case 'keys':
+          case 'events':
+          case 'received_events':
             return [`/users/:user/${s[3]}`, [a]];
         }
         return null;
@@ -47,9 +53,13 @@ export function matchRoute(method, path) {
       if (n === 5 && (s[4] === 'issues' || s[4] === 'pulls')) return [`/repos/:owner/:repo/${s[4]}`, [a, b]];
       if (n === 6 && s[5]) {
         switch (s[4]) {
-          case 'issues': case 'pulls': return [`/repos/:owner/:repo/${s[4]}/:number`, [a, b, s[5]]];
-          case 'commits': return ['/repos/:owner/:repo/commits/:sha', [a, b, s[5]]];
-          case 'branches': return ['/repos/:owner/:repo/branches/:branch', [a, b, s[5]]];
+          case 'issues':
+          case 'pulls':
+            return [`/repos/:owner/:repo/${s[4]}/:number`, [a, b, s[5]]];
+          case 'commits':
+            return ['/repos/:owner/:repo/commits/:sha', [a, b, s[5]]];
+          case 'branches':
+            return ['/repos/:owner/:repo/branches/:branch', [a, b, s[5]]];
         }
       }
       return null;

@@ -26,7 +26,8 @@ import { openStore } from './store.js';
 const dataDir = path.resolve(process.env.GUESTBOOK_DATA || fileURLToPath(new URL('./data/', import.meta.url)));
 const filesDir = path.join(dataDir, 'files');
 const maxUpload = Number(process.env.GUESTBOOK_MAX_UPLOAD || 2 ** 20);
-if (!Number.isSafeInteger(maxUpload) || maxUpload <= 0) throw new RangeError(`GUESTBOOK_MAX_UPLOAD must be a positive number of bytes, not ${process.env.GUESTBOOK_MAX_UPLOAD}`);
+if (!Number.isSafeInteger(maxUpload) || maxUpload <= 0)
+  throw new RangeError(`GUESTBOOK_MAX_UPLOAD must be a positive number of bytes, not ${process.env.GUESTBOOK_MAX_UPLOAD}`);
 await mkdir(filesDir, { recursive: true });
 
 const store = await openStore(dataDir, process.env.GUESTBOOK_STORE === 'json' ? 'json' : 'sqlite');
@@ -107,7 +108,13 @@ const views: Record<string, View> = {
     const storedAs = randomUUID();
     await file.saveTo(path.join(filesDir, storedAs));
     const filename = file.filename.replace(/[\x00-\x1f\x7f]/g, '').slice(0, 200) || 'unnamed';
-    await store.addFile({ filename, storedAs, size: file.size, contentType: file.mimetype || 'application/octet-stream', uploader: ctx.visitor ?? 'anonymous' });
+    await store.addFile({
+      filename,
+      storedAs,
+      size: file.size,
+      contentType: file.mimetype || 'application/octet-stream',
+      uploader: ctx.visitor ?? 'anonymous',
+    });
     ctx.session.flash(`Uploaded ${filename} (${formatSize(file.size)}).`);
     return seeOther(ctx, 'files');
   },

@@ -38,8 +38,11 @@ export function layout(ctx: PageContext, title: string, content: Html): Html {
 <nav>
   <a href="${ctx.url('index')}">Guestbook</a>
   <a href="${ctx.url('files')}">Files</a>
-  ${ctx.visitor !== undefined && html`<span id="greeting">Hello again, ${ctx.visitor}!</span>
-  <form method="post" action="${ctx.url('forget')}"><button>Forget me</button></form>`}
+  ${
+    ctx.visitor !== undefined &&
+    html`<span id="greeting">Hello again, ${ctx.visitor}!</span>
+  <form method="post" action="${ctx.url('forget')}"><button>Forget me</button></form>`
+  }
 </nav>
 ${ctx.flashes.map((f) => html`<p class="flash ${f.kind}" role="status">${f.text}</p>`)}
 ${content}
@@ -73,7 +76,9 @@ ${errorList(form.errors)}
 <h2>${entries.length === 0 ? 'No entries yet' : `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`}</h2>
 <ul id="entries">
 ${entries.map(
-  (e) => html`<li class="entry" id="entry-${e.id}"><strong class="entry-name">${e.name}</strong> <time datetime="${e.created}">${e.created.slice(0, 16).replace('T', ' ')} UTC</time>
+  (
+    e,
+  ) => html`<li class="entry" id="entry-${e.id}"><strong class="entry-name">${e.name}</strong> <time datetime="${e.created}">${e.created.slice(0, 16).replace('T', ' ')} UTC</time>
 <p class="entry-message">${e.message}</p></li>
 `,
 )}</ul>`,

@@ -13,8 +13,7 @@ import { runCgi } from './run.js';
 const USAGE = 'usage: tsgi-cgi MODULE[:EXPORT]   (run an application as a CGI script: environment and stdin in, response on stdout)\n';
 // wsgiref's error response: the web server shows it; the reason goes to its error log (our stderr).
 const ERROR_RESPONSE =
-  'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 59\r\n\r\n' +
-  'A server error occurred.  Please contact the administrator.';
+  'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 59\r\n\r\n' + 'A server error occurred.  Please contact the administrator.';
 
 /** Exits once stdout has taken everything (process.exit() does not wait for a pipe that is busy). */
 function exit(code: number): void {

@@ -7,15 +7,7 @@ import { Arbiter, checkPidfile } from '../prefork/arbiter.js';
 import { runSingle } from '../prefork/single.js';
 import { openServerLog, type ServerLog } from '../prefork/log.js';
 import { ListenError, bindAll, systemdBinds, type Listener } from '../server/sockets.js';
-import {
-  SettingError,
-  helpText,
-  parseCommandLine,
-  printConfig,
-  resolveAll,
-  type Resolved,
-  type Settings,
-} from '../settings/index.js';
+import { SettingError, helpText, parseCommandLine, printConfig, resolveAll, type Resolved, type Settings } from '../settings/index.js';
 import { VERSION } from '../version.js';
 import { BindError, parseBind, resolveBind, type Bind } from '../server/bind.js';
 import { LoadError, loadApp } from '../server/load.js';

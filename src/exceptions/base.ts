@@ -111,10 +111,7 @@ export class HTTPException extends Error {
   /** The HTML body: a title, a heading and the escaped description (newlines become `<br>`). */
   htmlBody(): string {
     const desc = escapeHtml(this.description).replace(/\r?\n/g, '<br>\n');
-    return (
-      `<!doctype html>\n<html lang="en">\n<title>${escapeHtml(this.status)}</title>\n` +
-      `<h1>${escapeHtml(this.reason)}</h1>\n<p>${desc}</p>\n`
-    );
+    return `<!doctype html>\n<html lang="en">\n<title>${escapeHtml(this.status)}</title>\n` + `<h1>${escapeHtml(this.reason)}</h1>\n<p>${desc}</p>\n`;
   }
 
   /** The JSON body: `{"code":404,"name":"Not Found","description":"…"}`. */

@@ -100,8 +100,7 @@ export class RequestEntityTooLarge extends HTTPException {
 
 export class RequestURITooLarge extends HTTPException {
   static override readonly code: number = 414;
-  static override readonly description: string =
-    'The length of the requested URL exceeds the capacity limit for this server. The request cannot be processed.';
+  static override readonly description: string = 'The length of the requested URL exceeds the capacity limit for this server. The request cannot be processed.';
 }
 
 export class UnsupportedMediaType extends HTTPException {
@@ -132,8 +131,7 @@ export class ImATeapot extends HTTPException {
 
 export class UnprocessableEntity extends HTTPException {
   static override readonly code: number = 422;
-  static override readonly description: string =
-    'The request was well-formed but was unable to be followed due to semantic errors.';
+  static override readonly description: string = 'The request was well-formed but was unable to be followed due to semantic errors.';
 }
 
 export class Locked extends HTTPException {
@@ -149,8 +147,7 @@ export class FailedDependency extends HTTPException {
 
 export class PreconditionRequired extends HTTPException {
   static override readonly code: number = 428;
-  static override readonly description: string =
-    'This request is required to be conditional; try using "If-Match" or "If-Unmodified-Since".';
+  static override readonly description: string = 'This request is required to be conditional; try using "If-Match" or "If-Unmodified-Since".';
 }
 
 /** Seconds (an integer) or a date, as Retry-After takes them (RFC 9110 §10.2.3). */
@@ -169,8 +166,7 @@ export interface RetryOptions extends HTTPExceptionOptions {
 
 export class TooManyRequests extends HTTPException {
   static override readonly code: number = 429;
-  static override readonly description: string =
-    'This user has exceeded an allotted request count. Try again later.';
+  static override readonly description: string = 'This user has exceeded an allotted request count. Try again later.';
 
   constructor(description?: string, options: RetryOptions = {}) {
     super(description, options);
@@ -204,8 +200,7 @@ export class NotImplemented extends HTTPException {
 
 export class BadGateway extends HTTPException {
   static override readonly code: number = 502;
-  static override readonly description: string =
-    'The proxy server received an invalid response from an upstream server.';
+  static override readonly description: string = 'The proxy server received an invalid response from an upstream server.';
 }
 
 export class ServiceUnavailable extends HTTPException {
@@ -226,8 +221,7 @@ export class GatewayTimeout extends HTTPException {
 
 export class HTTPVersionNotSupported extends HTTPException {
   static override readonly code: number = 505;
-  static override readonly description: string =
-    'The server does not support the HTTP protocol version used in the request.';
+  static override readonly description: string = 'The server does not support the HTTP protocol version used in the request.';
 }
 
 // --- redirects ------------------------------------------------------------------------------------
@@ -272,11 +266,36 @@ type ErrorClass = new (description?: string) => HTTPException;
 /** Status → class, for abort(). */
 export const EXCEPTIONS: ReadonlyMap<number, ErrorClass> = new Map<number, ErrorClass>(
   [
-    BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable, RequestTimeout, Conflict, Gone,
-    LengthRequired, PreconditionFailed, RequestEntityTooLarge, RequestURITooLarge, UnsupportedMediaType,
-    RangeNotSatisfiable, ExpectationFailed, ImATeapot, UnprocessableEntity, Locked, FailedDependency,
-    PreconditionRequired, TooManyRequests, RequestHeaderFieldsTooLarge, UnavailableForLegalReasons,
-    InternalServerError, NotImplemented, BadGateway, ServiceUnavailable, GatewayTimeout, HTTPVersionNotSupported,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    RequestTimeout,
+    Conflict,
+    Gone,
+    LengthRequired,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    RequestURITooLarge,
+    UnsupportedMediaType,
+    RangeNotSatisfiable,
+    ExpectationFailed,
+    ImATeapot,
+    UnprocessableEntity,
+    Locked,
+    FailedDependency,
+    PreconditionRequired,
+    TooManyRequests,
+    RequestHeaderFieldsTooLarge,
+    UnavailableForLegalReasons,
+    InternalServerError,
+    NotImplemented,
+    BadGateway,
+    ServiceUnavailable,
+    GatewayTimeout,
+    HTTPVersionNotSupported,
   ].map((cls): [number, ErrorClass] => [cls.code, cls as unknown as ErrorClass]),
 );
 
@@ -296,7 +315,12 @@ export function abort(status: number, description?: string, options: { headers?:
   else if (status === 405) {
     // MethodNotAllowed takes the allowed methods first: abort(405, d, { headers: [['Allow', 'GET, HEAD']] }) gives them.
     const allow = extra.filter(([k]) => k.toLowerCase() === 'allow');
-    const methods = allow.flatMap(([, v]) => v.split(',').map((m) => m.trim()).filter(Boolean));
+    const methods = allow.flatMap(([, v]) =>
+      v
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    );
     exc = new MethodNotAllowed(methods, description, { headers: extra.filter(([k]) => k.toLowerCase() !== 'allow') });
     extra.length = 0;
   } else exc = new cls(description);

@@ -313,10 +313,13 @@ export class Connection {
   drain(): void {
     if (this.current !== null || this.phase !== 'open') return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.current === null) this.linger();
-    }, Math.min(this.s.idleTimeout > 0 ? this.s.idleTimeout : DRAIN_IDLE_MS, DRAIN_IDLE_MS));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.current === null) this.linger();
+      },
+      Math.min(this.s.idleTimeout > 0 ? this.s.idleTimeout : DRAIN_IDLE_MS, DRAIN_IDLE_MS),
+    );
   }
 
   /** The application runs: no deadline on the connection now (bodyTimeout guards STDIN reads). */

@@ -50,12 +50,8 @@ function isPromise<T>(v: unknown): v is Promise<T> {
  * and the query: a Fetch app mounted under a SCRIPT_NAME sees the path below its mount point, as
  * Hono's own `app.mount()` does.
  */
-export function fromFetchHandler(
-  handler: FetchApplication | { fetch: FetchApplication },
-  options: FromFetchOptions = {},
-): Application {
-  const fetch: FetchApplication =
-    typeof handler === 'function' ? handler : (request, env, ctx) => handler.fetch(request, env, ctx);
+export function fromFetchHandler(handler: FetchApplication | { fetch: FetchApplication }, options: FromFetchOptions = {}): Application {
+  const fetch: FetchApplication = typeof handler === 'function' ? handler : (request, env, ctx) => handler.fetch(request, env, ctx);
   if (typeof fetch !== 'function') throw new TypeError('fromFetchHandler() needs a function or an object with fetch()');
   let log = options.log;
   const ctx: ExecutionContext = {

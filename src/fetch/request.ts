@@ -182,7 +182,9 @@ function bodyOf(req: Lazy): ReadableStream<Uint8Array> | null {
 function readAll(req: Lazy): Promise<Uint8Array> {
   if (req[kUsed]) return Promise.reject(bodyUnusable());
   if (req[kReal] !== undefined || req[kBody] !== undefined) {
-    return real(req).arrayBuffer().then((b) => new Uint8Array(b));
+    return real(req)
+      .arrayBuffer()
+      .then((b) => new Uint8Array(b));
   }
   req[kUsed] = true;
   const environ = req[kEnviron];

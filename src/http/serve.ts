@@ -77,7 +77,6 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-
 export async function serve(app: Application, options: ServeOptions = {}): Promise<ServerHandle> {
   options.signal?.throwIfAborted();
   const doorOptions = options.tls ? { ...options, scheme: 'https' as const } : options;

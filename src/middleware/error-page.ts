@@ -44,8 +44,7 @@ export function wantsHtml(accept: string): boolean {
   return html > 0 && html >= plain;
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** `Name: message`, then the stack's frames, for every error in the `cause` chain (and an AggregateError's errors). */
 function describeError(err: unknown, depth = 0, seen = new Set<unknown>()): Array<{ title: string; stack: string }> {
@@ -54,7 +53,7 @@ function describeError(err: unknown, depth = 0, seen = new Set<unknown>()): Arra
   if (!(err instanceof Error)) {
     let shown: string;
     try {
-      shown = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
+      shown = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
     } catch {
       shown = String(err);
     }
@@ -160,7 +159,9 @@ export function errorPage(options: ErrorPageOptions = {}): Middleware {
       const answer = (err: unknown): Chunk[] => {
         if (log) {
           try {
-            environ['wsgi.errors'].write(`${env(environ, 'REQUEST_METHOD')} ${requestTarget(environ)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+            environ['wsgi.errors'].write(
+              `${env(environ, 'REQUEST_METHOD')} ${requestTarget(environ)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+            );
             environ['wsgi.errors'].flush();
           } catch {
             /* the page still goes out */
@@ -184,7 +185,13 @@ export function errorPage(options: ErrorPageOptions = {}): Middleware {
         app,
         environ,
         start,
-        (body) => guarded(body, () => sent, () => (sent = true), answer),
+        (body) =>
+          guarded(
+            body,
+            () => sent,
+            () => (sent = true),
+            answer,
+          ),
         (err) => {
           if (sent) throw err;
           return answer(err);

@@ -394,7 +394,15 @@ export class Arbiter {
     child.once('exit', (code, signal) => this.push({ kind: 'exit', w, code, signal }));
     child.on('error', () => {});
     const sockets: SocketInfo[] = this.listeners.map((l, index) => ({ index, protocol: l.bind.protocol, label: l.label, kind: l.bind.kind }));
-    this.send(w, { t: 'init', app: this.opts.app, settings: s, sockets, maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0, multiprocess: this.target > 1, generation: this.gen });
+    this.send(w, {
+      t: 'init',
+      app: this.opts.app,
+      settings: s,
+      sockets,
+      maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0,
+      multiprocess: this.target > 1,
+      generation: this.gen,
+    });
     this.listeners.forEach((l, index) => this.send(w, { t: 'socket', index }, l.handle));
     this.log.info(`Booting worker with pid ${w.pid}`);
   }
@@ -472,14 +480,16 @@ export class Arbiter {
   private logStack(w: Worker, port: number): void {
     // captureStack is bounded by its own AbortSignal.timeout(STACK_BUDGET_MS).
     w.capturing = true;
-    captureStack(w.pid, port, STACK_BUDGET_MS).then(
-      (frames) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${formatFrames(frames)}`),
-      (err: Error) =>
-        this.log.critical(
-          `WORKER TIMEOUT (pid ${w.pid}): its JavaScript stack could not be read (${err.message}): the thread is blocked inside native code ` +
-            `(a synchronous read, Atomics.wait, a native addon), or the application listens for SIGUSR1, or port ${port} was taken`,
-        ),
-    ).finally(() => (w.capturing = false));
+    captureStack(w.pid, port, STACK_BUDGET_MS)
+      .then(
+        (frames) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${formatFrames(frames)}`),
+        (err: Error) =>
+          this.log.critical(
+            `WORKER TIMEOUT (pid ${w.pid}): its JavaScript stack could not be read (${err.message}): the thread is blocked inside native code ` +
+              `(a synchronous read, Atomics.wait, a native addon), or the application listens for SIGUSR1, or port ${port} was taken`,
+          ),
+      )
+      .finally(() => (w.capturing = false));
   }
 
   private stop(graceful: boolean, signal: string): void {

@@ -11,13 +11,7 @@ export interface Reloader {
   close(): void;
 }
 
-export function watchFiles(
-  root: string,
-  include: string[],
-  exclude: string[],
-  onChange: (files: string[]) => void,
-  debounceMs = 150,
-): Reloader {
+export function watchFiles(root: string, include: string[], exclude: string[], onChange: (files: string[]) => void, debounceMs = 150): Reloader {
   const matches = matcher(include, exclude);
   const watchers = new Map<string, FSWatcher>();
   let pending = new Set<string>();

@@ -33,8 +33,8 @@ function unsupported(s: Settings): string[] {
   const out: string[] = [];
   if (s.maxRequests > 0) out.push('--max-requests (no replacement process to start)');
   if (s.maxRss > 0) out.push('--max-rss (no replacement process to start)');
-  if (s.timeout > 0) out.push('--timeout (no master watches the event loop; the orchestrator\'s liveness probe does)');
-  if (s.metricsBind) out.push('--metrics-bind (the metrics are the master\'s)');
+  if (s.timeout > 0) out.push("--timeout (no master watches the event loop; the orchestrator's liveness probe does)");
+  if (s.metricsBind) out.push("--metrics-bind (the metrics are the master's)");
   return out;
 }
 

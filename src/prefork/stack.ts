@@ -88,7 +88,16 @@ function pausedFrames(url: string, signal: AbortSignal): Promise<Frame[]> {
         const p = m.params as { scriptId: string; url: string };
         scripts.set(p.scriptId, p.url);
       } else if (m.method === 'Debugger.paused') {
-        const callFrames = (m.params as { callFrames: { callFrameId: string; functionName: string; url?: string; location: { scriptId: string; lineNumber: number; columnNumber?: number } }[] }).callFrames;
+        const callFrames = (
+          m.params as {
+            callFrames: {
+              callFrameId: string;
+              functionName: string;
+              url?: string;
+              location: { scriptId: string; lineNumber: number; columnNumber?: number };
+            }[];
+          }
+        ).callFrames;
         frames = callFrames.map((f) => ({
           functionName: f.functionName,
           url: f.url || scripts.get(f.location.scriptId) || '',
@@ -99,7 +108,13 @@ function pausedFrames(url: string, signal: AbortSignal): Promise<Frame[]> {
         // Error built in the paused frame gets node's own stack text, which follows source maps
         // when they are on (tsx turns them on): positions in the file the developer wrote.
         if (callFrames[0]) {
-          ws.send(JSON.stringify({ id: 3, method: 'Debugger.evaluateOnCallFrame', params: { callFrameId: callFrames[0].callFrameId, expression: EXPR, returnByValue: true, silent: true } }));
+          ws.send(
+            JSON.stringify({
+              id: 3,
+              method: 'Debugger.evaluateOnCallFrame',
+              params: { callFrameId: callFrames[0].callFrameId, expression: EXPR, returnByValue: true, silent: true },
+            }),
+          );
         } else done(null, frames);
       } else if ((m as { id?: number }).id === 3 && frames) {
         const value = (m as { result?: { result?: { value?: unknown } } }).result?.result?.value;

@@ -54,7 +54,7 @@ export function runWorker(): void {
 
 let log: ServerLog | null = null;
 let accessLog: AccessLog | null = null;
-let served: Served[] = [];
+const served: Served[] = [];
 let stopping = false;
 
 function control(msg: ToWorker): void {
@@ -114,7 +114,7 @@ async function boot(init: Init, handles: Map<number, object>): Promise<void> {
     if (s.reload) app = errorPage({ enabled: true })(app);
     if (s.accessLog) accessLog = new AccessLog(s.accessLog, s.accessLogFormat);
   } catch (err) {
-    const message = err instanceof LoadError ? err.message : (err as Error).stack ?? String(err);
+    const message = err instanceof LoadError ? err.message : ((err as Error).stack ?? String(err));
     send({ t: 'boot-error', message });
     // Let the message reach the master before leaving.
     setTimeout(() => process.exit(EXIT_BOOT_ERROR), 50);

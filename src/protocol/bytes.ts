@@ -13,9 +13,7 @@ const encoder = new TextEncoder();
 export const EMPTY = new Uint8Array(0);
 
 /** A string body chunk is UTF-8 (DESIGN.md §1). */
-export const utf8: (s: string) => Uint8Array = NodeBuffer
-  ? (s) => NodeBuffer.from(s, 'utf8')
-  : (s) => encoder.encode(s);
+export const utf8: (s: string) => Uint8Array = NodeBuffer ? (s) => NodeBuffer.from(s, 'utf8') : (s) => encoder.encode(s);
 
 /** Native strings are latin-1: one byte per char code, which must be < 256 (checked by the caller). */
 export const latin1Bytes: (s: string) => Uint8Array = NodeBuffer
@@ -28,8 +26,7 @@ export const latin1Bytes: (s: string) => Uint8Array = NodeBuffer
 
 /** Bytes → native string. (TextDecoder's 'latin1' is windows-1252, so decode by hand off Node.) */
 export const nativeString: (b: Uint8Array) => string = NodeBuffer
-  ? (b) => (NodeBuffer as unknown as { prototype: { latin1Slice(this: Uint8Array, s: number, e: number): string } })
-      .prototype.latin1Slice.call(b, 0, b.length)
+  ? (b) => (NodeBuffer as unknown as { prototype: { latin1Slice(this: Uint8Array, s: number, e: number): string } }).prototype.latin1Slice.call(b, 0, b.length)
   : (b) => {
       let s = '';
       for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));

@@ -56,7 +56,7 @@ for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
 /** qdtext and the obs-text of a field value: HTAB, SP, visible ASCII, 0x80-0xFF (RFC 9110 §5.6.4). */
 const isText = (c: number): boolean => c === HT || (c >= SP && c !== 127);
 
-const enum S {
+enum S {
   SizeFirst,
   Size,
   /** BWS after the size: only a `;` may follow. */

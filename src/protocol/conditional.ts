@@ -105,7 +105,10 @@ export function ifRangeHolds(environ: EnvironLike, v: Validators): boolean {
 export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | null {
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   if (!m) return null;
-  const specs = m[1]!.split(',').map((s) => s.trim()).filter(Boolean);
+  const specs = m[1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (specs.length !== 1) return null;
   const r = /^(\d*)-(\d*)$/.exec(specs[0]!);
   if (!r || (r[1] === '' && r[2] === '')) return null;

@@ -247,11 +247,7 @@ export function beginRequest(requestId: number, role: number = ROLE.RESPONDER, f
 
 export function endRequest(requestId: number, appStatus: number, protocolStatus: number): Uint8Array {
   const a = appStatus >>> 0;
-  return encodeRecord(
-    FCGI.END_REQUEST,
-    requestId,
-    Uint8Array.of((a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, protocolStatus, 0, 0, 0),
-  );
+  return encodeRecord(FCGI.END_REQUEST, requestId, Uint8Array.of((a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, protocolStatus, 0, 0, 0));
 }
 
 export function unknownType(type: number): Uint8Array {

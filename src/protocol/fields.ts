@@ -47,7 +47,8 @@ export function listMembers(values: readonly string[]): string[] {
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i);
       if (quoted) {
-        if (c === 92) i++; // quoted-pair
+        if (c === 92)
+          i++; // quoted-pair
         else if (c === 34) quoted = false;
       } else if (c === 34) quoted = true;
       else if (c === 44) {

@@ -98,7 +98,8 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     if (m < len) {
       let t = m + 1;
       while (t < len && TARGET[buf[t]!]) t++;
-      if (t < len && buf[t] !== SP && buf[t] !== CR) throw new ClientError(400, 'a control byte or raw non-ASCII in the request target', 'TSGI_ERR_REQUEST_LINE');
+      if (t < len && buf[t] !== SP && buf[t] !== CR)
+        throw new ClientError(400, 'a control byte or raw non-ASCII in the request target', 'TSGI_ERR_REQUEST_LINE');
       const target = t - m - 1;
       if (target > limits.limitRequestLine && t === len) {
         throw new ClientError(414, `request target longer than ${limits.limitRequestLine} bytes`, 'TSGI_ERR_URI_TOO_LONG');
@@ -119,7 +120,8 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   const versionless = i === nl - 1;
   if (buf[i] !== SP && !versionless) throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
   const url = latin1(buf, t0, i);
-  if (!hasTargetShape(method, url)) throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
+  if (!hasTargetShape(method, url))
+    throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
   // Refusals decided on the request line but answered at the end of the head, in the order node's
   // engine applies them to llhttp's parse (a version llhttp lets through, then 414), so that a
   // request with several faults gets the same answer from both engines.
@@ -194,7 +196,11 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     while (j < lineStop && TCHAR[buf[j]!]) j++;
     if (j === pos) throw new ClientError(400, 'malformed header field name', 'TSGI_ERR_FIELD');
     if (buf[j] !== COLON) {
-      throw new ClientError(400, buf[j] === SP || buf[j] === HTAB ? 'whitespace between a header field name and its colon' : 'malformed header field name', 'TSGI_ERR_FIELD');
+      throw new ClientError(
+        400,
+        buf[j] === SP || buf[j] === HTAB ? 'whitespace between a header field name and its colon' : 'malformed header field name',
+        'TSGI_ERR_FIELD',
+      );
     }
     const name = latin1(buf, pos, j);
     let v0 = j + 1;
@@ -208,7 +214,8 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     }
     // Refused as soon as they arrive, not at the end of the head as on the node engine: the parse
     // starts over with every read, and thousands of fields dripped a byte at a time would cost that much.
-    if (rawHeaders.length >= 2 * limits.limitRequestFields) throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
+    if (rawHeaders.length >= 2 * limits.limitRequestFields)
+      throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
     rawHeaders.push(name, latin1(buf, v0, v1));
     pos = e + 1;
   }

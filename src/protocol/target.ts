@@ -54,7 +54,6 @@ export function splitTarget(target: string): [string, string] {
   return [path, query];
 }
 
-
 // --- request-target forms (RFC 9112 §3.2) --------------------------------------------------------
 
 // Bytes of a host (RFC 3986 §3.2.2 reg-name and IPv4address: unreserved, sub-delims, pct-encoded)
@@ -161,15 +160,22 @@ export function checkTarget(method: string, target: string): ClientError | null 
     const c = target.charCodeAt(i);
     // VCHAR only (RFC 9112 §3.2, RFC 3986): browsers percent-encode everything else, and raw bytes
     // above 0x7F would be read as latin-1 by one server and as UTF-8 by the next.
-    if (c <= 32 || c >= 127) return new ClientError(400, `a ${c >= 127 ? 'non-ASCII' : 'control'} byte (0x${c.toString(16).padStart(2, '0')}) in the request target`, 'TSGI_ERR_REQUEST_LINE');
+    if (c <= 32 || c >= 127)
+      return new ClientError(
+        400,
+        `a ${c >= 127 ? 'non-ASCII' : 'control'} byte (0x${c.toString(16).padStart(2, '0')}) in the request target`,
+        'TSGI_ERR_REQUEST_LINE',
+      );
   }
   if (method === 'CONNECT') {
-    if (!isHostPort(target, 0, target.length, true, true)) return new ClientError(400, `CONNECT needs a host:port target, not ${JSON.stringify(target)}`, 'TSGI_ERR_TARGET');
+    if (!isHostPort(target, 0, target.length, true, true))
+      return new ClientError(400, `CONNECT needs a host:port target, not ${JSON.stringify(target)}`, 'TSGI_ERR_TARGET');
     return new ClientError(501, 'CONNECT is not served (tsgi is not a proxy)', 'TSGI_ERR_CONNECT');
   }
   const c0 = target.charCodeAt(0);
   if (c0 === 47) return null; // origin-form
-  if (target === '*') return method === 'OPTIONS' ? null : new ClientError(400, `asterisk-form target with ${method} (only OPTIONS may use it)`, 'TSGI_ERR_TARGET');
+  if (target === '*')
+    return method === 'OPTIONS' ? null : new ClientError(400, `asterisk-form target with ${method} (only OPTIONS may use it)`, 'TSGI_ERR_TARGET');
   if (isHttpUri(target)) return null;
   return new ClientError(400, `request target ${JSON.stringify(target.slice(0, 64))} is neither a path nor an http(s) URI`, 'TSGI_ERR_TARGET');
 }

@@ -29,7 +29,14 @@ export type ConverterClass = new (map: unknown, args: ConverterArg[], kwargs: Re
 // RFC 3986 pchar minus what must be escaped: unreserved and sub-delims, ':' and '@' stay as they are.
 const SEGMENT_SAFE = /%(?:24|26|2B|2C|3A|3B|3D|40)/g;
 const SEGMENT_UNESCAPE: Record<string, string> = {
-  '%24': '$', '%26': '&', '%2B': '+', '%2C': ',', '%3A': ':', '%3B': ';', '%3D': '=', '%40': '@',
+  '%24': '$',
+  '%26': '&',
+  '%2B': '+',
+  '%2C': ',',
+  '%3A': ':',
+  '%3B': ';',
+  '%3D': '=',
+  '%40': '@',
 };
 
 /**
@@ -122,7 +129,10 @@ export class AnyConverter extends BaseConverter {
     if (this.items.length === 0) throw new TypeError('any converter: list at least one item, as <any(a, b):name>');
     if (this.items.some((i) => i === '' || i.includes('/'))) throw new TypeError('any converter: items must be non-empty and without /');
     // Longest first, so `any(a, ab)` matches all of `ab`.
-    this.regex = `(?:${[...this.items].sort((a, b) => b.length - a.length).map(escapeRegex).join('|')})`;
+    this.regex = `(?:${[...this.items]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegex)
+      .join('|')})`;
   }
 
   override toUrl(value: unknown): string {
@@ -267,7 +277,7 @@ export const DEFAULT_CONVERTERS: Readonly<Record<string, ConverterClass>> = Obje
 });
 
 // One argument: `name=` optionally, then True/False/None, a number, a quoted string or a bare word.
-const ARG_RE = /\s*(?:([A-Za-z_]\w*)\s*=\s*)?(True|False|None|-?\d+\.\d+|-?\d+|"[^"]*"|'[^']*'|[\w.\-]+)\s*(?:,|$)/y;
+const ARG_RE = /\s*(?:([A-Za-z_]\w*)\s*=\s*)?(True|False|None|-?\d+\.\d+|-?\d+|"[^"]*"|'[^']*'|[\w.-]+)\s*(?:,|$)/y;
 
 /** Parses what is inside `int(...)`: Werkzeug's `parse_converter_args`. */
 export function parseConverterArgs(source: string): { args: ConverterArg[]; kwargs: Record<string, ConverterArg> } {

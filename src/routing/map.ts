@@ -235,7 +235,10 @@ export class RouteMap {
    * Binds the map to a server name, for building URLs outside a request (and for matching a path
    * given to match()). `scriptName` is the mount point as text (`/app`), percent-encoded when built.
    */
-  bind(serverName: string, options: { scriptName?: string; subdomain?: string; urlScheme?: string; pathInfo?: string; method?: string; queryString?: string } = {}): MapAdapter {
+  bind(
+    serverName: string,
+    options: { scriptName?: string; subdomain?: string; urlScheme?: string; pathInfo?: string; method?: string; queryString?: string } = {},
+  ): MapAdapter {
     const host = serverName.toLowerCase();
     return new MapAdapter(this, {
       serverName: host,
@@ -275,7 +278,13 @@ export class RouteMap {
         const cur = host().split('.');
         const real = (serverName as string).split('.');
         const tail = cur.slice(cur.length - real.length);
-        subdomain = cur.length >= real.length && tail.join('.') === real.join('.') ? cur.slice(0, cur.length - real.length).filter(Boolean).join('.') : INVALID_SUBDOMAIN;
+        subdomain =
+          cur.length >= real.length && tail.join('.') === real.join('.')
+            ? cur
+                .slice(0, cur.length - real.length)
+                .filter(Boolean)
+                .join('.')
+            : INVALID_SUBDOMAIN;
       }
     }
     const pathNative = (typeof environ.PATH_INFO === 'string' ? environ.PATH_INFO : '') || '/';
@@ -333,10 +342,7 @@ interface AdapterState {
 }
 
 /** Why nothing matched: resolve()'s answer when match() would throw. */
-export type RouteMiss =
-  | { status: 404 }
-  | { status: 405; allowed: string[] }
-  | { status: RedirectCode; location: string };
+export type RouteMiss = { status: 404 } | { status: 405; allowed: string[] } | { status: RedirectCode; location: string };
 
 /** A map bound to a request or a server name: `match()` and `build()`. */
 export class MapAdapter {
@@ -464,7 +470,11 @@ export class MapAdapter {
    * when the rule is on another subdomain or host), `_anchor` a fragment, `_method` picks among
    * rules by method, `_scheme` the scheme of an external URL. Throws BuildError.
    */
-  build(endpoint: string, values: Record<string, unknown> = {}, options: { method?: string; external?: boolean; anchor?: string; scheme?: string } = {}): string {
+  build(
+    endpoint: string,
+    values: Record<string, unknown> = {},
+    options: { method?: string; external?: boolean; anchor?: string; scheme?: string } = {},
+  ): string {
     const { _external, _anchor, _method, _scheme, ...rest } = values;
     const method = options.method ?? (typeof _method === 'string' ? _method : undefined);
     const rules = this.map.rulesFor(endpoint);
@@ -480,9 +490,10 @@ export class MapAdapter {
     }
     if (chosen === undefined) {
       const missing = rules[0]!.missing(rest);
-      const why = missing.length > 0
-        ? `Did you forget to specify values ${JSON.stringify(missing)}?`
-        : `No rule accepts these values${method ? ` for method ${method}` : ''}: ${JSON.stringify(rest)}`;
+      const why =
+        missing.length > 0
+          ? `Did you forget to specify values ${JSON.stringify(missing)}?`
+          : `No rule accepts these values${method ? ` for method ${method}` : ''}: ${JSON.stringify(rest)}`;
       throw new BuildError(endpoint, rest, `Could not build url for endpoint ${JSON.stringify(endpoint)}. ${why}`);
     }
     const { rule, domain, path } = chosen;

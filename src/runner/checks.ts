@@ -31,7 +31,6 @@ export class AssertionError extends TsgiError {
 /** Whether a header name is hop-by-hop (src/protocol/hop.ts holds the one list). */
 export { isHopByHop as isHopByHopName } from '../protocol/hop.js';
 
-
 /** A field value: latin-1, no control characters except HTAB (no CR, LF, NUL, DEL). */
 export function badValueChar(s: string): number {
   for (let i = 0; i < s.length; i++) {

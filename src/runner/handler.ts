@@ -147,10 +147,7 @@ class Exchange {
     }
     const bytes = toBytes(chunk);
     if (this.declared >= 0 && this.sent + bytes.length > this.declared && !this.isBodyless()) {
-      throw new AssertionError(
-        `write() past Content-Length: ${this.sent + bytes.length} bytes of a declared ${this.declared}`,
-        'TSGI_ERR_APP_BODY',
-      );
+      throw new AssertionError(`write() past Content-Length: ${this.sent + bytes.length} bytes of a declared ${this.declared}`, 'TSGI_ERR_APP_BODY');
     }
     // PEP 3333: the first write() sends the headers even when it is empty.
     if (!this.headersSent) this.sendHeaders();
@@ -212,9 +209,7 @@ class Exchange {
         this.declared = total;
       }
     } else if (total > this.declared && !this.isBodyless()) {
-      this.options.log.error(
-        `${this.where()}: the application sent ${total} bytes, more than its Content-Length ${this.declared}; truncated`,
-      );
+      this.options.log.error(`${this.where()}: the application sent ${total} bytes, more than its Content-Length ${this.declared}; truncated`);
       data = data.subarray(0, this.declared);
     }
     this.sendHeaders();
@@ -325,9 +320,7 @@ class Exchange {
     if (this.declared >= 0) {
       const room = this.declared - this.sent;
       if (bytes.length > room) {
-        this.options.log.error(
-          `${this.where()}: the application sent more than its Content-Length ${this.declared}; truncated`,
-        );
+        this.options.log.error(`${this.where()}: the application sent more than its Content-Length ${this.declared}; truncated`);
         if (room > 0) {
           this.sent += room;
           this.sink.write(bytes.subarray(0, room));
@@ -372,9 +365,7 @@ class Exchange {
     }
     if (!this.bodyless && this.declared >= 0 && this.sent < this.declared && !this.sink.closed) {
       // R47: fewer bytes than declared. The client must be able to tell: abort the connection.
-      this.options.log.error(
-        `${this.where()}: the application sent ${this.sent} bytes of its Content-Length ${this.declared}; connection aborted`,
-      );
+      this.options.log.error(`${this.where()}: the application sent ${this.sent} bytes of its Content-Length ${this.declared}; connection aborted`);
       this.sink.abort();
       return this.close();
     }

@@ -9,8 +9,7 @@ export interface Logger {
 }
 
 type Writable = { write(s: string): unknown };
-const stderr = (): Writable | undefined =>
-  (globalThis as { process?: { stderr?: Writable } }).process?.stderr;
+const stderr = (): Writable | undefined => (globalThis as { process?: { stderr?: Writable } }).process?.stderr;
 
 /** Lines prefixed with a timestamp and level, written to stderr (or console.error off Node). */
 export function streamLogger(out: Writable | undefined = stderr()): Logger {

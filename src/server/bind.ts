@@ -51,9 +51,12 @@ export async function resolveBind(b: Bind, timeoutMs = 5000): Promise<string> {
   const found = await Promise.race([
     lookup(b.host).then(
       (r) => r.address,
-      (err: NodeJS.ErrnoException) => new BindError(`--bind ${describeBind(b)}: the host name ${JSON.stringify(b.host)} does not resolve (${err.code ?? err.message})`),
+      (err: NodeJS.ErrnoException) =>
+        new BindError(`--bind ${describeBind(b)}: the host name ${JSON.stringify(b.host)} does not resolve (${err.code ?? err.message})`),
     ),
-    new Promise<BindError>((r) => setTimeout(() => r(new BindError(`--bind ${describeBind(b)}: resolving ${JSON.stringify(b.host)} took over ${timeoutMs / 1000} s`)), timeoutMs).unref()),
+    new Promise<BindError>((r) =>
+      setTimeout(() => r(new BindError(`--bind ${describeBind(b)}: resolving ${JSON.stringify(b.host)} took over ${timeoutMs / 1000} s`)), timeoutMs).unref(),
+    ),
   ]);
   if (found instanceof BindError) throw found;
   return `${describeBind(b)} (${found})`;

@@ -45,7 +45,9 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
     }
     if (typeof candidate === 'function') return candidate as Application;
     if (candidate !== undefined) {
-      throw new LoadError(`${file}: export ${JSON.stringify(name)} is ${/^[aeiou]/.test(typeof candidate) ? 'an' : 'a'} ${typeof candidate}, not an application function`);
+      throw new LoadError(
+        `${file}: export ${JSON.stringify(name)} is ${/^[aeiou]/.test(typeof candidate) ? 'an' : 'a'} ${typeof candidate}, not an application function`,
+      );
     }
   }
   const found = [...new Set([...Object.keys(mod).filter((k) => !(k === 'default' && mod.default === cjs)), ...Object.keys(cjs)])].join(', ') || 'none';

@@ -225,6 +225,7 @@ function accountId(kind: 'user' | 'group', value: string): number {
     /* exit 2: no such entry */
   }
   const id = Number(line.split(':')[2]);
-  if (!line || !Number.isInteger(id)) throw new Error(`no ${kind} named ${JSON.stringify(value)} on this system (setting socket-${kind === 'user' ? 'owner' : 'group'})`);
+  if (!line || !Number.isInteger(id))
+    throw new Error(`no ${kind} named ${JSON.stringify(value)} on this system (setting socket-${kind === 'user' ? 'owner' : 'group'})`);
   return id;
 }

@@ -234,7 +234,16 @@ export function fromConfig(raw: Record<string, unknown>, fileName: string): Part
     const s = BY_KEY.get(name) ?? BY_FLAG.get(name);
     const where = `${fileName}: ${name}`;
     if (!s || s.cliOnly || s.key === 'config') {
-      const near = TABLE.filter((t) => !t.cliOnly && t.key.toLowerCase().includes(name.toLowerCase().replace(/[^a-z]/g, '').slice(0, 4)))
+      const near = TABLE.filter(
+        (t) =>
+          !t.cliOnly &&
+          t.key.toLowerCase().includes(
+            name
+              .toLowerCase()
+              .replace(/[^a-z]/g, '')
+              .slice(0, 4),
+          ),
+      )
         .map((t) => t.key)
         .slice(0, 5);
       throw new SettingError(`${where}: unknown setting${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; see tsgi --help`);

@@ -149,9 +149,7 @@ export const SETTINGS = [
     unit: 'count',
     section: 'Workers',
     meta: 'N',
-    help:
-      'Worker processes serving requests. Each is one event loop, so about one per CPU core. SIGTTIN and ' +
-      'SIGTTOU add and remove one at run time.',
+    help: 'Worker processes serving requests. Each is one event loop, so about one per CPU core. SIGTTIN and ' + 'SIGTTOU add and remove one at run time.',
     validate: positive,
   },
   {
@@ -188,7 +186,7 @@ export const SETTINGS = [
     unit: 'count',
     section: 'Workers',
     meta: 'N',
-    help: 'Adds a random 0..N to each worker\'s max-requests so workers do not all restart at once. Ignored when max-requests is 0.',
+    help: "Adds a random 0..N to each worker's max-requests so workers do not all restart at once. Ignored when max-requests is 0.",
     validate: wholeNonNegative,
   },
   {
@@ -236,7 +234,7 @@ export const SETTINGS = [
     default: '',
     section: 'Sockets',
     meta: 'OCTAL',
-    help: 'File mode of unix: sockets, e.g. 660 so that the web server\'s group can connect. Empty: as the umask leaves it.',
+    help: "File mode of unix: sockets, e.g. 660 so that the web server's group can connect. Empty: as the umask leaves it.",
     validate: (v: string) => (v === '' || /^0?[0-7]{3}$/.test(v) ? undefined : 'must be an octal file mode such as 660 or 0660'),
   },
   {
@@ -362,7 +360,7 @@ export const SETTINGS = [
     meta: 'SECONDS',
     help:
       'Seconds an application may take to start its response before the client gets 503 and the connection closes; 0 disables. ' +
-      'A response that has started (a stream) is never cut. A blocked event loop is --timeout\'s job.',
+      "A response that has started (a stream) is never cut. A blocked event loop is --timeout's job.",
     validate: nonNegative,
   },
   {

@@ -83,8 +83,7 @@ function chunkSource(body: ReadableStream<Uint8Array> | AsyncIterable<Chunk> | I
     return new StreamSource(body as ReadableStream<Uint8Array>);
   }
   const asyncIt = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator];
-  const it: AsyncIterator<Chunk> | Iterator<Chunk> =
-    typeof asyncIt === 'function' ? asyncIt.call(body) : (body as Iterable<Chunk>)[Symbol.iterator]();
+  const it: AsyncIterator<Chunk> | Iterator<Chunk> = typeof asyncIt === 'function' ? asyncIt.call(body) : (body as Iterable<Chunk>)[Symbol.iterator]();
   return {
     pull: () =>
       Promise.resolve(it.next()).then((r) => {
@@ -105,15 +104,11 @@ export function createEnviron(path = '/', options: RequestOptions = {}): Environ
       typeof options.query === 'string'
         ? encodePathForTarget(options.query)
         : new URLSearchParams(
-            options.query instanceof URLSearchParams
-              ? options.query
-              : Object.entries(options.query).map(([k, v]) => [k, String(v)] as [string, string]),
+            options.query instanceof URLSearchParams ? options.query : Object.entries(options.query).map(([k, v]) => [k, String(v)] as [string, string]),
           ).toString();
     if (q) target += (target.includes('?') ? '&' : '?') + q;
   }
-  const headers: HeaderList = Array.isArray(options.headers)
-    ? options.headers
-    : Object.entries(options.headers ?? {});
+  const headers: HeaderList = Array.isArray(options.headers) ? options.headers : Object.entries(options.headers ?? {});
   let body: Uint8Array | undefined;
   let stream: ByteSource | undefined;
   let streamLength = -1;
@@ -271,7 +266,6 @@ export function request(app: Application, path = '/', options: RequestOptions = 
   return runApp(app, createEnviron(path, options));
 }
 
-
 // --- client(app): Fetch Responses -------------------------------------------------------------
 
 /** What `client()` takes: defaults for every request (headers are merged), and the engine's log. */
@@ -336,7 +330,10 @@ export function client(app: Application, defaults: ClientOptions = {}): Client {
     const done = runEngine(app, environ, sink, { log, method: environ.REQUEST_METHOD });
     return sink.ready(done);
   };
-  const method = (m: string) => (path: string, options: RequestOptions = {}) => run(path, { ...options, method: m });
+  const method =
+    (m: string) =>
+    (path: string, options: RequestOptions = {}) =>
+      run(path, { ...options, method: m });
   let handler: ((r: Request) => Promise<Response>) | undefined;
   return {
     request: run,

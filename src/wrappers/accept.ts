@@ -49,7 +49,10 @@ export class Accept implements Iterable<AcceptItem> {
       delete params['q'];
       items.push({ value: kind === 'mime' && value === '*' ? '*/*' : value, quality, params });
     }
-    this.items = items.map((item, i) => ({ item, i })).sort((a, b) => b.item.quality - a.item.quality || a.i - b.i).map((x) => x.item);
+    this.items = items
+      .map((item, i) => ({ item, i }))
+      .sort((a, b) => b.item.quality - a.item.quality || a.i - b.i)
+      .map((x) => x.item);
   }
 
   [Symbol.iterator](): Iterator<AcceptItem> {

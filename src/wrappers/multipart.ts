@@ -41,12 +41,7 @@ export function boundaryOf(params: Record<string, string>): string {
 }
 
 /** Parses a multipart/form-data body; `contentType` is the request's header, `boundary` already checked. */
-export async function parseMultipart(
-  source: ChunkSource,
-  contentType: string,
-  limits: MultipartLimits,
-  temp: TempFiles,
-): Promise<ParsedForm> {
+export async function parseMultipart(source: ChunkSource, contentType: string, limits: MultipartLimits, temp: TempFiles): Promise<ParsedForm> {
   let failure: unknown = null;
   let rejectFailed!: (err: unknown) => void;
   // Settles (rejects) at the first failure, so no wait below can hang on a parser that stopped.

@@ -86,7 +86,7 @@ export class RangeHeader {
 
   /** The unit (`bytes`), lower-cased, or '' when the header is malformed. */
   get unit(): string {
-    return /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=/.exec(this.header)?.[1]!.toLowerCase() ?? '';
+    return /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=/.exec(this.header)?.[1]?.toLowerCase() ?? '';
   }
 
   /**
@@ -226,7 +226,7 @@ export class Request {
   /** The URL without the query string (path percent-encoded, one `%XX` per byte). */
   get baseUrl(): string {
     const pathInfo = '/' + (this.environ.PATH_INFO ?? '').replace(/^\/+/, '');
-    return `${this.hostUrl}${quote(this.environ.SCRIPT_NAME ?? '')}${quote(pathInfo, '/;=,@:!$&\'()*+~')}`;
+    return `${this.hostUrl}${quote(this.environ.SCRIPT_NAME ?? '')}${quote(pathInfo, "/;=,@:!$&'()*+~")}`;
   }
 
   /** The full URL the request was for, rebuilt from the environ (docs/SPEC.md R67). */
@@ -425,9 +425,7 @@ export class Request {
     const mimetype = this.mimetype;
     if (mimetype === 'application/x-www-form-urlencoded') {
       const body =
-        this.cachedBody !== null
-          ? await this.cachedBody
-          : await this.bodyReader().readAll(this.maxFormMemorySize ?? this.maxContentLength, 'form data');
+        this.cachedBody !== null ? await this.cachedBody : await this.bodyReader().readAll(this.maxFormMemorySize ?? this.maxContentLength, 'form data');
       if (this.maxFormMemorySize !== null && body.length > this.maxFormMemorySize) throw tooLargeForm(this.maxFormMemorySize);
       const native = Buffer.from(body.buffer, body.byteOffset, body.length).toString('latin1');
       const form = parseUrlEncoded(native, this.maxFormParts ?? Infinity, () => tooManyParts(this.maxFormParts!));

@@ -82,15 +82,13 @@ export class Response {
   declare body: ResponseBody;
   /** Whether serving evaluates conditional and Range headers (see `makeConditional()`). */
   declare conditional: boolean;
-  private declare line: Status;
-  private declare source: FileSource | null;
+  declare private line: Status;
+  declare private source: FileSource | null;
 
   constructor(body: ResponseBody = null, init: ResponseInit = {}) {
     const self = ((environ: Environ, startResponse: StartResponse) => self.respond(environ, startResponse)) as Response;
     Object.setPrototypeOf(self, new.target.prototype);
-    const list: HeaderList = Array.isArray(init.headers)
-      ? init.headers.map(([k, v]): [string, string] => [k, v])
-      : Object.entries(init.headers ?? {});
+    const list: HeaderList = Array.isArray(init.headers) ? init.headers.map(([k, v]): [string, string] => [k, v]) : Object.entries(init.headers ?? {});
     Object.defineProperty(self, 'headers', { value: new Headers(list), enumerable: true });
     self.body = body;
     self.conditional = false;

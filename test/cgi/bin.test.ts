@@ -23,7 +23,11 @@ interface Result {
 }
 
 /** Runs argv with exactly `env` (plus PATH); `onStdout` sees each chunk and may signal the child. */
-function run(argv: string[], env: Record<string, string>, opts: { stdin?: string; onStdout?: (c: Buffer, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Result> {
+function run(
+  argv: string[],
+  env: Record<string, string>,
+  opts: { stdin?: string; onStdout?: (c: Buffer, kill: (s: NodeJS.Signals) => void) => void } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
     const out: Buffer[] = [];
@@ -43,14 +47,18 @@ const node = (...args: string[]) => [process.execPath, '--import', TSX, BIN, ...
 const body = (r: Result) => r.stdout.subarray(r.stdout.indexOf('\r\n\r\n') + 4);
 
 describe('tsgi-cgi', { timeout: 60_000 }, () => {
-  test('answers one request: wsgiref\'s bytes for GET /hello, exit 0', async () => {
+  test("answers one request: wsgiref's bytes for GET /hello, exit 0", async () => {
     const r = await run(node(APP), { REQUEST_METHOD: 'GET', PATH_INFO: '/hello', SERVER_NAME: 'wire.test', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1' });
     assert.equal(r.stdout.toString('latin1'), readFileSync(path.join(HERE, 'fixtures/cgi-wsgiref-hello.bin'), 'latin1'), r.stderr);
     assert.equal(r.code, 0);
   });
 
   test('POST: the body from stdin; arguments after MODULE (script path, ISINDEX words) are ignored', async () => {
-    const r = await run(node(`${APP}:application`, '/srv/cgi-bin/app.cgi', 'word'), { REQUEST_METHOD: 'POST', PATH_INFO: '/echo', CONTENT_LENGTH: '5' }, { stdin: 'hello' });
+    const r = await run(
+      node(`${APP}:application`, '/srv/cgi-bin/app.cgi', 'word'),
+      { REQUEST_METHOD: 'POST', PATH_INFO: '/echo', CONTENT_LENGTH: '5' },
+      { stdin: 'hello' },
+    );
     const echo = JSON.parse(body(r).toString()) as { body: string; environ: Record<string, string> };
     assert.equal(echo.body, 'hello', r.stderr);
     assert.equal(echo.environ['wsgi.run_once'], 'true');
@@ -81,19 +89,23 @@ describe('tsgi-cgi', { timeout: 60_000 }, () => {
   test('SIGTERM from the web server stops the body, runs its close(), and exits', async () => {
     const marker = path.join(dir, 'closed.txt');
     let killed = false;
-    const r = await run(node(APP), { PATH_INFO: '/forever', TSGI_TEST_MARKER: marker }, {
-      onStdout: (_c, kill) => {
-        if (!killed) (killed = true), kill('SIGTERM');
+    const r = await run(
+      node(APP),
+      { PATH_INFO: '/forever', TSGI_TEST_MARKER: marker },
+      {
+        onStdout: (_c, kill) => {
+          if (!killed) (killed = true), kill('SIGTERM');
+        },
       },
-    });
+    );
     assert.equal(r.code, 1);
     assert.equal(existsSync(marker) && readFileSync(marker, 'utf8'), 'closed\n', r.stderr);
   });
 
-  test('a module that cannot load: wsgiref\'s 500 on stdout, the reason on stderr, exit 1', async () => {
+  test("a module that cannot load: wsgiref's 500 on stdout, the reason on stderr, exit 1", async () => {
     const r = await run(node(path.join(dir, 'missing.ts')), { REQUEST_METHOD: 'GET' });
     assert.equal(r.code, 1);
-    assert.match(r.stdout.toString(), /^Status: 500 Internal Server Error\r\n[^]*A server error occurred\.  Please contact the administrator\.$/);
+    assert.match(r.stdout.toString(), /^Status: 500 Internal Server Error\r\n[^]*A server error occurred\. {2}Please contact the administrator\.$/);
     assert.match(r.stderr, /cannot find the application module/);
   });
 

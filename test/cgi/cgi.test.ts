@@ -59,7 +59,14 @@ describe('the same bytes as wsgiref.handlers.CGIHandler', () => {
   }
 
   test('cgi-wsgiref-echo-post.bin: the same environ, but for what Python and TypeScript print differently', async () => {
-    const env = { ...LAB_ENV, REQUEST_METHOD: 'POST', PATH_INFO: '/echo', QUERY_STRING: 'a=b', CONTENT_LENGTH: '5', CONTENT_TYPE: 'application/x-www-form-urlencoded' };
+    const env = {
+      ...LAB_ENV,
+      REQUEST_METHOD: 'POST',
+      PATH_INFO: '/echo',
+      QUERY_STRING: 'a=b',
+      CONTENT_LENGTH: '5',
+      CONTENT_TYPE: 'application/x-www-form-urlencoded',
+    };
     const r = await cgi(application, env, 'hello');
     const ours = JSON.parse(r.stdout.subarray(r.stdout.indexOf('\r\n\r\n') + 4).toString()) as { body: string; environ: Record<string, string> };
     const wsgiref = fixture('cgi-wsgiref-echo-post.bin').toString();
@@ -71,11 +78,14 @@ describe('the same bytes as wsgiref.handlers.CGIHandler', () => {
       assert.equal(python[ours.environ[k]!] ?? ours.environ[k], v, k);
     }
     // tsgi's only additions: the wsgi.input_terminated extension.
-    assert.deepEqual(Object.keys(ours.environ).filter((k) => !(k in theirs.environ)), ['wsgi.input_terminated']);
+    assert.deepEqual(
+      Object.keys(ours.environ).filter((k) => !(k in theirs.environ)),
+      ['wsgi.input_terminated'],
+    );
   });
 });
 
-describe('test_wsgiref\'s CGI-mode vectors (BaseCGIHandler)', () => {
+describe("test_wsgiref's CGI-mode vectors (BaseCGIHandler)", () => {
   const env = { REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.0' };
   const vectors: Array<[string, Application, string]> = [
     ['[b"http"]', (_e, s) => (s('200 OK', []), ['http']), 'Status: 200 OK\r\nContent-Length: 4\r\n\r\nhttp'],
@@ -145,7 +155,12 @@ describe('the request body', () => {
   test('no CONTENT_LENGTH otherwise: no body, and stdin is never touched', async () => {
     const untouchable = new Readable({ read: () => assert.fail('stdin was read') });
     const out: Buffer[] = [];
-    await runCgi(application, { env: { REQUEST_METHOD: 'GET', PATH_INFO: '/echo' }, stdin: untouchable, stdout: new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }), log: silentLogger });
+    await runCgi(application, {
+      env: { REQUEST_METHOD: 'GET', PATH_INFO: '/echo' },
+      stdin: untouchable,
+      stdout: new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }),
+      log: silentLogger,
+    });
     assert.equal(echo({ stdout: Buffer.concat(out), stderr: '' }).body, '');
   });
 
@@ -158,7 +173,12 @@ describe('the request body', () => {
   test('a malformed CONTENT_LENGTH or REQUEST_METHOD is a 400 without calling the application', async () => {
     let called = false;
     const app: Application = (_e, s) => ((called = true), s('200 OK', []), []);
-    for (const env of <Array<Record<string, string>>>[{ CONTENT_LENGTH: '-1' }, { CONTENT_LENGTH: '1e3' }, { CONTENT_LENGTH: ' 5' }, { REQUEST_METHOD: 'G T' }]) {
+    for (const env of <Array<Record<string, string>>>[
+      { CONTENT_LENGTH: '-1' },
+      { CONTENT_LENGTH: '1e3' },
+      { CONTENT_LENGTH: ' 5' },
+      { REQUEST_METHOD: 'G T' },
+    ]) {
       const r = await cgi(app, env);
       assert.match(r.stdout.toString(), /^Status: 400 Bad Request\r\n/, JSON.stringify(env));
     }

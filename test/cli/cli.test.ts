@@ -77,11 +77,23 @@ describe('tsgi CLI', () => {
     ['a missing module', ['nowhere.ts', '-b', '127.0.0.1:0'], {}, /cannot find the application module "nowhere.ts"/, 1],
     ['a missing export', ['test/fixtures/apps/plain.mjs:nothing', '-b', '127.0.0.1:0'], {}, /has no export named "nothing"/, 1],
     ['an export that is not a function', ['test/fixtures/apps/plain.mjs:notAnApp', '-b', '127.0.0.1:0'], {}, /export "notAnApp" is a number/, 1],
-    ['a module that throws', ['test/fixtures/apps/broken.ts', '-b', '127.0.0.1:0'], {}, /failed to load: .*this module fails on purpose.*the master stops here/s, 1],
+    [
+      'a module that throws',
+      ['test/fixtures/apps/broken.ts', '-b', '127.0.0.1:0'],
+      {},
+      /failed to load: .*this module fails on purpose.*the master stops here/s,
+      1,
+    ],
     ['a bad worker count', ['examples/hello.ts', '-w', '0'], {}, /--workers: 0 must be a whole number above 0/, 2],
     ['a bad WEB_CONCURRENCY', ['examples/hello.ts'], { WEB_CONCURRENCY: 'many' }, /WEB_CONCURRENCY \(setting workers\): "many" is not a whole number/, 2],
     ['a bad log format', ['examples/hello.ts', '--access-log-format', 'xml'], {}, /--access-log-format: "xml" must be one of combined, common/, 2],
-    ['an unknown protocol', ['examples/hello.ts', '--bind', 'gopher://127.0.0.1:1'], {}, /unknown protocol "gopher"; the protocols are http, uwsgi, fastcgi/, 2],
+    [
+      'an unknown protocol',
+      ['examples/hello.ts', '--bind', 'gopher://127.0.0.1:1'],
+      {},
+      /unknown protocol "gopher"; the protocols are http, uwsgi, fastcgi/,
+      2,
+    ],
     ['TLS with a certificate and no key', ['examples/hello.ts', '--certfile', 'x.pem'], {}, /--certfile and --keyfile go together/, 2],
   ];
   for (const [name, args, env, message, code] of failures) {

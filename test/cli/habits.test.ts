@@ -23,7 +23,7 @@ describe('CLI habits from other servers', { timeout: 60_000 }, () => {
     assert.match(r.stderr, /--bind 0\.0\.0\.0:3000 \(or PORT=3000\)/);
   });
 
-  it('--port and --host get a hint naming --bind, not node:util\'s parser message', async () => {
+  it("--port and --host get a hint naming --bind, not node:util's parser message", async () => {
     for (const flag of ['--port', '--host']) {
       const r = await runCli(['examples/hello.ts', flag, '3000']);
       assert.equal(r.code, 2, r.stderr);
@@ -57,7 +57,7 @@ describe('CLI habits from other servers', { timeout: 60_000 }, () => {
     assert.match(r.stdout, /--workers/);
   });
 
-  it('--reload watches the application\'s own folder when it lies outside the working directory', async () => {
+  it("--reload watches the application's own folder when it lies outside the working directory", async () => {
     const appDir = mkdtempSync(path.join(tmpdir(), 'tsgi-reload-app-'));
     const cwd = mkdtempSync(path.join(tmpdir(), 'tsgi-reload-cwd-'));
     const app = path.join(appDir, 'app.mjs');

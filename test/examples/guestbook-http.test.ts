@@ -168,7 +168,7 @@ describe('examples/guestbook over HTTP', { timeout: 60000 }, () => {
     assert.match(r.text, /<li>Please choose a file to upload\.<\/li>/);
   });
 
-  test('404, 405 and the strict-slash redirect, on the site\'s own pages (JSON when asked)', async () => {
+  test("404, 405 and the strict-slash redirect, on the site's own pages (JSON when asked)", async () => {
     const missing = await send('GET', '/no/such/page');
     assert.equal(missing.status, 404);
     assert.equal(missing.headers['content-type'], 'text/html; charset=utf-8');

@@ -36,7 +36,10 @@ for (const kind of ['sqlite', 'json'] as const) {
       assert.equal((await store.entries(5)).length, 5);
       const last = added.find((e) => e.id === entries[0]!.id)!;
       assert.deepEqual(entries[0], last);
-      assert.deepEqual((await store.files()).map((x) => x.filename), ['b.bin', 'a.txt']);
+      assert.deepEqual(
+        (await store.files()).map((x) => x.filename),
+        ['b.bin', 'a.txt'],
+      );
       assert.deepEqual(await store.file(f.id), f);
       assert.equal((await store.file(f.id + 1))?.size, 2 ** 40);
       assert.equal(await store.file(999), undefined);
@@ -63,7 +66,13 @@ describe('the signed session cookie', () => {
       assert.equal(cookie.decode(bad), null, JSON.stringify(bad));
     }
     // Signed but not the shape expected: only the known fields of the right types are taken.
-    const odd = cookie.encode({ name: 5, flashes: [{ kind: 'x', text: 1 }, { kind: 'error', text: 'ok' }] } as never);
+    const odd = cookie.encode({
+      name: 5,
+      flashes: [
+        { kind: 'x', text: 1 },
+        { kind: 'error', text: 'ok' },
+      ],
+    } as never);
     assert.deepEqual(cookie.decode(odd), { flashes: [{ kind: 'error', text: 'ok' }] });
   });
 

@@ -15,7 +15,16 @@ import { problems, startGuestbook, type Guestbook } from './guestbook-server.js'
 
 const CHROMIUM = process.env.TSGI_CHROMIUM || '/usr/bin/chromium';
 // The flags of a throwaway, offline browser: no sandbox (root in CI), no GPU, no calls home.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 type Playwright = typeof import('playwright-core');
 let playwright: Playwright | null = null;

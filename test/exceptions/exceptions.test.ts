@@ -22,13 +22,36 @@ import { request } from '../../src/testing/index.js';
 import { validate } from '../../src/validate.js';
 
 const NAMES: Record<number, string> = {
-  400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-  406: 'NotAcceptable', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 411: 'LengthRequired',
-  412: 'PreconditionFailed', 413: 'RequestEntityTooLarge', 414: 'RequestURITooLarge', 415: 'UnsupportedMediaType',
-  416: 'RangeNotSatisfiable', 417: 'ExpectationFailed', 418: 'ImATeapot', 422: 'UnprocessableEntity', 423: 'Locked',
-  424: 'FailedDependency', 428: 'PreconditionRequired', 429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge',
-  451: 'UnavailableForLegalReasons', 500: 'InternalServerError', 501: 'NotImplemented', 502: 'BadGateway',
-  503: 'ServiceUnavailable', 504: 'GatewayTimeout', 505: 'HTTPVersionNotSupported',
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
+  408: 'RequestTimeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'LengthRequired',
+  412: 'PreconditionFailed',
+  413: 'RequestEntityTooLarge',
+  414: 'RequestURITooLarge',
+  415: 'UnsupportedMediaType',
+  416: 'RangeNotSatisfiable',
+  417: 'ExpectationFailed',
+  418: 'ImATeapot',
+  422: 'UnprocessableEntity',
+  423: 'Locked',
+  424: 'FailedDependency',
+  428: 'PreconditionRequired',
+  429: 'TooManyRequests',
+  431: 'RequestHeaderFieldsTooLarge',
+  451: 'UnavailableForLegalReasons',
+  500: 'InternalServerError',
+  501: 'NotImplemented',
+  502: 'BadGateway',
+  503: 'ServiceUnavailable',
+  504: 'GatewayTimeout',
+  505: 'HTTPVersionNotSupported',
 };
 
 /** Throws `fn`'s error back as the value, failing if it returns. */
@@ -92,10 +115,20 @@ describe('exception classes', () => {
   });
 
   it('abort(405) takes the allowed methods from an Allow header option', () => {
-    const e = caught(() => abort(405, undefined, { headers: [['Allow', 'GET, HEAD'], ['X-Why', 'because']] })) as MethodNotAllowed;
+    const e = caught(() =>
+      abort(405, undefined, {
+        headers: [
+          ['Allow', 'GET, HEAD'],
+          ['X-Why', 'because'],
+        ],
+      }),
+    ) as MethodNotAllowed;
     assert.ok(e instanceof MethodNotAllowed);
     assert.deepEqual(e.validMethods, ['GET', 'HEAD']);
-    assert.deepEqual(e.headers, [['X-Why', 'because'], ['Allow', 'GET, HEAD']]);
+    assert.deepEqual(e.headers, [
+      ['X-Why', 'because'],
+      ['Allow', 'GET, HEAD'],
+    ]);
   });
 });
 
@@ -166,7 +199,10 @@ describe('extra headers', () => {
   it('Unauthorized sends one WWW-Authenticate per challenge', async () => {
     const e = new Unauthorized(undefined, { wwwAuthenticate: ['Basic realm="x"', 'Bearer'] });
     const res = await request(validate(e.asApp()), '/');
-    assert.deepEqual(res.headers.filter(([k]) => k === 'WWW-Authenticate').map(([, v]) => v), ['Basic realm="x"', 'Bearer']);
+    assert.deepEqual(
+      res.headers.filter(([k]) => k === 'WWW-Authenticate').map(([, v]) => v),
+      ['Basic realm="x"', 'Bearer'],
+    );
   });
 
   it('TooManyRequests and ServiceUnavailable send Retry-After as seconds or an HTTP date', async () => {
@@ -185,7 +221,10 @@ describe('extra headers', () => {
 
   it('extra headers given as options come after the generated ones', async () => {
     const res = await request(validate(new NotFound(undefined, { headers: [['X-Trace', 'abc']] }).asApp()), '/');
-    assert.deepEqual(res.headers.map(([k]) => k), ['Content-Type', 'Content-Length', 'Vary', 'X-Trace']);
+    assert.deepEqual(
+      res.headers.map(([k]) => k),
+      ['Content-Type', 'Content-Length', 'Vary', 'X-Trace'],
+    );
   });
 });
 

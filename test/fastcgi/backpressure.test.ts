@@ -43,7 +43,15 @@ describe('FastCGI: a peer that does not read its replies', () => {
     const socket = await connect(server.port);
     socket.pause(); // never reads
     socket.on('error', () => {});
-    const ask = encodeRecord(FCGI.GET_VALUES, 0, encodePairs([['FCGI_MAX_CONNS', ''], ['FCGI_MAX_REQS', ''], ['FCGI_MPXS_CONNS', '']]));
+    const ask = encodeRecord(
+      FCGI.GET_VALUES,
+      0,
+      encodePairs([
+        ['FCGI_MAX_CONNS', ''],
+        ['FCGI_MAX_REQS', ''],
+        ['FCGI_MPXS_CONNS', ''],
+      ]),
+    );
     const burst = Buffer.concat(Array.from({ length: 1000 }, () => ask));
     let stop = false;
     let sent = 0;

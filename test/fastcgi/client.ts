@@ -4,17 +4,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  FCGI,
-  KEEP_CONN,
-  RecordParser,
-  beginRequest,
-  encodePairs,
-  encodeRecord,
-  encodeStream,
-  parseEnd,
-  type FcgiRecord,
-} from '../../src/protocol/fastcgi.js';
+import { FCGI, KEEP_CONN, RecordParser, beginRequest, encodePairs, encodeRecord, encodeStream, parseEnd, type FcgiRecord } from '../../src/protocol/fastcgi.js';
 
 /** The captured wire fixtures (copies of the shared capture set, see its README). */
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

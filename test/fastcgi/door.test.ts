@@ -87,14 +87,14 @@ describe('captured requests', () => {
     assert.equal(env.RAW_URI, '/f/a%20b/caf%C3%A9//x/../z?q=%C3%A9&r=a+b');
   });
 
-  test('lighttpd\'s split is kept: SCRIPT_NAME /f/index.php, PATH_INFO /extra', async () => {
+  test("lighttpd's split is kept: SCRIPT_NAME /f/index.php, PATH_INFO /extra", async () => {
     const r = responses((await send(srv.port, fixture('lighttpd-fastcgi-get.bin'))).records)[0]!;
     const env = parseEcho(r.body).environ;
     assert.deepEqual([env.SCRIPT_NAME, env.PATH_INFO, env.CONTENT_LENGTH], ['/f/index.php', '/extra', '0']);
   });
 });
 
-describe('the shape of real uWSGI\'s FastCGI responses (uwsgi-fastcgi-response-*.bin)', () => {
+describe("the shape of real uWSGI's FastCGI responses (uwsgi-fastcgi-response-*.bin)", () => {
   /** Record kinds in order, consecutive non-empty STDOUT records merged (how a body is cut is free). */
   const shape = (records: ReturnType<typeof parseRecords>) => {
     const kinds: string[] = [];
@@ -152,7 +152,10 @@ describe('FCGI_KEEP_CONN', () => {
     const reqs = ['/a', '/b', '/c'].map((p, i) => request({ keepConn: i < 2, params: GET(p, { QUERY_STRING: `n=${i}` }) }));
     const r = await send(srv.port, Buffer.concat(reqs));
     assert.equal(r.closed, true);
-    assert.deepEqual(responses(r.records).map((x) => parseEcho(x.body).environ.QUERY_STRING), ['n=0', 'n=1', 'n=2']);
+    assert.deepEqual(
+      responses(r.records).map((x) => parseEcho(x.body).environ.QUERY_STRING),
+      ['n=0', 'n=1', 'n=2'],
+    );
   });
 
   test('a kept connection whose application never read the body goes on with the next request', async () => {
@@ -160,19 +163,38 @@ describe('FCGI_KEEP_CONN', () => {
     const first = request({ keepConn: true, params: GET('/hello', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(big.length) }), stdin: big });
     const second = request({ params: GET('/hello') });
     const r = await send(srv.port, Buffer.concat([first, second]));
-    assert.deepEqual(responses(r.records).map((x) => x.status), ['200 OK', '200 OK']);
+    assert.deepEqual(
+      responses(r.records).map((x) => x.status),
+      ['200 OK', '200 OK'],
+    );
     assert.equal(r.closed, true);
   });
 });
 
 describe('management records and other ids', () => {
   test('FCGI_GET_VALUES is answered with the names the server knows; the connection stays open', async () => {
-    const ask = encodeRecord(FCGI.GET_VALUES, 0, encodePairs([['FCGI_MAX_CONNS', ''], ['FCGI_MAX_REQS', ''], ['FCGI_MPXS_CONNS', ''], ['X_OTHER', '']]));
+    const ask = encodeRecord(
+      FCGI.GET_VALUES,
+      0,
+      encodePairs([
+        ['FCGI_MAX_CONNS', ''],
+        ['FCGI_MAX_REQS', ''],
+        ['FCGI_MPXS_CONNS', ''],
+        ['X_OTHER', ''],
+      ]),
+    );
     const socket = await connect(srv.port);
     const r = await exchange(socket, [ask], { keep: true, until: (rs) => rs.length > 0 });
     const rec = r.records[0]!;
     assert.deepEqual([rec.type, rec.requestId], [FCGI.GET_VALUES_RESULT, 0]);
-    assert.deepEqual(new Map(decodePairs(rec.content)), new Map([['FCGI_MAX_CONNS', '1024'], ['FCGI_MAX_REQS', '1024'], ['FCGI_MPXS_CONNS', '0']]));
+    assert.deepEqual(
+      new Map(decodePairs(rec.content)),
+      new Map([
+        ['FCGI_MAX_CONNS', '1024'],
+        ['FCGI_MAX_REQS', '1024'],
+        ['FCGI_MPXS_CONNS', '0'],
+      ]),
+    );
     // Then a request on the same connection.
     const next = await exchange(socket, [request({ params: GET('/hello') })]);
     assert.equal(responses(next.records)[0]!.status, '200 OK');
@@ -187,7 +209,10 @@ describe('management records and other ids', () => {
     ]);
     const r = await send(srv.port, data);
     const unknown = r.records.filter((x) => x.type === FCGI.UNKNOWN_TYPE).map((x) => [x.requestId, x.content[0]]);
-    assert.deepEqual(unknown, [[0, 42], [0, FCGI.STDOUT]]);
+    assert.deepEqual(unknown, [
+      [0, 42],
+      [0, FCGI.STDOUT],
+    ]);
     assert.equal(responses(r.records)[0]!.status, '200 OK');
   });
 
@@ -198,17 +223,26 @@ describe('management records and other ids', () => {
     const head = first.subarray(0, first.length - 8); // all but the empty STDIN
     const second = request({ id: 2, params: GET('/hello') });
     const r1 = await exchange(socket, [head, second], { ends: 1, keep: true });
-    assert.deepEqual(responses(r1.records).map((x) => [x.id, x.protocolStatus]), [[2, PROTOCOL_STATUS.CANT_MPX_CONN]]);
+    assert.deepEqual(
+      responses(r1.records).map((x) => [x.id, x.protocolStatus]),
+      [[2, PROTOCOL_STATUS.CANT_MPX_CONN]],
+    );
     const rest = Buffer.concat([encodeRecord(FCGI.STDIN, 1, Buffer.from('hello')), encodeRecord(FCGI.STDIN, 1)]);
     const r2 = await exchange(socket, [rest]);
     const done = responses(r2.records);
-    assert.deepEqual(done.map((x) => [x.id, x.protocolStatus]), [[1, 0]]);
+    assert.deepEqual(
+      done.map((x) => [x.id, x.protocolStatus]),
+      [[1, 0]],
+    );
     assert.equal(parseEcho(done[0]!.body).body, 'hello');
   });
 
   test('a role other than RESPONDER gets FCGI_UNKNOWN_ROLE', async () => {
     const r = await send(srv.port, beginRequest(1, ROLE.AUTHORIZER, 0));
-    assert.deepEqual(responses(r.records).map((x) => x.protocolStatus), [PROTOCOL_STATUS.UNKNOWN_ROLE]);
+    assert.deepEqual(
+      responses(r.records).map((x) => x.protocolStatus),
+      [PROTOCOL_STATUS.UNKNOWN_ROLE],
+    );
     assert.equal(r.closed, true);
   });
 
@@ -250,7 +284,10 @@ describe('bodies and errors', () => {
     const req = request({ params: GET('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '10' }), stdin: 'hello' });
     const r = responses((await send(srv.port, req)).records)[0]!;
     assert.equal(r.status, '400 Bad Request');
-    assert.equal(r.headers.some(([n]) => n.toLowerCase() === 'connection'), false);
+    assert.equal(
+      r.headers.some(([n]) => n.toLowerCase() === 'connection'),
+      false,
+    );
   });
 
   test('malformed params are answered 400 without calling the application', async () => {
@@ -286,8 +323,15 @@ describe('bodies and errors', () => {
   test('an application failing mid-body: no END_REQUEST, the connection is reset', async () => {
     const r = await send(srv.port, request({ keepConn: true, params: GET('/fail-mid') }));
     assert.equal(r.closed, true);
-    assert.equal(r.records.some((x) => x.type === FCGI.END_REQUEST), false);
-    assert.ok(Buffer.concat(r.records.map((x) => x.content)).toString().includes('part one'));
+    assert.equal(
+      r.records.some((x) => x.type === FCGI.END_REQUEST),
+      false,
+    );
+    assert.ok(
+      Buffer.concat(r.records.map((x) => x.content))
+        .toString()
+        .includes('part one'),
+    );
   });
 
   test('a 10 MB streamed response arrives whole, in unpadded records of at most 65535 bytes', async () => {
@@ -307,10 +351,13 @@ describe('bodies and errors', () => {
   test('HEAD: the head only, with the Content-Length a GET would have', async () => {
     const r = responses((await send(srv.port, request({ params: GET('/hello', { REQUEST_METHOD: 'HEAD' }) }))).records)[0]!;
     assert.equal(r.body.length, 0);
-    assert.deepEqual(r.headers, [['Content-Type', 'text/plain'], ['Content-Length', '14']]);
+    assert.deepEqual(r.headers, [
+      ['Content-Type', 'text/plain'],
+      ['Content-Length', '14'],
+    ]);
   });
 
-  test('a web server that drops the connection mid-response: the body\'s close() is called', async () => {
+  test("a web server that drops the connection mid-response: the body's close() is called", async () => {
     const closed = new Promise<void>((resolve) => (hooks.onClose = resolve));
     const r = await send(srv.port, request({ params: GET('/forever') }), { until: (rs) => rs.length > 0 });
     assert.ok(r.records.length > 0);
@@ -323,12 +370,21 @@ describe('options', () => {
     await using withStderr = await serveFastcgi(testApp, { port: 0, log: quietLog, stderr: true });
     const r = await send(withStderr.port, request({ params: GET('/errors') }));
     const types = r.records.map((x) => [x.type, x.content.length > 0]);
-    assert.deepEqual(types, [[FCGI.STDERR, true], [FCGI.STDOUT, true], [FCGI.STDOUT, false], [FCGI.STDERR, false], [FCGI.END_REQUEST, true]]);
+    assert.deepEqual(types, [
+      [FCGI.STDERR, true],
+      [FCGI.STDOUT, true],
+      [FCGI.STDOUT, false],
+      [FCGI.STDERR, false],
+      [FCGI.END_REQUEST, true],
+    ]);
     assert.equal(responses(r.records)[0]!.stderr.toString(), 'oops: something to log\n');
     // Without the option the line goes to the log.
     logLines.length = 0;
     const plain = await send(srv.port, request({ params: GET('/errors') }));
-    assert.equal(plain.records.some((x) => x.type === FCGI.STDERR), false);
+    assert.equal(
+      plain.records.some((x) => x.type === FCGI.STDERR),
+      false,
+    );
     assert.ok(logLines.some((l) => l.includes('oops: something to log')));
   });
 

@@ -54,9 +54,29 @@ function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
 
 const key = fc.oneof(
   fc.constantFrom(
-    'REQUEST_METHOD', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_URI',
-    'HTTP_HOST', 'HTTP_CONTENT_LENGTH', 'HTTP_CONTENT_TYPE', 'HTTP_COOKIE', 'HTTP_X', 'SERVER_NAME', 'SERVER_PORT',
-    'SERVER_PROTOCOL', 'REMOTE_PORT', 'HTTPS', 'wsgi.input', 'wsgi.version', '__proto__', 'constructor', 'toString', '',
+    'REQUEST_METHOD',
+    'CONTENT_LENGTH',
+    'CONTENT_TYPE',
+    'SCRIPT_NAME',
+    'PATH_INFO',
+    'QUERY_STRING',
+    'REQUEST_URI',
+    'HTTP_HOST',
+    'HTTP_CONTENT_LENGTH',
+    'HTTP_CONTENT_TYPE',
+    'HTTP_COOKIE',
+    'HTTP_X',
+    'SERVER_NAME',
+    'SERVER_PORT',
+    'SERVER_PROTOCOL',
+    'REMOTE_PORT',
+    'HTTPS',
+    'wsgi.input',
+    'wsgi.version',
+    '__proto__',
+    'constructor',
+    'toString',
+    '',
   ),
   latin1(12),
 );
@@ -86,11 +106,19 @@ const requestBytes = fc
     ]);
   });
 const anyRecord = fc
-  .record({ type: fc.integer({ min: 0, max: 15 }), id: fc.integer({ min: 0, max: 3 }), content: fc.uint8Array({ maxLength: 80 }), padding: fc.integer({ min: 0, max: 20 }) })
+  .record({
+    type: fc.integer({ min: 0, max: 15 }),
+    id: fc.integer({ min: 0, max: 3 }),
+    content: fc.uint8Array({ maxLength: 80 }),
+    padding: fc.integer({ min: 0, max: 20 }),
+  })
   .map((r) => encodeRecord(r.type, r.id, r.content, r.padding));
 const stream = fc
   .tuple(
-    fc.array(fc.oneof({ weight: 4, arbitrary: requestBytes }, { weight: 3, arbitrary: anyRecord }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) }), { minLength: 1, maxLength: 4 }),
+    fc.array(
+      fc.oneof({ weight: 4, arbitrary: requestBytes }, { weight: 3, arbitrary: anyRecord }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) }),
+      { minLength: 1, maxLength: 4 },
+    ),
     // Sometimes one byte changed anywhere (not always: whole requests must reach the application too).
     fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })) }),
   )

@@ -60,7 +60,10 @@ test('nginx pads to 8 bytes; the padding never shows in the content', () => {
 
 test('nginx splits a 70000-byte body into 32768 + 32768 + 4464', () => {
   const recs = parseRecords(fixture('nginx-fastcgi-post-70k.bin'));
-  assert.deepEqual(recs.filter((r) => r.type === FCGI.STDIN).map((r) => r.content.length), [32768, 32768, 4464, 0]);
+  assert.deepEqual(
+    recs.filter((r) => r.type === FCGI.STDIN).map((r) => r.content.length),
+    [32768, 32768, 4464, 0],
+  );
 });
 
 test('a 6000-byte value uses the four-byte length form', () => {
@@ -124,7 +127,10 @@ test('name-value pairs: both length forms, empty values, truncation', () => {
 test('encoders: stream records of at most 65535 bytes, END_REQUEST, UNKNOWN_TYPE, BEGIN_REQUEST', () => {
   const big = Buffer.alloc(65535 * 2 + 10, 7);
   const recs = parseRecords(encodeStream(FCGI.STDOUT, 9, big));
-  assert.deepEqual(recs.map((r) => r.content.length), [65535, 65535, 10]);
+  assert.deepEqual(
+    recs.map((r) => r.content.length),
+    [65535, 65535, 10],
+  );
   assert.equal(encodeStream(FCGI.STDOUT, 9, new Uint8Array(0)).length, 0);
   assert.deepEqual(parseEnd(parseRecords(endRequest(2, 0xfffffffe, 3))[0]!.content), { appStatus: 0xfffffffe, protocolStatus: 3 });
   assert.deepEqual([...unknownType(77)], [1, 11, 0, 0, 0, 8, 0, 0, 77, 0, 0, 0, 0, 0, 0, 0]);
@@ -132,7 +138,7 @@ test('encoders: stream records of at most 65535 bytes, END_REQUEST, UNKNOWN_TYPE
   assert.throws(() => encodeRecord(FCGI.STDOUT, 1, new Uint8Array(65536)), RangeError);
 });
 
-test('uWSGI\'s FastCGI responses parse as STDOUT..., empty STDOUT, END_REQUEST', () => {
+test("uWSGI's FastCGI responses parse as STDOUT..., empty STDOUT, END_REQUEST", () => {
   for (const name of ['uwsgi-fastcgi-response-hello.bin', 'uwsgi-fastcgi-response-stream.bin']) {
     const recs = parseRecords(fixture(name));
     const types = recs.map((r) => r.type);

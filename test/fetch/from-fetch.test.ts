@@ -18,9 +18,7 @@ const events: string[] = [];
 function honoApp() {
   const app = new Hono<{ Bindings: Environ }>();
   app.get('/', (c) => c.text('Hello from Hono'));
-  app.get('/who', (c) =>
-    c.json({ remote: c.env.REMOTE_ADDR, server: c.env.SERVER_NAME, ua: c.req.header('user-agent') ?? null, url: c.req.url }),
-  );
+  app.get('/who', (c) => c.json({ remote: c.env.REMOTE_ADDR, server: c.env.SERVER_NAME, ua: c.req.header('user-agent') ?? null, url: c.req.url }));
   app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), q: c.req.query('q') ?? null }));
   app.post('/json', async (c) => c.json({ got: await c.req.json() }, 201));
   app.post('/form', async (c) => {

@@ -34,7 +34,17 @@ const app: Application = async (environ, start) => {
   switch (environ.PATH_INFO) {
     case '/environ': {
       start('200 OK', [['Content-Type', 'application/json']]);
-      const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_X_TEST'] as const;
+      const keys = [
+        'REQUEST_METHOD',
+        'SCRIPT_NAME',
+        'PATH_INFO',
+        'QUERY_STRING',
+        'SERVER_NAME',
+        'SERVER_PORT',
+        'REMOTE_ADDR',
+        'HTTP_HOST',
+        'HTTP_X_TEST',
+      ] as const;
       return [JSON.stringify(Object.fromEntries(keys.map((k) => [k, environ[k] ?? null])))];
     }
     case '/upload': {

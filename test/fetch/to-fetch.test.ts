@@ -46,7 +46,7 @@ describe('toFetchHandler: the environ of a Request', () => {
     });
     const res = await handler(
       new Request('https://example.com:8443/caf%C3%A9/a%2Fb?x=1&y=%20#frag', {
-        headers: { 'X-Custom': 'v', Cookie: 'a=1', 'x_under': 'dropped', 'Content-Type': 'text/plain' },
+        headers: { 'X-Custom': 'v', Cookie: 'a=1', x_under: 'dropped', 'Content-Type': 'text/plain' },
       }),
     );
     assert.equal(res.status, 200);
@@ -186,7 +186,11 @@ describe('toFetchHandler: request bodies', () => {
 describe('toFetchHandler: responses', () => {
   it('answers an array body in one piece with its Content-Length', async () => {
     const handler = toFetchHandler((_e, start) => {
-      start('201 Created', [['Content-Type', 'text/plain'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']]);
+      start('201 Created', [
+        ['Content-Type', 'text/plain'],
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+      ]);
       return ['hello ', 'world'];
     });
     const res = await handler(new Request('http://x/'));
@@ -238,7 +242,7 @@ describe('toFetchHandler: responses', () => {
     assert.equal(state.closed, 1);
   });
 
-  it('sends the headers with a legacy app\'s first write() while its body is still to come', async () => {
+  it("sends the headers with a legacy app's first write() while its body is still to come", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const handler = toFetchHandler(async (_e, start) => {
@@ -318,22 +322,24 @@ describe('toFetchHandler: responses', () => {
 });
 
 describe('toFetchHandler: client disconnects', () => {
-  const streaming = (events: string[]): Application => (environ, start) => {
-    const signal = environ['tsgi.signal'] as AbortSignal;
-    signal.addEventListener('abort', () => events.push('signal'));
-    start('200 OK', []);
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (let i = 0; ; i++) {
-          yield `tick ${i}\n`;
-          await sleep(5);
-        }
-      },
-      close() {
-        events.push('close');
-      },
+  const streaming =
+    (events: string[]): Application =>
+    (environ, start) => {
+      const signal = environ['tsgi.signal'] as AbortSignal;
+      signal.addEventListener('abort', () => events.push('signal'));
+      start('200 OK', []);
+      return {
+        async *[Symbol.asyncIterator]() {
+          for (let i = 0; ; i++) {
+            yield `tick ${i}\n`;
+            await sleep(5);
+          }
+        },
+        close() {
+          events.push('close');
+        },
+      };
     };
-  };
 
   it('cancelling the Response body fires tsgi.signal and calls close()', async () => {
     const events: string[] = [];

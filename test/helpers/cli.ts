@@ -25,7 +25,7 @@ export function startCli(
     timeoutMs = 15000,
     cwd = ROOT,
     bin,
-  }: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; /** another tsgi executable (an installed package's) */ bin?: string } = {},
+  }: { env?: Record<string, string>; timeoutMs?: number; cwd?: string /** another tsgi executable (an installed package's) */; bin?: string } = {},
 ): Promise<RunningCli> {
   const [command, argv] = bin ? [bin, args] : [process.execPath, [CLI, ...args]];
   const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

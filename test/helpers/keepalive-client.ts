@@ -175,9 +175,7 @@ function parseResponse(buf: Buffer, eof: boolean): Parsed | typeof NEED_MORE | t
   return { status, headers, body: buf.subarray(at).toString('latin1'), used: buf.length };
 }
 
-type Outcome =
-  | { kind: 'answer'; parsed: Parsed; closeAfter: boolean }
-  | { kind: 'failure'; shape: string; detail: string; answeredBefore: boolean };
+type Outcome = { kind: 'answer'; parsed: Parsed; closeAfter: boolean } | { kind: 'failure'; shape: string; detail: string; answeredBefore: boolean };
 
 /** One client connection: at most one request outstanding, every event accounted to it. */
 class Connection {
@@ -227,7 +225,12 @@ class Connection {
 
   async send(x: Exchange, host: string, timeoutMs: number): Promise<Outcome> {
     if (this.buf.length > 0) {
-      return { kind: 'failure', shape: 'bytes nobody asked for before a request', detail: JSON.stringify(this.buf.subarray(0, 80).toString('latin1')), answeredBefore: this.answered > 0 };
+      return {
+        kind: 'failure',
+        shape: 'bytes nobody asked for before a request',
+        detail: JSON.stringify(this.buf.subarray(0, 80).toString('latin1')),
+        answeredBefore: this.answered > 0,
+      };
     }
     const body = x.body !== undefined ? Buffer.from(x.body, 'latin1') : undefined;
     const head =
@@ -254,11 +257,21 @@ class Connection {
         const got = this.buf.length;
         const how = this.error !== undefined ? (this.error.code ?? this.error.message) : 'EOF';
         const shape = got === 0 ? `${how} before any response byte on ${reused}` : `${how} mid-response on ${reused}`;
-        return { kind: 'failure', shape, detail: `${x.method} ${x.path} after ${this.answered} answers, ${got} bytes of response`, answeredBefore: this.answered > 0 };
+        return {
+          kind: 'failure',
+          shape,
+          detail: `${x.method} ${x.path} after ${this.answered} answers, ${got} bytes of response`,
+          answeredBefore: this.answered > 0,
+        };
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        return { kind: 'failure', shape: `no answer within ${timeoutMs} ms on ${reused}`, detail: `${x.method} ${x.path}, ${this.buf.length} bytes so far`, answeredBefore: this.answered > 0 };
+        return {
+          kind: 'failure',
+          shape: `no answer within ${timeoutMs} ms on ${reused}`,
+          detail: `${x.method} ${x.path}, ${this.buf.length} bytes so far`,
+          answeredBefore: this.answered > 0,
+        };
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);

@@ -295,10 +295,7 @@ describe('slow clients and resets (H51–H56) with short timeouts', () => {
   });
 
   it('H54: 16 slow-body connections do not starve a normal GET', { timeout: 15_000 }, async () => {
-    const ds = Array.from(
-      { length: 16 },
-      (_, i) => new Dripper(server.port, `POST /h54-${i} HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n`, 'a', 200),
-    );
+    const ds = Array.from({ length: 16 }, (_, i) => new Dripper(server.port, `POST /h54-${i} HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n`, 'a', 200));
     await sleep(300);
     const t0 = Date.now();
     await assertAlive(server.port, 'H54');

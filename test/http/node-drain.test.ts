@@ -21,7 +21,10 @@ function start(app: Application, options: ServeOptions = {}) {
 }
 
 const hello: Application = (_e, startResponse) => {
-  startResponse('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '5']]);
+  startResponse('200 OK', [
+    ['Content-Type', 'text/plain'],
+    ['Content-Length', '5'],
+  ]);
   return ['hello'];
 };
 
@@ -100,9 +103,15 @@ describe('node engine: graceful drain', () => {
       assert.equal(o.error, null, why);
       assert.ok(o.sent > 1, why);
       assert.equal(o.responses.length, o.sent, `every request answered; ${why}`);
-      assert.ok(o.responses.every((r) => r.status === 200 && r.body.toString() === 'hello'), why);
+      assert.ok(
+        o.responses.every((r) => r.status === 200 && r.body.toString() === 'hello'),
+        why,
+      );
       assert.equal(o.responses.at(-1)!.headers.connection, 'close', `the last response says close; ${why}`);
-      assert.ok(o.responses.slice(0, -1).every((r) => r.headers.connection !== 'close'), why);
+      assert.ok(
+        o.responses.slice(0, -1).every((r) => r.headers.connection !== 'close'),
+        why,
+      );
       assert.equal(o.ended, true, `the server closed with a FIN; ${why}`);
     }
   });
@@ -161,7 +170,10 @@ describe('node engine: graceful drain', () => {
 describe('node engine: the request body the application left unread', () => {
   /** The application answers without reading the body. */
   const noRead: Application = (_e, startResponse) => {
-    startResponse('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '2']]);
+    startResponse('200 OK', [
+      ['Content-Type', 'text/plain'],
+      ['Content-Length', '2'],
+    ]);
     return ['no'];
   };
 
@@ -274,7 +286,10 @@ describe('node engine: send timeout', () => {
       for (let i = 0; i < 500 && closed === 0; i++) await sleep(10);
       assert.equal(closed, 1, 'the body close() ran');
       assert.ok(Date.now() - started < 4000, `cut ${Date.now() - started} ms after the client stopped reading`);
-      assert.ok(lines.some((l) => l.includes('send timeout')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes('send timeout')),
+        lines.join('\n'),
+      );
       socket.resume();
       await gone;
     } finally {

@@ -50,7 +50,11 @@ describe('the environ oracle', () => {
 
   it('refuses each waived case with 400 (a waiver hides nothing else)', () => {
     for (const name of Object.keys(WAIVERS)) {
-      assert.deepEqual(got.cases[name]!.responses.map((r) => r.status), [400], `${name} is refused with 400`);
+      assert.deepEqual(
+        got.cases[name]!.responses.map((r) => r.status),
+        [400],
+        `${name} is refused with 400`,
+      );
     }
   });
 

@@ -76,10 +76,7 @@ describe('HTTP door', () => {
   });
 
   it('answers pipelined requests in order', async () => {
-    const r = await rawRequest(
-      server.port,
-      'GET /first HTTP/1.1\r\nHost: h\r\n\r\nGET /second?n=2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
-    );
+    const r = await rawRequest(server.port, 'GET /first HTTP/1.1\r\nHost: h\r\n\r\nGET /second?n=2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
     assert.deepEqual(statuses(r.text), [200, 200]);
     assert.ok(r.text.indexOf('"/first"') < r.text.indexOf('"/second"'));
     assert.equal(r.closed, true);
@@ -126,7 +123,10 @@ describe('HTTP door', () => {
       assert.deepEqual(statuses(r.text), [status], JSON.stringify(bytes.slice(0, 60)));
       assert.equal(r.closed, true, 'the connection is closed after a refusal');
     }
-    assert.ok(logged.some((l) => l.includes('431')), 'refusals are logged');
+    assert.ok(
+      logged.some((l) => l.includes('431')),
+      'refusals are logged',
+    );
   });
 
   it('drops header names with underscores and joins duplicates', async () => {
@@ -225,7 +225,7 @@ describe('HTTP framing', () => {
     assert.equal(r.closed, true);
   });
 
-  it("calls close() when the client disconnects mid-response", async () => {
+  it('calls close() when the client disconnects mid-response', async () => {
     const socket = net.connect({ host: '127.0.0.1', port: server.port });
     await new Promise((r) => socket.once('connect', r));
     socket.write('GET /endless HTTP/1.1\r\nHost: h\r\n\r\n');
@@ -380,7 +380,10 @@ describe('wrong protocol on the port', () => {
       const packet = Buffer.concat([Buffer.from([0, vars.length & 0xff, vars.length >> 8, 0]), vars]);
       const r = await rawRequest(server.port, [packet]);
       assert.deepEqual(statuses(r.text), [400]);
-      assert.ok(lines.some((l) => l.includes('looks like uwsgi on an HTTP port')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes('looks like uwsgi on an HTTP port')),
+        lines.join('\n'),
+      );
     } finally {
       await server.close();
     }
@@ -409,7 +412,10 @@ describe('response timeout (F5: an application that never answers)', () => {
       const r = await rawRequest(server.port, 'GET /never HTTP/1.1\r\nHost: h\r\n\r\n', { timeoutMs: 5000 });
       assert.deepEqual(statuses(r.text), [503]);
       assert.equal(r.closed, true);
-      assert.ok(lines.some((l) => l.includes('no response within 300 ms; answered 503')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes('no response within 300 ms; answered 503')),
+        lines.join('\n'),
+      );
       const stream = await fetch(`${server.url}/stream`);
       assert.equal(await stream.text(), 'tick;tock;');
       assert.equal(await (await fetch(`${server.url}/ok`)).text(), 'fine');
@@ -425,7 +431,10 @@ describe('response timeout (F5: an application that never answers)', () => {
 describe('an answer that does not wait for the request body', () => {
   const refuse: Application = (environ, start) => {
     if (environ.REQUEST_METHOD === 'POST') {
-      start('413 Content Too Large', [['Content-Type', 'text/plain'], ['Content-Length', '8']]);
+      start('413 Content Too Large', [
+        ['Content-Type', 'text/plain'],
+        ['Content-Length', '8'],
+      ]);
       return ['too big\n'];
     }
     start('200 OK', [['Content-Type', 'text/plain']]);

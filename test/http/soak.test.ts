@@ -91,8 +91,10 @@ it(`serves ${TOTAL} mixed requests with a flat heap and no descriptor leak`, { t
   await new Promise((r) => setTimeout(r, 500));
   const afterStats = await stats();
   const growth = afterStats.heap - before.heap;
-  console.log(`soak: ${TOTAL} requests; heap ${(before.heap / 1e6).toFixed(1)} → ${(afterStats.heap / 1e6).toFixed(1)} MB, ` +
-    `rss ${(before.rss / 1e6).toFixed(1)} → ${(afterStats.rss / 1e6).toFixed(1)} MB, fds ${before.fds} → ${afterStats.fds}`);
+  console.log(
+    `soak: ${TOTAL} requests; heap ${(before.heap / 1e6).toFixed(1)} → ${(afterStats.heap / 1e6).toFixed(1)} MB, ` +
+      `rss ${(before.rss / 1e6).toFixed(1)} → ${(afterStats.rss / 1e6).toFixed(1)} MB, fds ${before.fds} → ${afterStats.fds}`,
+  );
   assert.ok(afterStats.fds <= before.fds + 1, `descriptors grew from ${before.fds} to ${afterStats.fds}`);
   assert.ok(growth < 8e6 + before.heap * 0.25, `the heap grew by ${(growth / 1e6).toFixed(1)} MB`);
 });

@@ -72,7 +72,7 @@ describe('1 GiB through the HTTP door, memory flat', { skip: existsSync('/proc/s
     t.diagnostic(`server RSS ${(m.base / MIB).toFixed(0)} MiB before, peak ${(m.peak / MIB).toFixed(0)} MiB during`);
     assert.equal(status, 200);
     assert.equal(got, GIB, 'every byte arrived');
-        assert.ok(m.growth < LIMIT, `RSS grew by ${(m.growth / MIB).toFixed(1)} MiB (from ${(m.base / MIB).toFixed(0)} to ${(m.peak / MIB).toFixed(0)} MiB)`);
+    assert.ok(m.growth < LIMIT, `RSS grew by ${(m.growth / MIB).toFixed(1)} MiB (from ${(m.base / MIB).toFixed(0)} to ${(m.peak / MIB).toFixed(0)} MiB)`);
   });
 
   it('takes 1 GiB up (chunked, the app reads it all) with RSS growth under 256 MiB', async (t) => {
@@ -99,6 +99,6 @@ describe('1 GiB through the HTTP door, memory flat', { skip: existsSync('/proc/s
     const m = w.stop();
     t.diagnostic(`server RSS ${(m.base / MIB).toFixed(0)} MiB before, peak ${(m.peak / MIB).toFixed(0)} MiB during`);
     assert.equal(body, String(GIB), 'the application read every byte');
-        assert.ok(m.growth < LIMIT, `RSS grew by ${(m.growth / MIB).toFixed(1)} MiB (from ${(m.base / MIB).toFixed(0)} to ${(m.peak / MIB).toFixed(0)} MiB)`);
+    assert.ok(m.growth < LIMIT, `RSS grew by ${(m.growth / MIB).toFixed(1)} MiB (from ${(m.base / MIB).toFixed(0)} to ${(m.peak / MIB).toFixed(0)} MiB)`);
   });
 });

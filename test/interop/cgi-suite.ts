@@ -62,7 +62,7 @@ const pythonCommand = (python: string) =>
 const CGI_EXCLUSIONS: Exclusion[] = [
   ...COMMON_EXCLUSIONS,
   // PEP 538: Python coerces the C locale and exports the result into its own environment.
-  ['LC_CTYPE', (ts, py) => (ts === undefined && py === 'C.UTF-8' ? 'Python\'s locale coercion (PEP 538) sets it in its own os.environ' : null)],
+  ['LC_CTYPE', (ts, py) => (ts === undefined && py === 'C.UTF-8' ? "Python's locale coercion (PEP 538) sets it in its own os.environ" : null)],
 ];
 
 export function cgiSuite(fe: CgiFrontEnd): void {
@@ -158,7 +158,7 @@ export function cgiSuite(fe: CgiFrontEnd): void {
       ok(await request(port, { path: url('/hello') }));
     });
 
-    test('environ equals what Python\'s wsgiref CGIHandler gets from the same server', { skip: systemPython() ? false : 'no /usr/bin/python3' }, async () => {
+    test("environ equals what Python's wsgiref CGIHandler gets from the same server", { skip: systemPython() ? false : 'no /usr/bin/python3' }, async () => {
       const asks = [
         { path: url('/app/path?x=1&y=%20z'), headers: { 'X-Custom': 'hello' } as Record<string, string> },
         { method: 'POST', path: url('/form?a=b'), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } as Record<string, string>, body: 'hello' },

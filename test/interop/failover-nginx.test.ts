@@ -60,7 +60,12 @@ http {
 }
 `,
     );
-    nginx = await startPeer('nginx', dir, [findBinary('nginx')!, '-p', dir, '-c', conf, '-e', `${dir}/error.log`, '-g', 'daemon off; master_process off;'], port);
+    nginx = await startPeer(
+      'nginx',
+      dir,
+      [findBinary('nginx')!, '-p', dir, '-c', conf, '-e', `${dir}/error.log`, '-g', 'daemon off; master_process off;'],
+      port,
+    );
   });
 
   after(async () => {

@@ -92,7 +92,11 @@ fastcgiSuite({
   reuses: true,
   exclusions: NGINX_EXCLUSIONS,
   start: (dir, port, backend) =>
-    startNginx(dir, port, nginxConf(dir, port, `upstream tsgi { server 127.0.0.1:${backend}; keepalive 4; }`, 'fastcgi_keep_conn on;\n      fastcgi_pass tsgi;')),
+    startNginx(
+      dir,
+      port,
+      nginxConf(dir, port, `upstream tsgi { server 127.0.0.1:${backend}; keepalive 4; }`, 'fastcgi_keep_conn on;\n      fastcgi_pass tsgi;'),
+    ),
 });
 
 describe('FastCGI door on a Unix socket behind nginx', { skip: missing() ?? false, timeout: 60_000 }, () => {
@@ -130,7 +134,7 @@ describe('FastCGI door on a Unix socket behind nginx', { skip: missing() ?? fals
     assert.equal(post.body.toString().split(' ')[0], '5');
   });
 
-  test('stderr: wsgi.errors lines land in nginx\'s error log', async () => {
+  test("stderr: wsgi.errors lines land in nginx's error log", async () => {
     const r = await request(port, { path: '/errors' });
     assert.equal(r.body.toString(), 'logged\n');
     // nginx writes the record before it finishes the response; its log line is there by now.

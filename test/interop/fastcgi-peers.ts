@@ -226,11 +226,11 @@ function pythonSpelling(value: string): string {
 export type Exclusion = [key: string | RegExp, why: (ts: string | undefined, py: string | undefined) => string | null];
 
 export const COMMON_EXCLUSIONS: Exclusion[] = [
-  ['REMOTE_PORT', () => 'the client\'s ephemeral port differs per connection'],
+  ['REMOTE_PORT', () => "the client's ephemeral port differs per connection"],
   ['wsgi.input', () => 'an object: its repr differs by language'],
   ['wsgi.errors', () => 'an object: its repr differs by language'],
   ['wsgi.file_wrapper', () => 'an object: its repr differs by language'],
-  ['wsgi.input_terminated', (ts, py) => (py === undefined && ts === 'true' ? 'a tsgi (gunicorn, waitress) extension Python\'s server does not set' : null)],
+  ['wsgi.input_terminated', (ts, py) => (py === undefined && ts === 'true' ? "a tsgi (gunicorn, waitress) extension Python's server does not set" : null)],
   [/^HTTP_CONTENT_(TYPE|LENGTH)$/, (ts) => (ts === undefined ? 'tsgi drops the duplicates of CONTENT_TYPE/CONTENT_LENGTH (RFC 3875 4.1.18)' : null)],
 ];
 
@@ -265,8 +265,18 @@ export function startPythonFastcgi(dir: string, port: number): Promise<Peer> {
   return startPeer(
     'uwsgi-fastcgi',
     dir,
-    [findBinary('uwsgi')!, ...plugin, '--fastcgi-socket', `127.0.0.1:${port}`, '--wsgi-file', PY_ENVIRON_APP,
-      '--callable', 'application_with_body', '--die-on-term', '--disable-logging'],
+    [
+      findBinary('uwsgi')!,
+      ...plugin,
+      '--fastcgi-socket',
+      `127.0.0.1:${port}`,
+      '--wsgi-file',
+      PY_ENVIRON_APP,
+      '--callable',
+      'application_with_body',
+      '--die-on-term',
+      '--disable-logging',
+    ],
     port,
   );
 }

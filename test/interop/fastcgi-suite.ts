@@ -48,10 +48,13 @@ export interface FastcgiFrontEnd {
 /** What differs between tsgi and uWSGI's FastCGI socket whatever the front end. */
 const FASTCGI_EXCLUSIONS: Exclusion[] = [
   ...COMMON_EXCLUSIONS,
-  ['SERVER_SOFTWARE', () => 'tsgi names itself (tsgi/<version>); uWSGI passes on the front end\'s'],
+  ['SERVER_SOFTWARE', () => "tsgi names itself (tsgi/<version>); uWSGI passes on the front end's"],
   ['RAW_URI', (_ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
-  [/^uwsgi\./, (ts) => (ts === undefined ? 'uWSGI\'s own keys (uwsgi.version, uwsgi.node, ...)' : null)],
-  [/^CONTENT_(TYPE|LENGTH)$/, (ts, py) => (ts === undefined && py === '' ? 'tsgi leaves out the empty CONTENT_TYPE/CONTENT_LENGTH nginx sends on a GET, as its HTTP door does' : null)],
+  [/^uwsgi\./, (ts) => (ts === undefined ? "uWSGI's own keys (uwsgi.version, uwsgi.node, ...)" : null)],
+  [
+    /^CONTENT_(TYPE|LENGTH)$/,
+    (ts, py) => (ts === undefined && py === '' ? 'tsgi leaves out the empty CONTENT_TYPE/CONTENT_LENGTH nginx sends on a GET, as its HTTP door does' : null),
+  ],
 ];
 
 export function fastcgiSuite(fe: FastcgiFrontEnd): void {
@@ -161,7 +164,7 @@ export function fastcgiSuite(fe: FastcgiFrontEnd): void {
         ok(await request(port, { path: '/hello' }));
         return;
       }
-      assert.equal(r.complete, false, `the client got a whole response: ${JSON.stringify(r.headers)} ${r.body.toString("latin1").slice(0, 200)}${logs()}`);
+      assert.equal(r.complete, false, `the client got a whole response: ${JSON.stringify(r.headers)} ${r.body.toString('latin1').slice(0, 200)}${logs()}`);
       ok(await request(port, { path: '/hello' }));
     });
 
@@ -207,6 +210,10 @@ export function fastcgiSuite(fe: FastcgiFrontEnd): void {
  * (PATH_INFO = the path, SCRIPT_NAME = ""), where uWSGI passes SCRIPT_NAME on and has no PATH_INFO.
  */
 export const UNSPLIT_PATH: Exclusion[] = [
-  ['SCRIPT_NAME', (ts, py) => (ts === '' && py !== undefined && py !== '' ? 'the front end sent no PATH_INFO: its SCRIPT_NAME is the whole path, which tsgi serves at the root' : null)],
+  [
+    'SCRIPT_NAME',
+    (ts, py) =>
+      ts === '' && py !== undefined && py !== '' ? 'the front end sent no PATH_INFO: its SCRIPT_NAME is the whole path, which tsgi serves at the root' : null,
+  ],
   ['PATH_INFO', (ts, py) => (py === undefined && ts !== undefined ? 'the front end sent no PATH_INFO: tsgi derives it (docs/deploy.md, FastCGI)' : null)],
 ];

@@ -72,24 +72,30 @@ describe('uwsgi door on a Unix socket behind nginx', { skip: missing() ?? false 
   let port = 0;
   let tsgi: UwsgiServerHandle | undefined;
   let nginx: Peer | undefined;
-  before(async () => {
-    dir = tempDir('nginx-unix');
-    port = await freePort();
-    tsgi = await serveUwsgi(interopApp, { path: path.join(dir, 'tsgi.sock'), log: quietLog });
-    nginx = await startNginx(dir, port, `unix:${dir}/tsgi.sock`);
-  }, { timeout: 30_000 });
-  after(async () => {
-    await nginx?.stop();
-    await tsgi?.close();
-    if (dir) removeDir(dir);
-  }, { timeout: 30_000 });
+  before(
+    async () => {
+      dir = tempDir('nginx-unix');
+      port = await freePort();
+      tsgi = await serveUwsgi(interopApp, { path: path.join(dir, 'tsgi.sock'), log: quietLog });
+      nginx = await startNginx(dir, port, `unix:${dir}/tsgi.sock`);
+    },
+    { timeout: 30_000 },
+  );
+  after(
+    async () => {
+      await nginx?.stop();
+      await tsgi?.close();
+      if (dir) removeDir(dir);
+    },
+    { timeout: 30_000 },
+  );
 
   test('GET and POST', { timeout: 30_000 }, async () => {
     const get = await request(port, { path: '/via/unix?q=1' });
     assert.equal(get.status, 200, nginx!.log());
     const env = parseDump(get.body);
     assert.equal(env.get('PATH_INFO'), '/via/unix');
-    assert.equal(env.get('REMOTE_ADDR'), '127.0.0.1', 'the client address nginx reports, not the socket\'s');
+    assert.equal(env.get('REMOTE_ADDR'), '127.0.0.1', "the client address nginx reports, not the socket's");
     const post = await request(port, { method: 'POST', path: '/echo', body: 'hello' });
     assert.match(post.body.toString(), /^5 /);
   });

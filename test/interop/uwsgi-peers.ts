@@ -355,17 +355,26 @@ function pythonSpelling(value: string): string {
  * its reason. A function returns the reason when the difference is the expected one, else null.
  */
 export const EXCLUDED: ReadonlyArray<[key: string | RegExp, why: (ts: string | undefined, py: string | undefined) => string | null]> = [
-  ['SERVER_SOFTWARE', () => 'tsgi names itself (tsgi/<version>); uWSGI passes on the front end\'s value or has none'],
-  ['REMOTE_PORT', () => 'the front end\'s ephemeral port differs per connection, and tsgi drops the uWSGI router\'s byte-swapped one'],
+  ['SERVER_SOFTWARE', () => "tsgi names itself (tsgi/<version>); uWSGI passes on the front end's value or has none"],
+  ['REMOTE_PORT', () => "the front end's ephemeral port differs per connection, and tsgi drops the uWSGI router's byte-swapped one"],
   ['RAW_URI', (_ts, py) => (py === undefined ? 'a tsgi (gunicorn) extension uWSGI does not set' : null)],
   ['wsgi.input', () => 'an object: its repr differs by language'],
   ['wsgi.errors', () => 'an object: its repr differs by language'],
   ['wsgi.file_wrapper', () => 'an object: its repr differs by language'],
   ['wsgi.input_terminated', (ts, py) => (py === undefined && ts === 'true' ? 'tsgi always knows where the body ends; uWSGI 2.0 does not set the key' : null)],
-  [/^uwsgi\./, (ts) => (ts === undefined ? 'uWSGI\'s own keys (uwsgi.version, uwsgi.node, ...)' : null)],
-  [/^HTTP_CONTENT_(TYPE|LENGTH)$/, (ts) => (ts === undefined ? 'tsgi drops the duplicates of CONTENT_TYPE/CONTENT_LENGTH (RFC 3875 4.1.18); uWSGI keeps them' : null)],
-  [/^CONTENT_(TYPE|LENGTH)$/, (ts, py) => (ts === undefined && py === '' ? 'tsgi leaves out the empty CONTENT_TYPE/CONTENT_LENGTH nginx sends on a GET, as its HTTP door does' : null)],
-  ['SCRIPT_NAME', (ts, py) => (py === undefined && ts === '' ? 'nginx sends no SCRIPT_NAME: tsgi defaults it to "" (PEP 3333 requires it), uWSGI leaves it out' : null)],
+  [/^uwsgi\./, (ts) => (ts === undefined ? "uWSGI's own keys (uwsgi.version, uwsgi.node, ...)" : null)],
+  [
+    /^HTTP_CONTENT_(TYPE|LENGTH)$/,
+    (ts) => (ts === undefined ? 'tsgi drops the duplicates of CONTENT_TYPE/CONTENT_LENGTH (RFC 3875 4.1.18); uWSGI keeps them' : null),
+  ],
+  [
+    /^CONTENT_(TYPE|LENGTH)$/,
+    (ts, py) => (ts === undefined && py === '' ? 'tsgi leaves out the empty CONTENT_TYPE/CONTENT_LENGTH nginx sends on a GET, as its HTTP door does' : null),
+  ],
+  [
+    'SCRIPT_NAME',
+    (ts, py) => (py === undefined && ts === '' ? 'nginx sends no SCRIPT_NAME: tsgi defaults it to "" (PEP 3333 requires it), uWSGI leaves it out' : null),
+  ],
 ];
 
 /** Differences between the two dumps that no exclusion explains, one line each. */
@@ -387,8 +396,18 @@ export function startPythonUwsgi(dir: string, port: number): Promise<Peer> {
   return startPeer(
     'uwsgi-python',
     dir,
-    [findBinary('uwsgi')!, ...uwsgiPlugin('python3'), '--socket', `127.0.0.1:${port}`, '--wsgi-file', PY_ENVIRON_APP,
-      '--callable', 'application_with_body', '--die-on-term', '--disable-logging'],
+    [
+      findBinary('uwsgi')!,
+      ...uwsgiPlugin('python3'),
+      '--socket',
+      `127.0.0.1:${port}`,
+      '--wsgi-file',
+      PY_ENVIRON_APP,
+      '--callable',
+      'application_with_body',
+      '--die-on-term',
+      '--disable-logging',
+    ],
     port,
   );
 }

@@ -19,15 +19,19 @@ frontEndSuite({
       [
         findBinary('uwsgi')!,
         ...uwsgiPlugin('http'),
-        '--http', `127.0.0.1:${port}`,
-        '--http-to', `127.0.0.1:${backend}`,
+        '--http',
+        `127.0.0.1:${port}`,
+        '--http-to',
+        `127.0.0.1:${backend}`,
         // Without it the router drops chunked request bodies (fixture uwsgi-router-chunked.bin).
         '--http-chunked-input',
         // The router reads request headers into this buffer (default 4 KiB): room for an 8 KB header.
-        '--buffer-size', '32768',
+        '--buffer-size',
+        '32768',
         // No --master: a plain process to stop by pid. Without a master, uWSGI stays up only with
         // a socket of its own; this one idles on a kernel-chosen loopback port.
-        '--socket', '127.0.0.1:0',
+        '--socket',
+        '127.0.0.1:0',
         '--disable-logging',
       ],
       port,

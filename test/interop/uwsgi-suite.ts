@@ -53,19 +53,25 @@ export function frontEndSuite(fe: FrontEnd): void {
     const logs = () => `\n--- ${fe.name} log ---\n${peer?.log().slice(-3000) ?? ''}\n--- tsgi log ---\n${logLines.slice(-20).join('\n')}`;
     const ok = (r: Reply) => assert.equal(r.status, 200, `status ${r.status}: ${r.body.toString('latin1').slice(0, 300)}${logs()}`);
 
-    before(async () => {
-      dir = tempDir(fe.name.replace(/\W+/g, '-'));
-      port = await freePort();
-      backend = await freePort();
-      tsgi = await startTsgi(backend);
-      peer = await fe.start(dir, port, backend);
-    }, { timeout: 30_000 });
+    before(
+      async () => {
+        dir = tempDir(fe.name.replace(/\W+/g, '-'));
+        port = await freePort();
+        backend = await freePort();
+        tsgi = await startTsgi(backend);
+        peer = await fe.start(dir, port, backend);
+      },
+      { timeout: 30_000 },
+    );
 
-    after(async () => {
-      await peer?.stop();
-      await tsgi?.close();
-      if (dir) removeDir(dir);
-    }, { timeout: 30_000 });
+    after(
+      async () => {
+        await peer?.stop();
+        await tsgi?.close();
+        if (dir) removeDir(dir);
+      },
+      { timeout: 30_000 },
+    );
 
     test('GET with a query string', { timeout: 60_000 }, async () => {
       const r = await request(port, { path: '/app/path?x=1&y=%20z', headers: { 'X-Custom': 'hello' } });

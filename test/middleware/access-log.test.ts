@@ -93,7 +93,7 @@ describe('encoders', () => {
     }
   });
 
-  it('format by name through formatAccessLine (the prefork access log\'s signature)', () => {
+  it("format by name through formatAccessLine (the prefork access log's signature)", () => {
     const e = entry('/apache_pb.gif', { 'User-Agent': 'ua' });
     assert.equal(formatAccessLine(e), encodeCombined(e));
     assert.equal(formatAccessLine(e, 'common'), encodeCommon(e));
@@ -226,6 +226,7 @@ describe('accessLog in-process', () => {
     await request(
       compose(
         ok(
+          // biome-ignore lint/correctness/useYield: a generator that fails before its first chunk
           (function* () {
             throw new Error('early');
           })(),
@@ -288,7 +289,7 @@ describe('accessLog in-process', () => {
   it('writes common and combined lines, custom encoders, and skips', async () => {
     const common = capture('common');
     await request(compose(ok(['abc']), common.mw), '/p', { headers: { 'User-Agent': 'ua' } });
-    assert.match(common.lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/p HTTP\/1\.1" 200 3 \d+$/, "%D (microseconds) ends the line");
+    assert.match(common.lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/p HTTP\/1\.1" 200 3 \d+$/, '%D (microseconds) ends the line');
     const combined = capture('combined');
     await request(compose(ok(['abc']), combined.mw), '/p', { headers: { 'User-Agent': 'ua' } });
     assert.match(combined.lines[0]!, /"GET \/p HTTP\/1\.1" 200 3 "-" "ua" \d+$/);

@@ -55,7 +55,15 @@ describe('negotiation', () => {
   });
 
   it('knows which types compress', () => {
-    for (const t of ['text/html', 'text/css', 'application/json', 'application/javascript', 'image/svg+xml', 'application/problem+json', 'application/atom+xml']) {
+    for (const t of [
+      'text/html',
+      'text/css',
+      'application/json',
+      'application/javascript',
+      'image/svg+xml',
+      'application/problem+json',
+      'application/atom+xml',
+    ]) {
       assert.equal(isCompressible(t), true, t);
     }
     for (const t of ['text/event-stream', 'image/png', 'video/mp4', 'application/zip', 'application/octet-stream', 'font/woff2']) {
@@ -112,10 +120,29 @@ describe('compress in-process', () => {
 
   it('skips encoded, no-transform, event-stream, partial, bodiless and binary responses', async () => {
     const cases: Array<[string, HeaderList, Status?]> = [
-      ['already encoded', [['Content-Type', 'text/plain'], ['Content-Encoding', 'gzip']]],
-      ['no-transform', [['Content-Type', 'text/plain'], ['Cache-Control', 'public, no-transform']]],
+      [
+        'already encoded',
+        [
+          ['Content-Type', 'text/plain'],
+          ['Content-Encoding', 'gzip'],
+        ],
+      ],
+      [
+        'no-transform',
+        [
+          ['Content-Type', 'text/plain'],
+          ['Cache-Control', 'public, no-transform'],
+        ],
+      ],
       ['event stream', [['Content-Type', 'text/event-stream']]],
-      ['partial content', [['Content-Type', 'text/plain'], ['Content-Range', 'bytes 0-4499/9000']], '206 Partial Content'],
+      [
+        'partial content',
+        [
+          ['Content-Type', 'text/plain'],
+          ['Content-Range', 'bytes 0-4499/9000'],
+        ],
+        '206 Partial Content',
+      ],
       ['png', [['Content-Type', 'image/png']]],
       ['no content type', []],
     ];
@@ -125,7 +152,16 @@ describe('compress in-process', () => {
       assert.equal(res.header('Vary'), undefined, name);
       assert.equal(res.text, TEXT, name);
     }
-    const notModified = await run(respond([], [['Content-Type', 'text/plain'], ['ETag', '"x"']], '304 Not Modified'));
+    const notModified = await run(
+      respond(
+        [],
+        [
+          ['Content-Type', 'text/plain'],
+          ['ETag', '"x"'],
+        ],
+        '304 Not Modified',
+      ),
+    );
     assert.equal(notModified.statusCode, 304);
     assert.equal(notModified.header('Content-Encoding'), undefined);
     const noContent = await run(respond([], [['Content-Type', 'text/plain']], '204 No Content'));

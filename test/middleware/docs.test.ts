@@ -12,7 +12,15 @@ import type { Application } from '../../src/spec.js';
 import { request } from '../../src/testing/index.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PAGES = ['compose', 'middleware/static', 'middleware/compress', 'middleware/proxy', 'middleware/access-log', 'middleware/request-id', 'middleware/error-page'];
+const PAGES = [
+  'compose',
+  'middleware/static',
+  'middleware/compress',
+  'middleware/proxy',
+  'middleware/access-log',
+  'middleware/request-id',
+  'middleware/error-page',
+];
 const TARGETS: Record<string, string> = {
   tsgi: 'src/index.ts',
   'tsgi/middleware': 'src/middleware/index.ts',

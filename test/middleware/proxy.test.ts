@@ -79,9 +79,7 @@ describe('addresses and trust', () => {
   it('parses RFC 7239 Forwarded, quoted strings included', () => {
     assert.deepEqual(parseForwarded('for="_gazonk"'), [{ for: '_gazonk' }]);
     assert.deepEqual(parseForwarded('For="[2001:db8:cafe::17]:4711"'), [{ for: '[2001:db8:cafe::17]:4711' }]);
-    assert.deepEqual(parseForwarded('for=192.0.2.60;proto=http;by=203.0.113.43'), [
-      { for: '192.0.2.60', proto: 'http', by: '203.0.113.43' },
-    ]);
+    assert.deepEqual(parseForwarded('for=192.0.2.60;proto=http;by=203.0.113.43'), [{ for: '192.0.2.60', proto: 'http', by: '203.0.113.43' }]);
     assert.deepEqual(parseForwarded('for=192.0.2.43, for=198.51.100.17'), [{ for: '192.0.2.43' }, { for: '198.51.100.17' }]);
     assert.deepEqual(parseForwarded('for="a,b\\"c";host=x'), [{ for: 'a,b"c', host: 'x' }]);
   });

@@ -53,10 +53,7 @@ describe('requestId in-process', () => {
 
   it('takes a header name, a generator and a validator', async () => {
     let n = 0;
-    const app = compose(
-      showId,
-      requestId({ header: 'X-Correlation-ID', generate: () => `req-${++n}`, validate: (id) => /^c-\d+$/.test(id) }),
-    );
+    const app = compose(showId, requestId({ header: 'X-Correlation-ID', generate: () => `req-${++n}`, validate: (id) => /^c-\d+$/.test(id) }));
     const a = await request(app, '/', { headers: { 'X-Correlation-ID': 'c-42' } });
     assert.equal(a.text, 'c-42');
     assert.equal(a.header('X-Correlation-ID'), 'c-42');

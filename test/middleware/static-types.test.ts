@@ -51,7 +51,7 @@ const EXPECTED: Record<string, string> = {
   'song.mp3': 'audio/mpeg',
   // unknown or absent extensions
   'blob.unknownext': 'application/octet-stream',
-  'Makefile': 'application/octet-stream',
+  Makefile: 'application/octet-stream',
 };
 
 let root: string;

@@ -32,13 +32,30 @@ const app: Application = async (environ, start) => {
   switch (environ.PATH_INFO) {
     case '/environ': {
       start('200 OK', [['Content-Type', 'application/json']]);
-      const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_URI', 'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_X_TEST', 'wsgi.url_scheme'] as const;
+      const keys = [
+        'REQUEST_METHOD',
+        'SCRIPT_NAME',
+        'PATH_INFO',
+        'QUERY_STRING',
+        'REQUEST_URI',
+        'SERVER_NAME',
+        'SERVER_PORT',
+        'REMOTE_ADDR',
+        'HTTP_HOST',
+        'HTTP_X_TEST',
+        'wsgi.url_scheme',
+      ] as const;
       const seen: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, environ[k] ?? null]));
       seen.user = (environ['tsgi.node.req'] as { user?: string }).user ?? null;
       return [JSON.stringify(seen)];
     }
     case '/cookies':
-      start('200 OK', [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Powered-By', 'tsgi'], ['Content-Type', 'text/plain']]);
+      start('200 OK', [
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+        ['X-Powered-By', 'tsgi'],
+        ['Content-Type', 'text/plain'],
+      ]);
       return ['cookies'];
     case '/upload': {
       const hash = createHash('sha256');
@@ -225,7 +242,9 @@ describe('toNodeListener on a bare node:http server', () => {
   let server: http.Server;
   let url: string;
   before(async () => {
-    ({ server, url } = await listen(toNodeListener(app, { log: silentLogger, scriptName: '/base', serverName: 'svc.local', serverPort: 80 }) as http.RequestListener));
+    ({ server, url } = await listen(
+      toNodeListener(app, { log: silentLogger, scriptName: '/base', serverName: 'svc.local', serverPort: 80 }) as http.RequestListener,
+    ));
   });
   after(() => close(server));
 

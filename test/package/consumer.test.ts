@@ -191,7 +191,7 @@ for (const type of ['commonjs', 'module'] as const) {
       }
     });
 
-    it('a wrong export name lists the module\'s real exports', async () => {
+    it("a wrong export name lists the module's real exports", async () => {
       const r = await tsgi(['named.ts:nope', '--check-config'], path.join(dir, 'configured'));
       assert.equal(r.code, 1);
       assert.match(r.stderr, /named\.ts has no export named "nope" \(exports: hello\)/);
@@ -213,7 +213,9 @@ for (const type of ['commonjs', 'module'] as const) {
       assert.deepEqual(out, { serve: 'function', validate: 'function', status: 201, text: 'made /thing' });
     });
 
-    it('with tsx installed, what Node cannot strip loads through tsx', { skip: type === 'commonjs' && NATIVE_TS ? 'proved once, in the ES module project' : false }, async () => {
+    it('with tsx installed, what Node cannot strip loads through tsx', {
+      skip: type === 'commonjs' && NATIVE_TS ? 'proved once, in the ES module project' : false,
+    }, async () => {
       if (NATIVE_TS) await must('npm', ['install', ...INSTALL, '--save-dev', 'tsx'], dir);
       const cli = await startCli(['enum-app.ts', '--bind', '127.0.0.1:0'], { cwd: dir, bin: bin(), env: { PATH: ENV.PATH } });
       try {

@@ -52,7 +52,9 @@ describe('prefork binds', { timeout: 60_000 }, () => {
     const dir = tmp();
     const sock = path.join(dir, 'app.sock');
     // A socket file nobody listens on, as a server killed with SIGKILL leaves it.
-    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise((r) => holder.stdout!.once('data', r));
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
@@ -106,7 +108,15 @@ describe('prefork binds', { timeout: 60_000 }, () => {
     try {
       await waitFor('listening', () => /Listening at: uwsgi:\/\/127\.0\.0\.1:\d+/.test(s.stderr()));
       const port = Number(/Listening at: uwsgi:\/\/127\.0\.0\.1:(\d+)/.exec(s.stderr())![1]);
-      const vars: Record<string, string> = { REQUEST_METHOD: 'GET', PATH_INFO: '/pid', QUERY_STRING: '', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_NAME: 'x', SERVER_PORT: '80', REQUEST_URI: '/pid' };
+      const vars: Record<string, string> = {
+        REQUEST_METHOD: 'GET',
+        PATH_INFO: '/pid',
+        QUERY_STRING: '',
+        SERVER_PROTOCOL: 'HTTP/1.1',
+        SERVER_NAME: 'x',
+        SERVER_PORT: '80',
+        REQUEST_URI: '/pid',
+      };
       const packet = encodePacket(Object.entries(vars));
       const reply = await new Promise<string>((resolve, reject) => {
         const c = net.connect({ host: '127.0.0.1', port }, () => c.write(packet));

@@ -74,7 +74,10 @@ describe('application faults through a prefork worker (F1–F4)', { timeout: 60_
     assert.match(r.text, /transfer-encoding: chunked\r\n/i);
     assert.match(r.text, /\r\n8\r\npartial-\r\n$/, 'partial body, never the terminal 0 chunk');
     assert.equal((r.text.match(/HTTP\/1\.1/g) ?? []).length, 1, 'the pipelined request is not answered on a broken connection');
-    await waitFor('close() and the log', () => cli.stderr().includes(`fault app: close() ran (pid ${pid})`) && cli.stderr().includes('the fault app raises mid-body'));
+    await waitFor(
+      'close() and the log',
+      () => cli.stderr().includes(`fault app: close() ran (pid ${pid})`) && cli.stderr().includes('the fault app raises mid-body'),
+    );
     await sameWorker();
   });
 

@@ -249,7 +249,10 @@ for (const engine of ['net', 'node']) {
         await rig.within('a third worker serving', async () => (await workerPids(rig.httpPort, 20)).size === 3);
         await rig.progress('load with three workers', 10);
         rig.cli.child.kill('SIGTTOU');
-        await rig.within('the oldest worker drained and gone, the load running', async () => exits(rig.cli.stderr()) >= 1 && (await childrenOf(rig.master)).length === 2);
+        await rig.within(
+          'the oldest worker drained and gone, the load running',
+          async () => exits(rig.cli.stderr()) >= 1 && (await childrenOf(rig.master)).length === 2,
+        );
         await rig.progress('load with two workers again', 20);
         // The scenario proves something only if the drained worker held keep-alive connections of the
         // clients (the kernel may have handed every connection to the other one).
@@ -282,10 +285,17 @@ for (const engine of ['net', 'node']) {
         t.diagnostic(`exit ${exitCode} ${Date.now() - t0} ms after SIGTERM`);
         if (exitCode !== 'running' && exitCode !== 0) rig.problems.push(`the master exited with ${exitCode}, not 0`);
         // Nothing listens any more: every loop meets a refusal (or a 502 from nginx) and ends by itself.
-        await rig.within('every client loop to meet the refusal', async () => {
-          const ended = await Promise.race([Promise.all(rig.loads.map(({ load }) => load.ended)).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
-          return ended;
-        }, 10_000);
+        await rig.within(
+          'every client loop to meet the refusal',
+          async () => {
+            const ended = await Promise.race([
+              Promise.all(rig.loads.map(({ load }) => load.ended)).then(() => true),
+              new Promise<false>((r) => setTimeout(() => r(false), 100)),
+            ]);
+            return ended;
+          },
+          10_000,
+        );
       }),
     );
   });

@@ -32,7 +32,10 @@ it('--reload serves new code after a change and shows errors on the development 
     let body = '';
     for (let i = 0; i < 150 && body !== 'v2'; i++) {
       await sleep(100);
-      body = await fetch(cli.url).then((r) => r.text(), () => '');
+      body = await fetch(cli.url).then(
+        (r) => r.text(),
+        () => '',
+      );
     }
     assert.equal(body, 'v2', `no reload seen:\n${cli.stderr()}`);
   } finally {

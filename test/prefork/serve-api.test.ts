@@ -32,11 +32,13 @@ describe('serve() handle', () => {
       listener = h.listener;
       assert.equal(h.url, `http+unix://${sock}`);
       const body = await new Promise<string>((resolve, reject) =>
-        http.get({ socketPath: sock, path: '/', agent: false }, (res) => {
-          let b = '';
-          res.on('data', (d) => (b += d));
-          res.on('end', () => resolve(b));
-        }).on('error', reject),
+        http
+          .get({ socketPath: sock, path: '/', agent: false }, (res) => {
+            let b = '';
+            res.on('data', (d) => (b += d));
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject),
       );
       assert.equal(body, 'hi');
     }

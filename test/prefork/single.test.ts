@@ -15,12 +15,14 @@ async function keepAlive(port: number, paths: string[]): Promise<string[]> {
     for (const p of paths) {
       out.push(
         await new Promise<string>((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
-            let body = '';
-            res.setEncoding('latin1');
-            res.on('data', (d) => (body += d));
-            res.on('end', () => resolve(body));
-          }).on('error', reject);
+          http
+            .get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
+              let body = '';
+              res.setEncoding('latin1');
+              res.on('data', (d) => (body += d));
+              res.on('end', () => resolve(body));
+            })
+            .on('error', reject);
         }),
       );
     }

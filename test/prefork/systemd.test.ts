@@ -50,7 +50,9 @@ function notifySocket(dir: string): Promise<{ path: string; messages: string[]; 
 const fields = (m: string) => Object.fromEntries(m.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 
 describe('under systemd', { timeout: 60_000 }, () => {
-  it('sd_notify: READY=1 with MAINPID once serving, RELOADING=1 then READY=1 around a reload, STOPPING=1 at TERM', { skip: needs('python3', 'systemd-notify') }, async () => {
+  it('sd_notify: READY=1 with MAINPID once serving, RELOADING=1 then READY=1 around a reload, STOPPING=1 at TERM', {
+    skip: needs('python3', 'systemd-notify'),
+  }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-notify-'));
     const n = await notifySocket(dir);
     const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2'], { env: { NOTIFY_SOCKET: n.path } });
@@ -96,7 +98,9 @@ describe('under systemd', { timeout: 60_000 }, () => {
   });
 
   const root = process.getuid?.() === 0;
-  it('--socket-owner/--socket-group by name and by id give the unix socket to that user and group', { skip: root ? false : 'needs root (chown to another user)' }, async () => {
+  it('--socket-owner/--socket-group by name and by id give the unix socket to that user and group', {
+    skip: root ? false : 'needs root (chown to another user)',
+  }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-owner-'));
     try {
       for (const [owner, group] of [

@@ -62,7 +62,7 @@ describe('BodyQueue framing', () => {
     assert.equal(await drain(q), 'hello world');
   });
 
-  it('chunked: a malformed body fails the queue with the decoder\'s 400, after what came before it', async () => {
+  it("chunked: a malformed body fails the queue with the decoder's 400, after what came before it", async () => {
     let broken: ClientError | null = null;
     const { q } = queue({ framing: { kind: 'chunked' }, onBroken: (e) => (broken = e) });
     assert.equal(q.feed(b('5\r\nhello\r\n0x5\r\n')), 15);

@@ -11,7 +11,7 @@ import { ValidationError, validate } from '../../src/validate.js';
 import { createEnviron } from '../../src/testing/index.js';
 import type { Application, HeaderList, StartResponse, Status } from '../../src/spec.js';
 
-test('the table: 1xx and 204 forbid Content-Length and Transfer-Encoding, 304 allows the representation\'s length', () => {
+test("the table: 1xx and 204 forbid Content-Length and Transfer-Encoding, 304 allows the representation's length", () => {
   assert.deepEqual(NO_CONTENT['1xx'], { contentLength: 'forbidden', transferEncoding: 'forbidden', contentType: 'forbidden' });
   assert.deepEqual(NO_CONTENT[204], { contentLength: 'forbidden', transferEncoding: 'forbidden', contentType: 'forbidden' });
   assert.deepEqual(NO_CONTENT[304], { contentLength: 'representation', transferEncoding: 'allowed', contentType: 'forbidden' });
@@ -35,7 +35,13 @@ async function framed(status: string, method: string): Promise<{ bodyless: boole
   return out;
 }
 
-for (const [status, code] of [['200 OK', 200], ['204 No Content', 204], ['205 Reset Content', 205], ['304 Not Modified', 304], ['404 Not Found', 404]] as const) {
+for (const [status, code] of [
+  ['200 OK', 200],
+  ['204 No Content', 204],
+  ['205 Reset Content', 205],
+  ['304 Not Modified', 304],
+  ['404 Not Found', 404],
+] as const) {
   test(`${status}: the runner frames it as the table says, and validate() checks it the same way`, async () => {
     for (const method of ['GET', 'HEAD']) {
       const f = await framed(status, method);

@@ -61,7 +61,15 @@ const ROWS: Row[] = [
   {
     name: 'the drift case: empty SERVER_PORT and SERVER_PROTOCOL, SCRIPT_NAME + REQUEST_URI, no PATH_INFO',
     vars: [...GET, ['SERVER_PORT', ''], ['SERVER_PROTOCOL', ''], ['SCRIPT_NAME', '/a'], ['REQUEST_URI', '/a/b']],
-    expect: { SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.0', SCRIPT_NAME: '/a', PATH_INFO: '/b', QUERY_STRING: '', REQUEST_URI: '/a/b', SERVER_NAME: 'localhost' },
+    expect: {
+      SERVER_PORT: '80',
+      SERVER_PROTOCOL: 'HTTP/1.0',
+      SCRIPT_NAME: '/a',
+      PATH_INFO: '/b',
+      QUERY_STRING: '',
+      REQUEST_URI: '/a/b',
+      SERVER_NAME: 'localhost',
+    },
   },
   {
     name: 'empty SERVER_NAME, missing SERVER_PORT and SERVER_PROTOCOL',
@@ -72,9 +80,21 @@ const ROWS: Row[] = [
     name: 'nothing but REQUEST_METHOD: every required key is there, and nothing optional',
     vars: GET,
     expect: {
-      REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: '', QUERY_STRING: '', SERVER_NAME: 'localhost', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.0',
-      CONTENT_TYPE: undefined, CONTENT_LENGTH: undefined, REMOTE_ADDR: undefined, REMOTE_PORT: undefined, REQUEST_URI: undefined,
-      'wsgi.url_scheme': 'http', 'wsgi.input_terminated': true, 'wsgi.multithread': false,
+      REQUEST_METHOD: 'GET',
+      SCRIPT_NAME: '',
+      PATH_INFO: '',
+      QUERY_STRING: '',
+      SERVER_NAME: 'localhost',
+      SERVER_PORT: '80',
+      SERVER_PROTOCOL: 'HTTP/1.0',
+      CONTENT_TYPE: undefined,
+      CONTENT_LENGTH: undefined,
+      REMOTE_ADDR: undefined,
+      REMOTE_PORT: undefined,
+      REQUEST_URI: undefined,
+      'wsgi.url_scheme': 'http',
+      'wsgi.input_terminated': true,
+      'wsgi.multithread': false,
     },
   },
   {
@@ -124,7 +144,16 @@ const ROWS: Row[] = [
   },
   {
     name: 'HTTP_* repeated: joined with "," and cookies with "; "; an equal HTTP_HOST repeat collapses',
-    vars: [...GET, ['HTTP_X_DUP', 'a'], ['HTTP_HOST', 'h.test'], ['HTTP_COOKIE', 'c=1'], ['HTTP_X_DUP', 'b'], ['HTTP_COOKIE', 'd=2'], ['HTTP_HOST', 'h.test'], ['HTTP_X_EMPTY', '']],
+    vars: [
+      ...GET,
+      ['HTTP_X_DUP', 'a'],
+      ['HTTP_HOST', 'h.test'],
+      ['HTTP_COOKIE', 'c=1'],
+      ['HTTP_X_DUP', 'b'],
+      ['HTTP_COOKIE', 'd=2'],
+      ['HTTP_HOST', 'h.test'],
+      ['HTTP_X_EMPTY', ''],
+    ],
     cgi: [...GET, ['HTTP_X_DUP', 'a,b'], ['HTTP_HOST', 'h.test'], ['HTTP_COOKIE', 'c=1; d=2'], ['HTTP_X_EMPTY', '']],
     expect: { HTTP_X_DUP: 'a,b', HTTP_COOKIE: 'c=1; d=2', HTTP_HOST: 'h.test', HTTP_X_EMPTY: '' },
   },
@@ -135,13 +164,21 @@ const ROWS: Row[] = [
   },
   {
     name: 'CONTENT_TYPE and CONTENT_LENGTH sent: kept, and the body is exactly that long',
-    vars: [['REQUEST_METHOD', 'POST'], ['CONTENT_TYPE', 'application/x-www-form-urlencoded'], ['CONTENT_LENGTH', '5'], ['PATH_INFO', '/form']],
+    vars: [
+      ['REQUEST_METHOD', 'POST'],
+      ['CONTENT_TYPE', 'application/x-www-form-urlencoded'],
+      ['CONTENT_LENGTH', '5'],
+      ['PATH_INFO', '/form'],
+    ],
     body: 'hello',
     expect: { CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: '5', REQUEST_METHOD: 'POST' },
   },
   {
     name: 'CONTENT_LENGTH 0 is kept (a body of no bytes, not a missing field)',
-    vars: [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '0']],
+    vars: [
+      ['REQUEST_METHOD', 'POST'],
+      ['CONTENT_LENGTH', '0'],
+    ],
     expect: { CONTENT_LENGTH: '0', CONTENT_TYPE: undefined },
   },
   {
@@ -161,7 +198,13 @@ const ROWS: Row[] = [
   },
   {
     name: 'odd bytes: every value is its bytes as latin-1, high bytes and control characters included',
-    vars: [...GET, ['PATH_INFO', '/caf\u00c3\u00a9/\u00ff'], ['QUERY_STRING', 'a=%00&b=\u00e9'], ['HTTP_X_ODD', '\u00ff\u0080 tab\there \u0001'], ['REQUEST_URI', '/caf%C3%A9/%FF?a=%00&b=\u00e9']],
+    vars: [
+      ...GET,
+      ['PATH_INFO', '/caf\u00c3\u00a9/\u00ff'],
+      ['QUERY_STRING', 'a=%00&b=\u00e9'],
+      ['HTTP_X_ODD', '\u00ff\u0080 tab\there \u0001'],
+      ['REQUEST_URI', '/caf%C3%A9/%FF?a=%00&b=\u00e9'],
+    ],
     expect: { PATH_INFO: '/caf\u00c3\u00a9/\u00ff', QUERY_STRING: 'a=%00&b=\u00e9', HTTP_X_ODD: '\u00ff\u0080 tab\there \u0001' },
   },
 ];
@@ -271,7 +314,11 @@ describe('one table of CGI variables, three doors, one environ', { timeout: 120_
   for (const row of ROWS) {
     test(row.name, async () => {
       const [u, f, c] = await Promise.all([viaUwsgi(row.vars, row.body), viaFastcgi(row.vars, row.body), viaCgi(row.cgi ?? row.vars, row.body)]);
-      for (const [door, r] of [['uwsgi', u], ['fastcgi', f], ['cgi', c]] as const) {
+      for (const [door, r] of [
+        ['uwsgi', u],
+        ['fastcgi', f],
+        ['cgi', c],
+      ] as const) {
         assert.equal(r.status, '200 OK', `${door}: ${JSON.stringify(r)}`);
         assert.equal(r.body, row.body ?? '', `${door} read the body`);
       }
@@ -300,7 +347,7 @@ describe('one table of CGI variables, three doors, one environ', { timeout: 120_
     });
   }
 
-  test('SERVER_SOFTWARE: tsgi\'s at the uwsgi and FastCGI doors, the web server\'s under CGI', async () => {
+  test("SERVER_SOFTWARE: tsgi's at the uwsgi and FastCGI doors, the web server's under CGI", async () => {
     const vars: Vars = [...GET, ['SERVER_SOFTWARE', 'Apache/2.4']];
     const [u, f, c] = await Promise.all([viaUwsgi(vars), viaFastcgi(vars), viaCgi(vars)]);
     assert.deepEqual([u.environ!.SERVER_SOFTWARE, f.environ!.SERVER_SOFTWARE, c.environ!.SERVER_SOFTWARE], [SOFTWARE, SOFTWARE, 'Apache/2.4']);

@@ -108,7 +108,10 @@ describe('valid chunked bodies', () => {
     const wire = Buffer.concat([b('186a0\r\n'), data, b('\r\n0\r\n\r\n')]);
     const d = new ChunkedDecoder();
     const seen: Uint8Array[] = [];
-    assert.equal(d.push(wire, (p) => seen.push(p)), wire.length);
+    assert.equal(
+      d.push(wire, (p) => seen.push(p)),
+      wire.length,
+    );
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.buffer, wire.buffer);
   });
@@ -171,7 +174,10 @@ describe('malformed chunked bodies are refused, whole and byte by byte', () => {
     const d = new ChunkedDecoder();
     // `;x=` and the value: exactly the limit, then one byte more.
     const head = b(`1;x=${'a'.repeat(CHUNKED_LIMITS.maxExtension - 3)}`);
-    assert.equal(d.push(head, () => {}), -1);
+    assert.equal(
+      d.push(head, () => {}),
+      -1,
+    );
     assert.throws(() => d.push(b('a'), () => {}), /chunk extensions longer than 4096 bytes/);
   });
 

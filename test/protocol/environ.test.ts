@@ -43,7 +43,7 @@ function refusal(f: () => unknown): ClientError {
 }
 
 describe('environFromHead', () => {
-  test('the HTTP door\'s keys, from the head and the base', () => {
+  test("the HTTP door's keys, from the head and the base", () => {
     const e = head('/a%20b/c?x=1#frag', ['Host', 'example.test', 'X-Thing', ' v ']);
     assert.deepEqual(
       [e.REQUEST_METHOD, e.SCRIPT_NAME, e.PATH_INFO, e.QUERY_STRING, e.SERVER_NAME, e.SERVER_PORT, e.SERVER_PROTOCOL, e.SERVER_SOFTWARE],
@@ -59,14 +59,32 @@ describe('environFromHead', () => {
     assert.equal(e['wsgi.input'], EMPTY_INPUT);
     assert.equal(e['wsgi.errors'], common.errors);
     assert.equal(e['wsgi.file_wrapper'], FileWrapper);
-    assert.deepEqual([e['wsgi.url_scheme'], e['wsgi.multithread'], e['wsgi.multiprocess'], e['wsgi.run_once'], e['wsgi.input_terminated']], ['http', false, false, false, true]);
+    assert.deepEqual(
+      [e['wsgi.url_scheme'], e['wsgi.multithread'], e['wsgi.multiprocess'], e['wsgi.run_once'], e['wsgi.input_terminated']],
+      ['http', false, false, false, true],
+    );
     assert.equal(Object.hasOwn(e, 'CONTENT_TYPE'), false);
     assert.equal(Object.hasOwn(e, 'CONTENT_LENGTH'), false);
     assert.equal(Object.getPrototypeOf(e), Object.prototype);
   });
 
   test('repeated fields: joined with ",", Cookie with "; "; Content-Type and Content-Length as CGI keys; names with _ dropped', () => {
-    const e = head('/', ['Accept', 'a', 'Cookie', 'c=1', 'accept', 'b', 'Cookie', 'd=2', 'Content-Type', 'text/plain', 'Content-Length', '3', 'X_Forwarded_For', 'evil']);
+    const e = head('/', [
+      'Accept',
+      'a',
+      'Cookie',
+      'c=1',
+      'accept',
+      'b',
+      'Cookie',
+      'd=2',
+      'Content-Type',
+      'text/plain',
+      'Content-Length',
+      '3',
+      'X_Forwarded_For',
+      'evil',
+    ]);
     assert.equal(e.HTTP_ACCEPT, 'a,b');
     assert.equal(e.HTTP_COOKIE, 'c=1; d=2');
     assert.equal(e.CONTENT_TYPE, 'text/plain');
@@ -84,7 +102,7 @@ describe('environFromHead', () => {
     }
   });
 
-  test('SERVER_NAME / SERVER_PORT: the base\'s, else the local end\'s (::ffff: off), else localhost and the scheme\'s port', () => {
+  test("SERVER_NAME / SERVER_PORT: the base's, else the local end's (::ffff: off), else localhost and the scheme's port", () => {
     const bare = { ...headBase, serverName: '', serverPort: '' };
     let e = head('/', [], { peer: { localAddress: '::ffff:192.0.2.1', localPort: 8443 } }, bare);
     assert.deepEqual([e.SERVER_NAME, e.SERVER_PORT], ['192.0.2.1', '8443']);
@@ -94,7 +112,7 @@ describe('environFromHead', () => {
     assert.equal(e.SERVER_PORT, '80', 'an empty port is no port');
   });
 
-  test('REMOTE_ADDR: the peer\'s, IPv4-mapped unmapped; left out with REMOTE_PORT when there is none (a Unix socket)', () => {
+  test("REMOTE_ADDR: the peer's, IPv4-mapped unmapped; left out with REMOTE_PORT when there is none (a Unix socket)", () => {
     assert.equal(head('/', [], { peer: { remoteAddress: '::ffff:127.0.0.1', remotePort: 1 } }).REMOTE_ADDR, '127.0.0.1');
     assert.equal(head('/', [], { peer: { remoteAddress: '::1', remotePort: 1 } }).REMOTE_ADDR, '::1');
     for (const peer of [{}, { remoteAddress: '' }, { remoteAddress: undefined, remotePort: 5 }]) {
@@ -124,7 +142,7 @@ describe('environFromHead', () => {
     assert.equal(reads, 1);
   });
 
-  test('protocolName: node\'s httpVersion as SERVER_PROTOCOL', () => {
+  test("protocolName: node's httpVersion as SERVER_PROTOCOL", () => {
     assert.deepEqual(['1.1', '1.0', '2.0'].map(protocolName), ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0']);
   });
 });
@@ -157,13 +175,31 @@ describe('the shared rules', () => {
 
   test('mergeVars: the duplicate-key rule, the keys never taken from a front end', () => {
     const m = mergeVars([
-      ['HTTP_X', 'a'], ['HTTP_X', 'b'], ['HTTP_COOKIE', 'c=1'], ['HTTP_COOKIE', 'd=2'], ['PATH_INFO', '/a'], ['PATH_INFO', '/b'],
-      ['HTTP_HOST', 'h'], ['HTTP_HOST', 'h'], ['CONTENT_LENGTH', '5'], ['CONTENT_LENGTH', '5'],
-      ['HTTP_CONTENT_TYPE', 'x'], ['HTTP_CONTENT_LENGTH', '1'], ['__proto__', 'p'], ['wsgi.input', 'x'], ['tsgi.y', 'y'], ['uwsgi.z', 'z'],
+      ['HTTP_X', 'a'],
+      ['HTTP_X', 'b'],
+      ['HTTP_COOKIE', 'c=1'],
+      ['HTTP_COOKIE', 'd=2'],
+      ['PATH_INFO', '/a'],
+      ['PATH_INFO', '/b'],
+      ['HTTP_HOST', 'h'],
+      ['HTTP_HOST', 'h'],
+      ['CONTENT_LENGTH', '5'],
+      ['CONTENT_LENGTH', '5'],
+      ['HTTP_CONTENT_TYPE', 'x'],
+      ['HTTP_CONTENT_LENGTH', '1'],
+      ['__proto__', 'p'],
+      ['wsgi.input', 'x'],
+      ['tsgi.y', 'y'],
+      ['uwsgi.z', 'z'],
     ]);
     assert.deepEqual(Object.fromEntries(m), { HTTP_X: 'a,b', HTTP_COOKIE: 'c=1; d=2', PATH_INFO: '/b', HTTP_HOST: 'h', CONTENT_LENGTH: '5' });
     for (const key of ['HTTP_HOST', 'CONTENT_LENGTH']) {
-      const err = refusal(() => mergeVars([[key, '1'], [key, '2']]));
+      const err = refusal(() =>
+        mergeVars([
+          [key, '1'],
+          [key, '2'],
+        ]),
+      );
       assert.equal(err.code, 'TSGI_ERR_ENVIRON_DUPLICATE');
       assert.match(err.message, new RegExp(`two different ${key} values, "1" and "2"`));
     }
@@ -178,7 +214,17 @@ describe('environFromCgi', () => {
   const GET: Array<[string, string]> = [['REQUEST_METHOD', 'GET']];
 
   test('the empty-vs-missing table: required keys never missing, SERVER_NAME/PORT/PROTOCOL never empty, optional keys left out', () => {
-    for (const sent of [[], [['SERVER_NAME', ''], ['SERVER_PORT', ''], ['SERVER_PROTOCOL', ''], ['CONTENT_TYPE', ''], ['CONTENT_LENGTH', ''], ['REMOTE_ADDR', '']]] as Array<Array<[string, string]>>) {
+    for (const sent of [
+      [],
+      [
+        ['SERVER_NAME', ''],
+        ['SERVER_PORT', ''],
+        ['SERVER_PROTOCOL', ''],
+        ['CONTENT_TYPE', ''],
+        ['CONTENT_LENGTH', ''],
+        ['REMOTE_ADDR', ''],
+      ],
+    ] as Array<Array<[string, string]>>) {
       const e = cgi([...GET, ...sent]);
       assert.deepEqual(
         [e.SCRIPT_NAME, e.PATH_INFO, e.QUERY_STRING, e.SERVER_NAME, e.SERVER_PORT, e.SERVER_PROTOCOL],
@@ -197,22 +243,71 @@ describe('environFromCgi', () => {
     assert.deepEqual([e.SERVER_NAME, e.SERVER_PORT, e.REMOTE_ADDR], ['10.0.0.1', '9000', '10.0.0.2']);
     const sent = cgi([...GET, ['SERVER_NAME', 'wire.test'], ['SERVER_PORT', '80'], ['REMOTE_ADDR', '192.0.2.7']], MOUNT, peer);
     assert.deepEqual([sent.SERVER_NAME, sent.SERVER_PORT, sent.REMOTE_ADDR], ['wire.test', '80', '192.0.2.7']);
-    assert.equal(Object.hasOwn(sent, 'REMOTE_PORT'), false, 'the peer\'s port is the front end\'s, never the client\'s');
+    assert.equal(Object.hasOwn(sent, 'REMOTE_PORT'), false, "the peer's port is the front end's, never the client's");
   });
 
   test('PATH_INFO not sent: derived from REQUEST_URI and SCRIPT_NAME, by rules.scriptNameAlone when SCRIPT_NAME came alone', () => {
     const cases: Array<[vars: Array<[string, string]>, mount: [string, string], path: [string, string]]> = [
       [[['REQUEST_URI', '/a/b?q']], ['', '/a/b'], ['', '/a/b']],
-      [[['SCRIPT_NAME', ''], ['REQUEST_URI', '/a/b']], ['', '/a/b'], ['', '/a/b']],
-      [[['SCRIPT_NAME', '/a'], ['REQUEST_URI', '/a/b']], ['/a', '/b'], ['/a', '/b']],
-      [[['SCRIPT_NAME', '/a'], ['REQUEST_URI', '/a/']], ['/a', '/'], ['/a', '/']],
-      [[['SCRIPT_NAME', '/a'], ['REQUEST_URI', '/a%2Fb']], ['/a', '/b'], ['/a', '/b']],
+      [
+        [
+          ['SCRIPT_NAME', ''],
+          ['REQUEST_URI', '/a/b'],
+        ],
+        ['', '/a/b'],
+        ['', '/a/b'],
+      ],
+      [
+        [
+          ['SCRIPT_NAME', '/a'],
+          ['REQUEST_URI', '/a/b'],
+        ],
+        ['/a', '/b'],
+        ['/a', '/b'],
+      ],
+      [
+        [
+          ['SCRIPT_NAME', '/a'],
+          ['REQUEST_URI', '/a/'],
+        ],
+        ['/a', '/'],
+        ['/a', '/'],
+      ],
+      [
+        [
+          ['SCRIPT_NAME', '/a'],
+          ['REQUEST_URI', '/a%2Fb'],
+        ],
+        ['/a', '/b'],
+        ['/a', '/b'],
+      ],
       // SCRIPT_NAME alone: a mount point (uwsgi, CGI) or the whole path (FastCGI: stock nginx, mod_proxy_fcgi).
-      [[['SCRIPT_NAME', '/a/b'], ['REQUEST_URI', '/a/b?x=1']], ['/a/b', ''], ['', '/a/b']],
+      [
+        [
+          ['SCRIPT_NAME', '/a/b'],
+          ['REQUEST_URI', '/a/b?x=1'],
+        ],
+        ['/a/b', ''],
+        ['', '/a/b'],
+      ],
       [[['SCRIPT_NAME', '/a/b']], ['/a/b', ''], ['', '/a/b']],
-      [[['SCRIPT_NAME', '/app'], ['REQUEST_URI', '/application/x']], ['/app', '/application/x'], ['', '/app']],
+      [
+        [
+          ['SCRIPT_NAME', '/app'],
+          ['REQUEST_URI', '/application/x'],
+        ],
+        ['/app', '/application/x'],
+        ['', '/app'],
+      ],
       // An nginx rewrite: REQUEST_URI is the original, SCRIPT_NAME the rewritten path.
-      [[['SCRIPT_NAME', '/new'], ['REQUEST_URI', '/old']], ['/new', '/old'], ['', '/new']],
+      [
+        [
+          ['SCRIPT_NAME', '/new'],
+          ['REQUEST_URI', '/old'],
+        ],
+        ['/new', '/old'],
+        ['', '/new'],
+      ],
     ];
     for (const [vars, mount, path] of cases) {
       const m = cgi([...GET, ...vars], MOUNT);
@@ -235,9 +330,22 @@ describe('environFromCgi', () => {
     for (const on of ['on', 'ON', '1', 'yes']) assert.equal(scheme([['HTTPS', on]]), 'https:443', on);
     assert.equal(scheme([['HTTPS', 'off']]), 'http:80');
     assert.equal(scheme([['REQUEST_SCHEME', 'https']]), 'https:443');
-    assert.equal(scheme([['UWSGI_SCHEME', 'http'], ['HTTPS', 'on']]), 'http:80');
+    assert.equal(
+      scheme([
+        ['UWSGI_SCHEME', 'http'],
+        ['HTTPS', 'on'],
+      ]),
+      'http:80',
+    );
     assert.equal(scheme([['UWSGI_SCHEME', 'https']]), 'https:443');
-    assert.equal(scheme([['UWSGI_SCHEME', 'gopher'], ['HTTPS', 'on']]), 'https:443', 'an unknown UWSGI_SCHEME is no answer');
+    assert.equal(
+      scheme([
+        ['UWSGI_SCHEME', 'gopher'],
+        ['HTTPS', 'on'],
+      ]),
+      'https:443',
+      'an unknown UWSGI_SCHEME is no answer',
+    );
   });
 
   test('REMOTE_PORT: kept when it is a port number, left out otherwise and behind the uWSGI router', () => {
@@ -263,16 +371,25 @@ describe('environFromCgi', () => {
     assert.equal(cgi([['CONTENT_LENGTH', '123456789012345'], ...GET]).CONTENT_LENGTH, '123456789012345');
   });
 
-  test('CGI\'s rules: GET by default, the web server\'s SERVER_SOFTWARE, run_once, no RAW_URI', () => {
+  test("CGI's rules: GET by default, the web server's SERVER_SOFTWARE, run_once, no RAW_URI", () => {
     for (const vars of [[], [['REQUEST_METHOD', '']]] as Array<Array<[string, string]>>) assert.equal(cgi(vars, CGI).REQUEST_METHOD, 'GET');
     const e = cgi([...GET, ['SERVER_SOFTWARE', 'Apache/2.4'], ['REQUEST_URI', '/x']], CGI);
     assert.deepEqual([e.SERVER_SOFTWARE, e['wsgi.run_once'], Object.hasOwn(e, 'RAW_URI')], ['Apache/2.4', true, false]);
     assert.equal(cgi([...GET, ['SERVER_SOFTWARE', '']], CGI).SERVER_SOFTWARE, 'tsgi/test');
-    assert.equal(cgi([...GET, ['SERVER_SOFTWARE', 'Apache/2.4']], MOUNT).SERVER_SOFTWARE, 'tsgi/test', 'tsgi\'s at the other doors');
+    assert.equal(cgi([...GET, ['SERVER_SOFTWARE', 'Apache/2.4']], MOUNT).SERVER_SOFTWARE, 'tsgi/test', "tsgi's at the other doors");
   });
 
-  test('wire variables cannot set the server\'s keys or the prototype; other names are data', () => {
-    const e = cgi([...GET, ['wsgi.input', 'x'], ['wsgi.url_scheme', 'https'], ['tsgi.x', '1'], ['__proto__', 'p'], ['toString', 't'], ['constructor', 'c'], ['X_CUSTOM', 'v']]);
+  test("wire variables cannot set the server's keys or the prototype; other names are data", () => {
+    const e = cgi([
+      ...GET,
+      ['wsgi.input', 'x'],
+      ['wsgi.url_scheme', 'https'],
+      ['tsgi.x', '1'],
+      ['__proto__', 'p'],
+      ['toString', 't'],
+      ['constructor', 'c'],
+      ['X_CUSTOM', 'v'],
+    ]);
     assert.equal(e['wsgi.input'], EMPTY_INPUT);
     assert.equal(e['wsgi.url_scheme'], 'http');
     assert.equal(Object.hasOwn(e, 'tsgi.x'), false);

@@ -58,7 +58,12 @@ describe('frameRequest: Transfer-Encoding (RFC 9112 §6.1, §6.3)', () => {
     assert.deepEqual(frame([...H, 'Content-Length', '3', 'Transfer-Encoding', 'chunked']), [400, 'TSGI_ERR_TRANSFER_ENCODING']);
   });
   it('on HTTP/1.0: processed, and the connection closes whatever Connection says (H20)', () => {
-    assert.deepEqual(frame(['Connection', 'keep-alive', 'Transfer-Encoding', 'chunked'], { minor: 0 }), { body: 'chunked', length: Infinity, keepAlive: false, expectContinue: false });
+    assert.deepEqual(frame(['Connection', 'keep-alive', 'Transfer-Encoding', 'chunked'], { minor: 0 }), {
+      body: 'chunked',
+      length: Infinity,
+      keepAlive: false,
+      expectContinue: false,
+    });
   });
 });
 
@@ -131,7 +136,16 @@ describe('frameRequest: Host (RFC 9112 §3.2)', () => {
 describe('request-target forms (RFC 9112 §3.2)', () => {
   const verdict = (method: string, target: string) => checkTarget(method, target)?.status ?? 'ok';
   it('origin-form and http(s) absolute-form for every method', () => {
-    for (const t of ['/', '/a?b#c', '//x', '/with_"quotes"', 'http://example.com/foo?q=1', 'HTTPS://example.com', 'http://[::1]:8080/foo', 'http://user:pass@example.com:8080/foo?q=1']) {
+    for (const t of [
+      '/',
+      '/a?b#c',
+      '//x',
+      '/with_"quotes"',
+      'http://example.com/foo?q=1',
+      'HTTPS://example.com',
+      'http://[::1]:8080/foo',
+      'http://user:pass@example.com:8080/foo?q=1',
+    ]) {
       assert.equal(verdict('GET', t), 'ok', t);
     }
   });
@@ -145,7 +159,20 @@ describe('request-target forms (RFC 9112 §3.2)', () => {
     assert.equal(verdict('CONNECT', 'example.com'), 400);
   });
   it('anything else is 400: another scheme, no host, a relative path, bytes outside VCHAR', () => {
-    for (const t of ['ftp://evil/x', 'http://', 'http:///x', 'http:/x', 'foo/bar', 's://]ufd/:', 'http://a b/', 'http://caf\xe9/', '/caf\xe9', '/a\tb', '/a\x7f', '']) {
+    for (const t of [
+      'ftp://evil/x',
+      'http://',
+      'http:///x',
+      'http:/x',
+      'foo/bar',
+      's://]ufd/:',
+      'http://a b/',
+      'http://caf\xe9/',
+      '/caf\xe9',
+      '/a\tb',
+      '/a\x7f',
+      '',
+    ]) {
       assert.equal(verdict('GET', t), 400, JSON.stringify(t));
     }
   });

@@ -69,11 +69,7 @@ function result(c: Case, o: Outcome): string {
 function splitsFor(c: Case): Split[] {
   let seed = 0;
   for (const ch of c.id) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
-  return [
-    { kind: 'whole' },
-    { kind: 'random', seed, max: 9 },
-    { kind: 'random', seed: seed ^ 0x5eed, max: 300 },
-  ];
+  return [{ kind: 'whole' }, { kind: 'random', seed, max: 9 }, { kind: 'random', seed: seed ^ 0x5eed, max: 300 }];
 }
 
 const CASES = loadCorpus();
@@ -118,7 +114,10 @@ describe('gunicorn request corpus on both engines', () => {
 
   it('lists no difference for a case that is not in the corpus', () => {
     const ids = new Set(CASES.map((c) => c.id));
-    assert.deepEqual(Object.keys(DIFFERENCES).filter((id) => !ids.has(id)), []);
+    assert.deepEqual(
+      Object.keys(DIFFERENCES).filter((id) => !ids.has(id)),
+      [],
+    );
   });
 });
 
@@ -128,7 +127,11 @@ describe('docs/http-conformance.md', () => {
     const rows = new Map<string, string[]>();
     for (const line of doc.split('\n')) {
       const m = /^\| `((?:valid|invalid)\/[^`]+)` \|(.*)\|$/.exec(line);
-      if (m !== null) rows.set(m[1]!, m[2]!.split('|').map((s) => s.trim().replace(/^`|`$/g, '')));
+      if (m !== null)
+        rows.set(
+          m[1]!,
+          m[2]!.split('|').map((s) => s.trim().replace(/^`|`$/g, '')),
+        );
     }
     assert.deepEqual([...rows.keys()].sort(), Object.keys(DIFFERENCES).sort(), 'the same cases');
     for (const [id, d] of Object.entries(DIFFERENCES)) {

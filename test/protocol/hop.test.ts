@@ -30,10 +30,16 @@ for (const lower of HOP_BY_HOP) {
       (e: unknown) => e instanceof AssertionError && e.code === 'TSGI_ERR_APP_HEADERS' && e.message.includes(`'${name}: x'`),
     );
     const app: Application = (_environ, startResponse) => {
-      startResponse('200 OK', [['Content-Type', 'text/plain'], [name, 'x']]);
+      startResponse('200 OK', [
+        ['Content-Type', 'text/plain'],
+        [name, 'x'],
+      ]);
       return [];
     };
-    assert.throws(() => validate(app)(createEnviron('/'), start), (e: unknown) => e instanceof ValidationError && e.check === 'R41');
+    assert.throws(
+      () => validate(app)(createEnviron('/'), start),
+      (e: unknown) => e instanceof ValidationError && e.check === 'R41',
+    );
     const fetchApp = fromFetchHandler(() => new Response('ok', { headers: { [name]: 'x', 'Content-Type': 'text/plain' } }));
     const res = await request(fetchApp, '/');
     assert.equal(res.statusCode, 200);

@@ -21,7 +21,10 @@ import { loadCorpus } from '../helpers/gunicorn.js';
 import { ROWS } from '../http/hostile-cases.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const DIFFERENCES = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'gunicorn-differences.json'), 'utf8')) as Record<string, { net: string; node: string }>;
+const DIFFERENCES = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'gunicorn-differences.json'), 'utf8')) as Record<
+  string,
+  { net: string; node: string }
+>;
 
 let both: Record<EngineName, ServerHandle>;
 before(async () => {
@@ -64,7 +67,28 @@ describe('engine parity: the gunicorn corpus', () => {
 
 /** Methods both engines serve (llhttp knows these), CONNECT, and a few that are not tokens. */
 const METHODS = [...http.METHODS.filter((m) => m !== 'PRI').slice(0, 40), 'G@T', 'GE:T', 'GET\x00'];
-const TARGETS = ['/', '/a/b?c=d', '/x#frag', '//double', '/%zz%41', '*', 'http://example.com/p?q', 'https://u:p@h:8/', 'HTTP://H/x', 'http://', 'http:///x', 'ftp://evil/x', 'example.com:443', '[::1]:443', 'a/b', '/a\tb', '/caf\xc3\xa9', '/\x7f', '/"q"', ''];
+const TARGETS = [
+  '/',
+  '/a/b?c=d',
+  '/x#frag',
+  '//double',
+  '/%zz%41',
+  '*',
+  'http://example.com/p?q',
+  'https://u:p@h:8/',
+  'HTTP://H/x',
+  'http://',
+  'http:///x',
+  'ftp://evil/x',
+  'example.com:443',
+  '[::1]:443',
+  'a/b',
+  '/a\tb',
+  '/caf\xc3\xa9',
+  '/\x7f',
+  '/"q"',
+  '',
+];
 const VERSIONS = ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/3.0', 'HTTP/0.9', 'http/1.1', 'HTTP/1.10', 'HTTP/11'];
 /** Field lines that matter to the rules, and some that only have to come through the same. */
 const FIELDS = [

@@ -11,7 +11,9 @@ const RENAMED_BY_RFC_9110: Record<number, string> = { 413: 'Content Too Large', 
 const NOT_REGISTERED = new Set([509]); // "Bandwidth Limit Exceeded": an Apache extension, never registered
 
 test('every registered status has its RFC 9110 phrase; the rest say Unknown', () => {
-  const nodeCodes = Object.keys(STATUS_CODES).map(Number).filter((c) => !NOT_REGISTERED.has(c));
+  const nodeCodes = Object.keys(STATUS_CODES)
+    .map(Number)
+    .filter((c) => !NOT_REGISTERED.has(c));
   assert.deepEqual([...REGISTERED_STATUSES], nodeCodes);
   for (const code of REGISTERED_STATUSES) {
     assert.equal(reasonPhrase(code), RENAMED_BY_RFC_9110[code] ?? STATUS_CODES[code], String(code));

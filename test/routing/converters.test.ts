@@ -166,7 +166,14 @@ describe('encoded slashes', () => {
   it('a %2F arrives decoded in PATH_INFO, so only path matches it (WSGI cannot tell / from %2F)', () => {
     const m = new RouteMap([new Rule('/s/<v>', { endpoint: 's' }), new Rule('/p/<path:v>', { endpoint: 'p' })]);
     // What the door makes of GET /s/a%2Fb and /p/a%2Fb: PATH_INFO is percent-decoded.
-    const environ = (path: string) => ({ PATH_INFO: path, SCRIPT_NAME: '', REQUEST_METHOD: 'GET', SERVER_NAME: 'x', SERVER_PORT: '80', 'wsgi.url_scheme': 'http' });
+    const environ = (path: string) => ({
+      PATH_INFO: path,
+      SCRIPT_NAME: '',
+      REQUEST_METHOD: 'GET',
+      SERVER_NAME: 'x',
+      SERVER_PORT: '80',
+      'wsgi.url_scheme': 'http',
+    });
     assert.throws(() => m.bindToEnviron(environ('/s/a/b') as never).match(), NotFound);
     assert.deepEqual(m.bindToEnviron(environ('/p/a/b') as never).match().args, { v: 'a/b' });
   });

@@ -127,7 +127,10 @@ describe('routes()', () => {
 
   it('refuses a malformed table at startup', () => {
     assert.throws(() => routes({ 'GET users': show('x') }), /not "METHOD \/rule"/);
-    assert.throws(() => routes({ 'GET /a': { app: show('a'), endpoint: 'same' }, 'GET /b': { app: show('b'), endpoint: 'same' } }), /two different applications/);
+    assert.throws(
+      () => routes({ 'GET /a': { app: show('a'), endpoint: 'same' }, 'GET /b': { app: show('b'), endpoint: 'same' } }),
+      /two different applications/,
+    );
     assert.throws(() => routes({ 'GET /a': 'nope' as unknown as Application }), /not an application/);
   });
 });

@@ -167,10 +167,7 @@ describe('strict slashes', () => {
 });
 
 describe('defaults', () => {
-  const map = new RouteMap([
-    new Rule('/page/', { endpoint: 'page', defaults: { n: 1 } }),
-    new Rule('/page/<int:n>', { endpoint: 'page' }),
-  ]);
+  const map = new RouteMap([new Rule('/page/', { endpoint: 'page', defaults: { n: 1 } }), new Rule('/page/<int:n>', { endpoint: 'page' })]);
   const a = map.bind('x');
   it('fills arguments the URL does not carry', () => {
     assert.deepEqual(a.match('/page/').args, { n: 1 });
@@ -337,7 +334,11 @@ describe('build then match gives the same arguments', () => {
   const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.includes('/'));
   const pathText = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
 
-  it('for strings', () => fc.assert(fc.property(segment, (name) => roundTrip('str', { name })), { numRuns: 300 }));
+  it('for strings', () =>
+    fc.assert(
+      fc.property(segment, (name) => roundTrip('str', { name })),
+      { numRuns: 300 },
+    ));
   it('for numbers', () =>
     fc.assert(
       fc.property(fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e20, max: 1e20 }), (n, f) =>
@@ -345,9 +346,19 @@ describe('build then match gives the same arguments', () => {
       ),
       { numRuns: 300 },
     ));
-  it('for paths', () => fc.assert(fc.property(pathText, (rest) => roundTrip('path', { rest })), { numRuns: 300 }));
+  it('for paths', () =>
+    fc.assert(
+      fc.property(pathText, (rest) => roundTrip('path', { rest })),
+      { numRuns: 300 },
+    ));
   it('for uuids and any', () =>
-    fc.assert(fc.property(fc.uuid(), fc.constantFrom('a', 'b', 'c d'), (id, which) => roundTrip('uuid', { id, which })), { numRuns: 100 }));
+    fc.assert(
+      fc.property(fc.uuid(), fc.constantFrom('a', 'b', 'c d'), (id, which) => roundTrip('uuid', { id, which })),
+      { numRuns: 100 },
+    ));
   it('for a path between other parts', () =>
-    fc.assert(fc.property(segment, pathText, (name, rest) => roundTrip('mixed', { name, rest })), { numRuns: 300 }));
+    fc.assert(
+      fc.property(segment, pathText, (name, rest) => roundTrip('mixed', { name, rest })),
+      { numRuns: 300 },
+    ));
 });

@@ -300,7 +300,14 @@ describe('errors and close()', () => {
     };
     await runRaw(app, createEnviron('/'), sink, { log: silentLogger, method: 'GET' });
     assert.deepEqual(heads, [
-      { status: '413 Content Too Large', headers: [['Content-Type', 'text/plain'], ['Content-Length', '18']], close: true },
+      {
+        status: '413 Content Too Large',
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', '18'],
+        ],
+        close: true,
+      },
     ]);
     const ok: Application = (_e, start) => (start('200 OK', []), []);
     heads.length = 0;

@@ -120,9 +120,12 @@ describe('Input: linear in the bytes, whatever the number of pieces', () => {
   // asserted under 10 (noise on a loaded machine), after a warm-up run so the JIT is not measured.
   for (const [what, fn] of [
     ['read()', (i: Input) => i.read()],
-    ['read(4096) in a loop', async (i: Input) => {
-      while ((await i.read(4096)).length > 0);
-    }],
+    [
+      'read(4096) in a loop',
+      async (i: Input) => {
+        while ((await i.read(4096)).length > 0);
+      },
+    ],
     ['readline(), one long line', (i: Input) => i.readline()],
     ['readline(), lines of 1,000 bytes', (i: Input) => i.readlines()],
   ] as const) {

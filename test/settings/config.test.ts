@@ -29,7 +29,10 @@ describe('settings: config file and precedence', () => {
   it('loads tsgi.config.ts with defineConfig', async () => {
     const dir = tmp();
     const settings = path.join(ROOT, 'src/settings/index.ts');
-    writeFileSync(path.join(dir, 'tsgi.config.ts'), `import { defineConfig } from ${JSON.stringify(settings)};\nexport default defineConfig({ workers: 2, bind: ['127.0.0.1:9999'] });\n`);
+    writeFileSync(
+      path.join(dir, 'tsgi.config.ts'),
+      `import { defineConfig } from ${JSON.stringify(settings)};\nexport default defineConfig({ workers: 2, bind: ['127.0.0.1:9999'] });\n`,
+    );
     const r = await resolveAll({}, {}, dir);
     assert.equal(r.settings.workers, 2);
     assert.deepEqual(r.settings.bind, ['127.0.0.1:9999']);
@@ -37,8 +40,14 @@ describe('settings: config file and precedence', () => {
 
   it('names the setting, the file and the allowed values in every error', () => {
     assert.throws(() => fromConfig({ workers: 'x' }, 'tsgi.config.json'), /tsgi\.config\.json: workers \(setting workers\): "x" is not a whole number/);
-    assert.throws(() => fromConfig({ logLevel: 'loud' }, 'c.json'), /c\.json: logLevel \(setting log-level\): "loud" must be one of debug, info, warning, error, critical/);
-    assert.throws(() => fromConfig({ wrokers: 2 }, 'c.json'), (e: Error) => e instanceof SettingError && /c\.json: wrokers: unknown setting/.test(e.message));
+    assert.throws(
+      () => fromConfig({ logLevel: 'loud' }, 'c.json'),
+      /c\.json: logLevel \(setting log-level\): "loud" must be one of debug, info, warning, error, critical/,
+    );
+    assert.throws(
+      () => fromConfig({ wrokers: 2 }, 'c.json'),
+      (e: Error) => e instanceof SettingError && /c\.json: wrokers: unknown setting/.test(e.message),
+    );
     assert.throws(() => fromConfig({ printConfig: true }, 'c.json'), /unknown setting/);
     assert.throws(() => parseCommandLine(['a.ts', '--max-requests=-1']), /--max-requests: -1 must be a whole number of 0 or more/);
     assert.throws(() => parseCommandLine(['a.ts', '--socket-mode', '999']), /--socket-mode: "999" must be an octal file mode/);

@@ -42,7 +42,10 @@ describe("each door's defaults are the settings table's", () => {
   });
 
   it('uwsgi and FastCGI: the head, body and graceful timeouts', () => {
-    for (const [name, d] of [['uwsgi', UWSGI_DEFAULTS], ['FastCGI', FASTCGI_DEFAULTS]] as const) {
+    for (const [name, d] of [
+      ['uwsgi', UWSGI_DEFAULTS],
+      ['FastCGI', FASTCGI_DEFAULTS],
+    ] as const) {
       assert.equal(d.headerTimeout, fromTable('headersTimeout'), name);
       assert.equal(d.bodyTimeout, fromTable('bodyTimeout'), name);
       assert.equal(d.gracefulTimeout, fromTable('gracefulTimeout'), name);

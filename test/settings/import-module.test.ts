@@ -16,8 +16,7 @@ const file = (name: string, text: string) => {
   return path.join(dir, name);
 };
 /** What `tsc --module commonjs` writes for `export default X; export const other = 1`. */
-const tscOutput = (x: string) =>
-  `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.other = 1;\nexports.default = ${x};\n`;
+const tscOutput = (x: string) => `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.other = 1;\nexports.default = ${x};\n`;
 
 describe('exportsOf', () => {
   it('keeps an ES module namespace as it is', () => {

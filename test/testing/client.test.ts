@@ -28,7 +28,15 @@ const echo: Application = async (environ, start) => {
 
 describe('createEnviron', () => {
   it('method, path, query (record, URLSearchParams, string) and headers (object, pairs with repeats)', () => {
-    const e = createEnviron('/a b/%C3%A9?x=1', { query: { y: 2, z: true }, headers: [['X-A', '1'], ['X-A', '2'], ['Cookie', 'a=1'], ['Cookie', 'b=2']] });
+    const e = createEnviron('/a b/%C3%A9?x=1', {
+      query: { y: 2, z: true },
+      headers: [
+        ['X-A', '1'],
+        ['X-A', '2'],
+        ['Cookie', 'a=1'],
+        ['Cookie', 'b=2'],
+      ],
+    });
     assert.equal(e.REQUEST_METHOD, 'GET');
     assert.equal(e.PATH_INFO, '/a b/\u00c3\u00a9');
     assert.equal(e.QUERY_STRING, 'x=1&y=2&z=true');

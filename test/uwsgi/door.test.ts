@@ -13,16 +13,7 @@ import path from 'node:path';
 import type { Application, Environ, EnvironRecord } from '../../src/spec.js';
 import { encodePacket, serveUwsgi, type UwsgiOptions, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 import { ChunkedDecoder } from '../../src/protocol/chunked.js';
-import {
-  REQUEST_FIXTURES,
-  exchange,
-  fixture,
-  memoryLog,
-  parseResponse,
-  randomSplit,
-  referenceDecode,
-  type Exchange,
-} from './support.js';
+import { REQUEST_FIXTURES, exchange, fixture, memoryLog, parseResponse, randomSplit, referenceDecode, type Exchange } from './support.js';
 
 /** Records each call; answers with the method, path, the body's length and hash. */
 function echo(calls: Environ[]): Application {
@@ -30,7 +21,9 @@ function echo(calls: Environ[]): Application {
     calls.push(environ);
     const body = Buffer.from(await environ['wsgi.input'].read());
     startResponse('200 OK', [['Content-Type', 'text/plain']]);
-    return [`${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO}\nlen=${body.length}\nsha=${createHash('sha256').update(body).digest('hex')}\n`];
+    return [
+      `${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO}\nlen=${body.length}\nsha=${createHash('sha256').update(body).digest('hex')}\n`,
+    ];
   };
 }
 
@@ -38,7 +31,15 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const GET = (path = '/x', extra: Array<[string, string]> = []) =>
   encodePacket([['REQUEST_METHOD', 'GET'], ['PATH_INFO', path], ['SERVER_PROTOCOL', 'HTTP/1.1'], ...extra]);
 const POST = (body: string | Buffer, length = String(Buffer.byteLength(body))) =>
-  encodePacket([['REQUEST_METHOD', 'POST'], ['PATH_INFO', '/p'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['CONTENT_LENGTH', length]], Buffer.from(body));
+  encodePacket(
+    [
+      ['REQUEST_METHOD', 'POST'],
+      ['PATH_INFO', '/p'],
+      ['SERVER_PROTOCOL', 'HTTP/1.1'],
+      ['CONTENT_LENGTH', length],
+    ],
+    Buffer.from(body),
+  );
 
 /** The body each fixture carries, as the application must read it (de-chunked for the router's raw stream). */
 function expectedBody(name: string): Buffer | 'timeout' {
@@ -116,7 +117,10 @@ const hello: Application = async (environ, startResponse) => {
     return [];
   }
   if (path === '/error') {
-    startResponse('500 Internal Server Error', [['Content-Type', 'text/plain'], ['Content-Length', '5']]);
+    startResponse('500 Internal Server Error', [
+      ['Content-Type', 'text/plain'],
+      ['Content-Length', '5'],
+    ]);
     return ['boom\n'];
   }
   if (path === '/echo') {
@@ -124,10 +128,16 @@ const hello: Application = async (environ, startResponse) => {
     const env: Record<string, string> = {};
     for (const k of Object.keys(environ).sort()) env[k] = String((environ as EnvironRecord)[k]);
     const data = Buffer.from(JSON.stringify({ body, environ: env }, null, 1));
-    startResponse('200 OK', [['Content-Type', 'application/json'], ['Content-Length', String(data.length)]]);
+    startResponse('200 OK', [
+      ['Content-Type', 'application/json'],
+      ['Content-Length', String(data.length)],
+    ]);
     return [data];
   }
-  startResponse('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '14']]);
+  startResponse('200 OK', [
+    ['Content-Type', 'text/plain'],
+    ['Content-Length', '14'],
+  ]);
   return ['Hello, World!\n'];
 };
 
@@ -146,7 +156,10 @@ describe('responses have the shape real uWSGI gave them', () => {
       assert.equal(a.statusLine, b.statusLine);
       if (name.startsWith('echo')) {
         // The environ differs by server; the head's shape and the body the app read do not.
-        assert.deepEqual(a.headers.map(([n]) => n), b.headers.map(([n]) => n));
+        assert.deepEqual(
+          a.headers.map(([n]) => n),
+          b.headers.map(([n]) => n),
+        );
         assert.equal(JSON.parse(a.body.toString('latin1')).body, 'hello');
         assert.equal(Number(a.headers.find(([n]) => n === 'Content-Length')![1]), a.body.length);
       } else {
@@ -241,12 +254,21 @@ describe('U0–U15: malformed packets close without calling the application', ()
   });
 
   test('U12: CONTENT_LENGTH abc', async () => {
-    const p = encodePacket([['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', 'abc']]);
+    const p = encodePacket([
+      ['REQUEST_METHOD', 'POST'],
+      ['CONTENT_LENGTH', 'abc'],
+    ]);
     await refused([p], false, /CONTENT_LENGTH "abc" is not 1 to 15 decimal digits/);
   });
 
   test('U13: CONTENT_LENGTH 2^64+5 (uWSGI 2.0 wraps it to 5)', async () => {
-    const p = encodePacket([['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '18446744073709551621']], Buffer.from('hello'));
+    const p = encodePacket(
+      [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '18446744073709551621'],
+      ],
+      Buffer.from('hello'),
+    );
     await refused([p], false, /CONTENT_LENGTH "18446744073709551621"/);
   });
 
@@ -264,7 +286,11 @@ describe('U0–U15: malformed packets close without calling the application', ()
   });
 
   test('HTTP on the uwsgi port: one line that says so', async () => {
-    await refused([Buffer.from('GET /index.html HTTP/1.1\r\nHost: h\r\n\r\n')], false, /this looks like HTTP on a uwsgi port \("GET \/index\.html HTTP\/1\.1"\)/);
+    await refused(
+      [Buffer.from('GET /index.html HTTP/1.1\r\nHost: h\r\n\r\n')],
+      false,
+      /this looks like HTTP on a uwsgi port \("GET \/index\.html HTTP\/1\.1"\)/,
+    );
   });
 
   test('a connection that closes without a byte is not logged', async () => {
@@ -344,12 +370,17 @@ describe('bodies, responses and connections', () => {
 
   test('HEAD sends the head only; the status line follows SERVER_PROTOCOL', async () => {
     const { handle } = await server(hello);
-    const head = await exchange(handle.port, [encodePacket([['REQUEST_METHOD', 'HEAD'], ['PATH_INFO', '/hello/']])]);
+    const head = await exchange(handle.port, [
+      encodePacket([
+        ['REQUEST_METHOD', 'HEAD'],
+        ['PATH_INFO', '/hello/'],
+      ]),
+    ]);
     assert.equal(head.data.toString(), 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n');
     await handle.close();
   });
 
-  test('errors before the response: the engine\'s 500, still as an HTTP status line', async () => {
+  test("errors before the response: the engine's 500, still as an HTTP status line", async () => {
     const { handle } = await server(() => {
       throw new Error('app failed');
     });
@@ -452,4 +483,3 @@ describe('on a Unix socket', () => {
     await second.close();
   });
 });
-

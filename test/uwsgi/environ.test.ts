@@ -54,7 +54,7 @@ describe('what each front end sends becomes the environ the HTTP door would buil
     assert.deepEqual(body, { kind: 'none' });
   });
 
-  test('the wsgi.* keys and SERVER_SOFTWARE are the HTTP door\'s', () => {
+  test("the wsgi.* keys and SERVER_SOFTWARE are the HTTP door's", () => {
     const { environ: e } = fromFixture('nginx-uwsgi-get.bin');
     assert.equal(e.SERVER_SOFTWARE, `tsgi/${VERSION}`);
     assert.deepEqual(e['wsgi.version'], [1, 0]);
@@ -95,7 +95,7 @@ describe('what each front end sends becomes the environ the HTTP door would buil
     assert.equal(e.QUERY_STRING, 'q=%C3%A9&r=a+b');
   });
 
-  test('nginx HEAD and Debian\'s uwsgi_params (HTTP_HOST without the port)', () => {
+  test("nginx HEAD and Debian's uwsgi_params (HTTP_HOST without the port)", () => {
     assert.equal(fromFixture('nginx-uwsgi-head.bin').environ.REQUEST_METHOD, 'HEAD');
     assert.equal(fromFixture('nginx-uwsgi-debianparams.bin').environ.HTTP_HOST, '127.0.0.1');
   });
@@ -104,7 +104,7 @@ describe('what each front end sends becomes the environ the HTTP door would buil
     const { environ: e } = fromFixture('apache-uwsgi-get.bin');
     assert.equal(e.SCRIPT_NAME, '/u');
     assert.equal(e.PATH_INFO, '/app/path');
-    assert.equal(e.SERVER_SOFTWARE, `tsgi/${VERSION}`, 'Apache\'s SERVER_SOFTWARE is replaced');
+    assert.equal(e.SERVER_SOFTWARE, `tsgi/${VERSION}`, "Apache's SERVER_SOFTWARE is replaced");
     assert.equal(fromFixture('apache-uwsgi-dupheaders.bin').environ.HTTP_X_DUP, 'a, b');
     assert.equal(fromFixture('apache-uwsgi-post.bin').environ.CONTENT_LENGTH, '5');
   });
@@ -131,7 +131,7 @@ describe('what each front end sends becomes the environ the HTTP door would buil
     assert.equal(fromFixture('uwsgi-router-get.bin').responseProtocol, 'HTTP/1.1');
   });
 
-  test('the router\'s raw chunked upload (no CONTENT_LENGTH) is read as a chunked stream', () => {
+  test("the router's raw chunked upload (no CONTENT_LENGTH) is read as a chunked stream", () => {
     assert.deepEqual(fromFixture('uwsgi-router-ka-chunked.bin').body, { kind: 'chunked' });
     assert.deepEqual(fromFixture('uwsgi-router-chunked.bin').body, { kind: 'chunked' });
     assert.equal('CONTENT_LENGTH' in fromFixture('uwsgi-router-ka-chunked.bin').environ, false);
@@ -153,7 +153,16 @@ describe('the duplicate-key rule', () => {
   });
 
   test('wire vars cannot set wsgi.*, tsgi.*, uwsgi.* or prototype keys', () => {
-    const e = build([...GET, ['wsgi.input', 'x'], ['wsgi.url_scheme', 'https'], ['tsgi.x', '1'], ['uwsgi.node', 'n'], ['__proto__', 'x'], ['toString', 't'], ['constructor', 'c']]).environ;
+    const e = build([
+      ...GET,
+      ['wsgi.input', 'x'],
+      ['wsgi.url_scheme', 'https'],
+      ['tsgi.x', '1'],
+      ['uwsgi.node', 'n'],
+      ['__proto__', 'x'],
+      ['toString', 't'],
+      ['constructor', 'c'],
+    ]).environ;
     assert.equal(e['wsgi.input'], EMPTY_INPUT);
     assert.equal(e['wsgi.url_scheme'], 'http');
     assert.equal(Object.hasOwn(e, 'tsgi.x'), false);
@@ -199,7 +208,7 @@ describe('defaults for what a front end leaves out', () => {
     assert.equal(responseProtocol, 'HTTP/1.0');
   });
 
-  test('on a Unix socket: localhost and the scheme\'s port; no REMOTE_ADDR', () => {
+  test("on a Unix socket: localhost and the scheme's port; no REMOTE_ADDR", () => {
     const e = build([...GET, ['HTTPS', 'on']], {} as typeof conn).environ;
     assert.equal(e.SERVER_NAME, 'localhost');
     assert.equal(e.SERVER_PORT, '443');

@@ -16,10 +16,34 @@ import { serveUwsgi, type UwsgiServerHandle } from '../../src/uwsgi/index.js';
 import { exchange, parseResponse } from './support.js';
 
 const latin1 = (max: number) => fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b).toString('latin1'));
-const KNOWN = ['REQUEST_METHOD', 'PATH_INFO', 'SCRIPT_NAME', 'QUERY_STRING', 'REQUEST_URI', 'CONTENT_LENGTH', 'CONTENT_TYPE',
-  'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'REMOTE_ADDR', 'REMOTE_PORT', 'HTTP_HOST', 'HTTP_COOKIE', 'HTTP_X_A',
-  'HTTP_CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING', 'UWSGI_ROUTER', 'HTTPS', 'wsgi.input', '__proto__', 'toString'];
-const key = fc.oneof(fc.constantFrom(...KNOWN), latin1(12).filter((k) => k.length > 0));
+const KNOWN = [
+  'REQUEST_METHOD',
+  'PATH_INFO',
+  'SCRIPT_NAME',
+  'QUERY_STRING',
+  'REQUEST_URI',
+  'CONTENT_LENGTH',
+  'CONTENT_TYPE',
+  'SERVER_NAME',
+  'SERVER_PORT',
+  'SERVER_PROTOCOL',
+  'REMOTE_ADDR',
+  'REMOTE_PORT',
+  'HTTP_HOST',
+  'HTTP_COOKIE',
+  'HTTP_X_A',
+  'HTTP_CONTENT_LENGTH',
+  'HTTP_TRANSFER_ENCODING',
+  'UWSGI_ROUTER',
+  'HTTPS',
+  'wsgi.input',
+  '__proto__',
+  'toString',
+];
+const key = fc.oneof(
+  fc.constantFrom(...KNOWN),
+  latin1(12).filter((k) => k.length > 0),
+);
 const value = fc.oneof(fc.constantFrom('', 'GET', 'POST', '0', '5', '/', '/a b', 'chunked', 'abc', '18446744073709551621'), latin1(20));
 const vars = fc.array(fc.tuple(key, value), { maxLength: 12 });
 
@@ -87,9 +111,9 @@ describe('the parser, on arbitrary bytes', () => {
   });
 
   test('bytes that start like a packet go deeper: same verdict whole and split', () => {
-    const packetish = fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 260 })).map(([tail, size]) =>
-      Uint8Array.from([0, size & 0xff, size >> 8, 0, ...tail]),
-    );
+    const packetish = fc
+      .tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 260 }))
+      .map(([tail, size]) => Uint8Array.from([0, size & 0xff, size >> 8, 0, ...tail]));
     fc.assert(
       fc.property(packetish, fc.array(fc.nat(), { maxLength: 8 }), (bytes, points) => {
         assert.equal(verdict(cut(bytes, points)), verdict([bytes]));
@@ -101,10 +125,15 @@ describe('the parser, on arbitrary bytes', () => {
   test('an encoded packet parses back to its vars and body, however it is split', () => {
     const nonEmptyKey = latin1(30).filter((k) => k.length > 0);
     fc.assert(
-      fc.property(fc.array(fc.tuple(nonEmptyKey, latin1(60)), { minLength: 1, maxLength: 20 }), fc.uint8Array({ maxLength: 50 }), fc.array(fc.nat(), { maxLength: 10 }), (v, body, points) => {
-        const bytes = encodePacket(v, body);
-        assert.equal(verdict(cut(bytes, points)), JSON.stringify([v, Buffer.from(body).toString('latin1')]));
-      }),
+      fc.property(
+        fc.array(fc.tuple(nonEmptyKey, latin1(60)), { minLength: 1, maxLength: 20 }),
+        fc.uint8Array({ maxLength: 50 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (v, body, points) => {
+          const bytes = encodePacket(v, body);
+          assert.equal(verdict(cut(bytes, points)), JSON.stringify([v, Buffer.from(body).toString('latin1')]));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -162,7 +191,14 @@ describe('the server, on arbitrary bytes', () => {
       }),
       // a valid packet with one byte changed
       fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, byte]) => {
-        const p = encodePacket([['REQUEST_METHOD', 'POST'], ['PATH_INFO', '/f'], ['CONTENT_LENGTH', '3']], Buffer.from('abc'));
+        const p = encodePacket(
+          [
+            ['REQUEST_METHOD', 'POST'],
+            ['PATH_INFO', '/f'],
+            ['CONTENT_LENGTH', '3'],
+          ],
+          Buffer.from('abc'),
+        );
         p[at % p.length] = byte;
         return p;
       }),

@@ -2,15 +2,7 @@
 // random splits) and by the malformed packets of research/reliability.md (e).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  MAX_VARS_SIZE,
-  PacketError,
-  UwsgiParser,
-  encodePacket,
-  looksLikeHttp,
-  looksLikeUwsgi,
-  type Parsed,
-} from '../../src/protocol/uwsgi.js';
+import { MAX_VARS_SIZE, PacketError, UwsgiParser, encodePacket, looksLikeHttp, looksLikeUwsgi, type Parsed } from '../../src/protocol/uwsgi.js';
 import { REQUEST_FIXTURES, byteByByte, fixture, referenceDecode, splits } from './support.js';
 
 /** Feeds the pieces; returns the packet and every byte after the vars block (rest + later pieces). */
@@ -62,13 +54,13 @@ describe('captured fixtures', () => {
     });
   }
 
-  test('every captured request is recognised as uwsgi (for the HTTP door\'s hint)', () => {
+  test("every captured request is recognised as uwsgi (for the HTTP door's hint)", () => {
     for (const name of REQUEST_FIXTURES) assert.equal(looksLikeUwsgi(fixture(name)), true, name);
     assert.equal(looksLikeUwsgi(Buffer.from('GET / HTTP/1.1\r\n\r\n')), false);
     assert.equal(looksLikeUwsgi(Uint8Array.from([0, 0, 0, 0, 0, 0])), false);
   });
 
-  test('the 6 KB header nginx sends (datasize 6384) needs more than uWSGI\'s 4 KiB default', () => {
+  test("the 6 KB header nginx sends (datasize 6384) needs more than uWSGI's 4 KiB default", () => {
     const bytes = fixture('nginx-uwsgi-largeheader.bin');
     assert.equal(feed([bytes]).parsed.packet.vars.find(([k]) => k === 'HTTP_X_LARGE')![1].length, 6000);
     assert.equal(failure([bytes], 4096).kind, 'too-big');

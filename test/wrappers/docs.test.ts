@@ -86,10 +86,13 @@ describe('docs/wrappers.md examples run', () => {
     assert.equal(res.statusCode, 201, res.text);
     const out = JSON.parse(res.text) as { title: string; saved: Array<{ name: string; original: string; size: number; type: string }> };
     assert.equal(out.title, 'Trip');
-    assert.deepEqual(out.saved.map((s) => [s.original, s.size, s.type]), [
-      ['notes.txt', 5, 'text/plain'],
-      ['evil name.bin', 600 * 1024, 'text/plain'],
-    ]);
+    assert.deepEqual(
+      out.saved.map((s) => [s.original, s.size, s.type]),
+      [
+        ['notes.txt', 5, 'text/plain'],
+        ['evil name.bin', 600 * 1024, 'text/plain'],
+      ],
+    );
     const uploads = path.join(dir, 'example-1', 'uploads');
     assert.deepEqual(readdirSync(uploads).sort(), out.saved.map((s) => s.name).sort());
     const none = multipart([{ name: 'title', value: 'x' }]);

@@ -32,7 +32,18 @@ async function inspect<T>(fn: (r: Request) => T | Promise<T>, path = '/', option
 describe('Request: URL and headers', () => {
   it('reads method, path, scriptName, host, scheme and url from the environ', async () => {
     const { value } = await inspect(
-      (r) => ({ method: r.method, path: r.path, script: r.scriptName, host: r.host, scheme: r.scheme, url: r.url, base: r.baseUrl, root: r.rootUrl, full: r.fullPath, secure: r.isSecure }),
+      (r) => ({
+        method: r.method,
+        path: r.path,
+        script: r.scriptName,
+        host: r.host,
+        scheme: r.scheme,
+        url: r.url,
+        base: r.baseUrl,
+        root: r.rootUrl,
+        full: r.fullPath,
+        secure: r.isSecure,
+      }),
       '/caf%C3%A9/x?a=1',
       { method: 'PUT', scriptName: '/app', scheme: 'https', headers: { Host: 'example.com:8443' }, body: 'x' },
     );
@@ -51,7 +62,11 @@ describe('Request: URL and headers', () => {
   });
 
   it('falls back to SERVER_NAME and a non-default SERVER_PORT without Host, and never reads X-Forwarded-*', () => {
-    const environ = createEnviron('/', { serverName: 'internal', serverPort: '8080', headers: { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' } });
+    const environ = createEnviron('/', {
+      serverName: 'internal',
+      serverPort: '8080',
+      headers: { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' },
+    });
     delete environ.HTTP_HOST;
     const r = new Request(environ);
     assert.equal(r.host, 'internal:8080');
@@ -154,7 +169,10 @@ describe('Request: bodies', () => {
   });
 
   it('decodes text in the declared charset', async () => {
-    const { value } = await inspect((r) => r.text(), '/', { body: Buffer.from('caf\xe9', 'latin1'), headers: { 'Content-Type': 'text/plain; charset=iso-8859-1' } });
+    const { value } = await inspect((r) => r.text(), '/', {
+      body: Buffer.from('caf\xe9', 'latin1'),
+      headers: { 'Content-Type': 'text/plain; charset=iso-8859-1' },
+    });
     assert.equal(value, 'café');
     const utf8 = await inspect((r) => r.text(), '/', { body: Buffer.from([0x61, 0xff]), headers: { 'Content-Type': 'text/plain' } });
     assert.equal(utf8.value, 'a\uFFFD');
@@ -248,16 +266,18 @@ describe('Request: bodies', () => {
   });
 
   it('parses a form from the cached body after bytes()', async () => {
-    const { value } = await inspect(
-      async (r) => [(await r.bytes()).length, (await r.form()).get('k')],
-      '/',
-      { body: 'k=v', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
-    );
+    const { value } = await inspect(async (r) => [(await r.bytes()).length, (await r.form()).get('k')], '/', {
+      body: 'k=v',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     assert.deepEqual(value, [3, 'v']);
   });
 
   it('returns an empty form for other content types and for no body', async () => {
-    const { value } = await inspect(async (r) => [(await r.form()).size, (await r.files()).size], '/', { body: 'x', headers: { 'Content-Type': 'text/plain' } });
+    const { value } = await inspect(async (r) => [(await r.form()).size, (await r.files()).size], '/', {
+      body: 'x',
+      headers: { 'Content-Type': 'text/plain' },
+    });
     assert.deepEqual(value, [0, 0]);
     const none = await inspect(async (r) => [(await r.form()).size, (await r.bytes()).length]);
     assert.deepEqual(none.value, [0, 0]);
@@ -265,14 +285,26 @@ describe('Request: bodies', () => {
 });
 
 describe('Request: limits answer 413, malformed bodies 400', () => {
-  const form = (fields: Record<string, string>) => ({ body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  const form = (fields: Record<string, string>) => ({
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
 
   it('maxContentLength: 413 from the declared length, before reading, and from a chunked body', async () => {
     let read = false;
     const declared = await inspect(async (r) => ((read = true), await r.bytes()), '/', { body: Buffer.alloc(2000) }, { maxContentLength: 1000 });
     assert.equal(declared.res.statusCode, 413);
     assert.ok(read);
-    const chunked = await inspect((r) => r.bytes(), '/', { body: (function* () { for (let i = 0; i < 10; i++) yield Buffer.alloc(300); })() }, { maxContentLength: 1000 });
+    const chunked = await inspect(
+      (r) => r.bytes(),
+      '/',
+      {
+        body: (function* () {
+          for (let i = 0; i < 10; i++) yield Buffer.alloc(300);
+        })(),
+      },
+      { maxContentLength: 1000 },
+    );
     assert.equal(chunked.res.statusCode, 413);
     const under = await inspect(async (r) => (await r.bytes()).length, '/', { body: Buffer.alloc(1000) }, { maxContentLength: 1000 });
     assert.equal(under.value, 1000);
@@ -280,7 +312,9 @@ describe('Request: limits answer 413, malformed bodies 400', () => {
     class Small extends Request {
       static override maxContentLength = 10;
     }
-    const res = await run(validate(handler(async (r) => new Response(String((await r.bytes()).length)), { requestClass: Small })), '/', { body: 'more than ten bytes' });
+    const res = await run(validate(handler(async (r) => new Response(String((await r.bytes()).length)), { requestClass: Small })), '/', {
+      body: 'more than ten bytes',
+    });
     assert.equal(res.statusCode, 413);
   });
 
@@ -296,7 +330,12 @@ describe('Request: limits answer 413, malformed bodies 400', () => {
     assert.match(field.res.text, /big/);
     // Files do not count against it.
     const file = multipart([{ name: 'f', value: 'z'.repeat(5000), filename: 'f.txt' }]);
-    const fine = await inspect(async (r) => (await r.files()).get('f')!.size, '/', { body: file.body, headers: { 'Content-Type': file.contentType } }, { maxFormMemorySize: 1000 });
+    const fine = await inspect(
+      async (r) => (await r.files()).get('f')!.size,
+      '/',
+      { body: file.body, headers: { 'Content-Type': file.contentType } },
+      { maxFormMemorySize: 1000 },
+    );
     assert.equal(fine.value, 5000);
   });
 
@@ -375,7 +414,11 @@ describe('Request: limits answer 413, malformed bodies 400', () => {
       const ok = await post(fine.body, fine.contentType);
       assert.equal(await ok.text(), '1 fields, 1 files\n');
       // A body cut short on the wire: Content-Length promises more than the client sends before closing its side.
-      const cut = await rawRequest(url, `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${fine.contentType}\r\nContent-Length: ${fine.body.length + 10}\r\n`, fine.body);
+      const cut = await rawRequest(
+        url,
+        `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${fine.contentType}\r\nContent-Length: ${fine.body.length + 10}\r\n`,
+        fine.body,
+      );
       assert.equal(cut.status, 400);
       assert.deepEqual(tmp.files(), []);
     });
@@ -395,7 +438,13 @@ describe('Request: negotiation and conditions', () => {
     const r = new Request(environ);
     assert.deepEqual(
       [...r.acceptMimetypes].map((i) => [i.value, i.quality]),
-      [['application/json', 1], ['text/html', 0.9], ['text/*', 0.5], ['*/*', 0.1], ['image/png', 0]],
+      [
+        ['application/json', 1],
+        ['text/html', 0.9],
+        ['text/*', 0.5],
+        ['*/*', 0.1],
+        ['image/png', 0],
+      ],
     );
     assert.equal(r.acceptMimetypes.best, 'application/json');
     assert.equal(r.acceptMimetypes.bestMatch(['text/html', 'application/json']), 'application/json');

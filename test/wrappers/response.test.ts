@@ -94,7 +94,17 @@ describe('Response: cookies', () => {
   it('writes every RFC 6265bis attribute', () => {
     const expires = new Date(Date.UTC(2030, 0, 2, 3, 4, 5));
     const r = new Response('x')
-      .setCookie('sid', 'a b;c', { maxAge: 3600, expires, domain: 'example.com', path: '/app', secure: true, httpOnly: true, sameSite: 'None', partitioned: true, priority: 'High' })
+      .setCookie('sid', 'a b;c', {
+        maxAge: 3600,
+        expires,
+        domain: 'example.com',
+        path: '/app',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'None',
+        partitioned: true,
+        priority: 'High',
+      })
       .setCookie('plain', 'v');
     const [first, second] = r.headers.getAll('Set-Cookie');
     assert.equal(
@@ -194,9 +204,7 @@ describe('Response: conditional requests and ranges', () => {
     const file = path.join(tmp.dir, 'notes.txt');
     writeFileSync(file, body);
     utimesSync(file, modified, modified);
-    const app = handler(async (request) =>
-      Response.file(file, { download: request.args.has('download') ? (request.args.get('download') || true) : undefined }),
-    );
+    const app = handler(async (request) => Response.file(file, { download: request.args.has('download') ? request.args.get('download') || true : undefined }));
     await withServer(app, async ({ url }) => {
       const full = await fetch(url);
       assert.equal(await full.text(), body);
@@ -239,7 +247,10 @@ describe('handler()', () => {
   it('refuses a handler that returns no response', async () => {
     const res = await get(handler(() => undefined as unknown as Response));
     assert.equal(res.statusCode, 500);
-    assert.ok(res.log.some((l) => l.includes('not a Response')), res.log.join('\n'));
+    assert.ok(
+      res.log.some((l) => l.includes('not a Response')),
+      res.log.join('\n'),
+    );
   });
 
   it('removes the temporary files when the client cancels the response, even while the body is stuck', async () => {

@@ -92,7 +92,9 @@ describe('uploads through the HTTP door', () => {
       }
       const growth = peak - base;
       const seconds = (Date.now() - started) / 1000;
-      console.log(`1 GiB upload: ${seconds.toFixed(1)} s, RSS ${(base / MiB).toFixed(0)} MiB -> peak ${(peak / MiB).toFixed(0)} MiB (+${(growth / MiB).toFixed(1)} MiB)`);
+      console.log(
+        `1 GiB upload: ${seconds.toFixed(1)} s, RSS ${(base / MiB).toFixed(0)} MiB -> peak ${(peak / MiB).toFixed(0)} MiB (+${(growth / MiB).toFixed(1)} MiB)`,
+      );
       assert.ok(growth < 64 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
       assert.ok(seen, 'the handler ran');
       const s = seen as { path: string | null; existed: boolean; first: number[]; size: number };
@@ -127,7 +129,11 @@ describe('uploads through the HTTP door', () => {
       socket.destroy();
       assert.ok(await eventually(() => tmp.files().length === 0), `temporary files left: ${tmp.files().join(', ')}`);
       assert.equal(calls, 1);
-      const again = await fetch(url, { method: 'POST', body: multipart([{ name: 'x', value: 'y' }]).body, headers: { 'Content-Type': multipart([]).contentType } });
+      const again = await fetch(url, {
+        method: 'POST',
+        body: multipart([{ name: 'x', value: 'y' }]).body,
+        headers: { 'Content-Type': multipart([]).contentType },
+      });
       assert.equal(again.status, 200);
       assert.equal(await again.text(), 'never\n');
     });
@@ -155,7 +161,10 @@ describe('uploads through the HTTP door', () => {
       await res.arrayBuffer();
       assert.equal(paths.length, 2);
       assert.ok(await eventually(() => tmp.files().length === 0), `temporary files left: ${tmp.files().join(', ')}`);
-      assert.ok(log.some((l) => l.includes('the application failed')), log.join('\n'));
+      assert.ok(
+        log.some((l) => l.includes('the application failed')),
+        log.join('\n'),
+      );
     });
     // An HTTPException thrown after parsing is answered with its status; the files go too.
     const forbidden = handler(

@@ -182,7 +182,15 @@ export class Connection {
   /** The request has a body: its reader becomes wsgi.input, fed what already arrived. */
   private openBody(framing: Framing, sink: NetSink, environ: Environ): void {
     const chunked = framing.body === 'chunked';
-    const body = new Body(this.socket, framing.length, chunked, framing.expectContinue, this.door.opts.bodyTimeout, () => sink.headSent, () => (this.keepAlive = false));
+    const body = new Body(
+      this.socket,
+      framing.length,
+      chunked,
+      framing.expectContinue,
+      this.door.opts.bodyTimeout,
+      () => sink.headSent,
+      () => (this.keepAlive = false),
+    );
     this.body = body;
     environ['wsgi.input'] = new Input(body, framing.length);
     if (this.buf !== null) {

@@ -49,7 +49,10 @@ export class NetSink implements Sink {
     this.ended = true;
     this.pendingHead = null;
     const body = 'Service Unavailable\n';
-    this.conn.socket.write(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${httpDate()}\r\n\r\n${body}`, 'latin1');
+    this.conn.socket.write(
+      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${httpDate()}\r\n\r\n${body}`,
+      'latin1',
+    );
     this.headSent = true;
     return true;
   }

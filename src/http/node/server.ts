@@ -214,7 +214,9 @@ export class HttpDoor extends DoorCore implements SinkDoor {
   }
 
   sendTimedOut(socket: Socket): void {
-    this.log.info(`send timeout for ${socket.remoteAddress ?? '?'}: the client read nothing of the response for ${this.opts.sendTimeout} ms; connection closed`);
+    this.log.info(
+      `send timeout for ${socket.remoteAddress ?? '?'}: the client read nothing of the response for ${this.opts.sendTimeout} ms; connection closed`,
+    );
     socket.destroy();
   }
 
@@ -341,9 +343,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
     }
     let status = 400;
     if (err.rawPacket && looksLikeUwsgi(err.rawPacket)) {
-      this.log.warn(
-        `this looks like uwsgi on an HTTP port (from ${socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`,
-      );
+      this.log.warn(`this looks like uwsgi on an HTTP port (from ${socket.remoteAddress ?? '?'}): bind it with --bind uwsgi://HOST:PORT, or use proxy_pass`);
     }
     if (code === 'HPE_HEADER_OVERFLOW') {
       // One limit in llhttp covers the request line and the headers; tell the two apart for the client

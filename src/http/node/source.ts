@@ -42,13 +42,12 @@ export class RequestSource extends BodyQueue {
     // message itself is paused past twice the high-water mark: node:http's documented backpressure,
     // which holds up to its 16 KiB buffer of slices more.
     const socket = req.socket as IncomingMessage['socket'] & { _paused?: boolean; parser?: { resume?: () => void } | null };
-    let queue: BodyQueue | undefined;
     let messagePaused = false;
     const flow = {
       pause: () => {
         socket._paused = true;
         socket.pause();
-        if (!messagePaused && queue !== undefined && queue.queuedCost > 2 * HIGH_WATER) {
+        if (!messagePaused && this !== undefined && this.queuedCost > 2 * HIGH_WATER) {
           messagePaused = true;
           req.pause();
         }
@@ -66,22 +65,18 @@ export class RequestSource extends BodyQueue {
         socket.resume();
       },
     };
-    super(
-      flow,
-      {
-        // llhttp has framed the body (and Input bounds it by CONTENT_LENGTH).
-        framing: { kind: 'transport' },
-        timeoutMs,
-        onFirstPull:
-          res === null || !expectContinue
-            ? undefined
-            : () => {
-                // Expect: 100-continue: the client waits for this before it sends the body.
-                if (!res.headersSent && !res.writableEnded) res.writeContinue();
-              },
-      },
-    );
-    queue = this;
+    super(flow, {
+      // llhttp has framed the body (and Input bounds it by CONTENT_LENGTH).
+      framing: { kind: 'transport' },
+      timeoutMs,
+      onFirstPull:
+        res === null || !expectContinue
+          ? undefined
+          : () => {
+              // Expect: 100-continue: the client waits for this before it sends the body.
+              if (!res.headersSent && !res.writableEnded) res.writeContinue();
+            },
+    });
     if (res !== null) {
       this.start();
       res.once('close', () => {

@@ -47,8 +47,27 @@ const STARS = '*'.repeat(30);
 const ALWAYS_OBJECT = new Set(['wsgi.input', 'wsgi.errors', 'wsgi.file_wrapper']);
 /** Names a server may copy from its own process environment (wsgiref does); not the request's. */
 const PROCESS_ENV_KEYS = new Set([
-  'LC_ALL', 'LANG', 'LANGUAGE', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'PYTHONPATH', 'PYTHONHOME', 'PATH',
-  'HOME', 'PWD', 'OLDPWD', 'SHLVL', '_', 'TERM', 'USER', 'LOGNAME', 'SHELL', 'HOSTNAME', 'TMPDIR', 'TZ', 'NODE_ENV',
+  'LC_ALL',
+  'LANG',
+  'LANGUAGE',
+  'PYTHONDONTWRITEBYTECODE',
+  'PYTHONUNBUFFERED',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PATH',
+  'HOME',
+  'PWD',
+  'OLDPWD',
+  'SHLVL',
+  '_',
+  'TERM',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'HOSTNAME',
+  'TMPDIR',
+  'TZ',
+  'NODE_ENV',
   'NODE_OPTIONS',
 ]);
 /** A key has no ':' or newline and does not start with whitespace (a folded line of a value does). */
@@ -64,7 +83,10 @@ class Reader {
   eof = false;
   private wake: (() => void) | null = null;
 
-  constructor(sock: net.Socket, private readonly idleMs: number) {
+  constructor(
+    sock: net.Socket,
+    private readonly idleMs: number,
+  ) {
     sock.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.wake?.();
@@ -129,7 +151,10 @@ async function readHead(rd: Reader): Promise<Head | null> {
       .sort((a, b) => a.at - b.at);
     if (ends.length > 0) {
       const { sep, at } = ends[0]!;
-      const head = rd.take(at + sep.length).subarray(0, at).toString('latin1');
+      const head = rd
+        .take(at + sep.length)
+        .subarray(0, at)
+        .toString('latin1');
       const lines = head.replace(/\r\n/g, '\n').split('\n');
       const headers: Array<[string, string]> = [];
       for (const line of lines.slice(1)) {
@@ -273,9 +298,7 @@ export async function runCase(c: OracleCase, host: string, port: number, idleMs 
       const body = await readBody(rd, head.headers, c.methods[mi]!, status);
       const dump = parseDump(body.toString('latin1'));
       result.responses.push(
-        dump === null
-          ? { status, environ: null }
-          : { status, environ: classify(dump.items, port, sock.localPort!, os.hostname()), body_hex: dump.bodyHex },
+        dump === null ? { status, environ: null } : { status, environ: classify(dump.items, port, sock.localPort!, os.hostname()), body_hex: dump.bodyHex },
       );
       mi++;
     }
