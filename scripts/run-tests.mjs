@@ -25,7 +25,19 @@ if (process.env.TSGI_SKIP_INTEROP === '1') files = files.filter((f) => !f.includ
 // TSGI_SKIP_SLOW=1: leave out the long suites that prove tsgi's own machinery more than the Node it runs
 // on (corpus, parity, fuzz, soak, 1 GiB streams, one-byte bodies, keep-alive reloads, the docs, types,
 // browser and consumer-package suites). CI runs them once, on the machine's Node, and the rest on another.
-const SLOW = ['http/soak', 'http/stream-1gib', 'body-pieces', 'gunicorn-corpus', 'protocol/parity', 'fuzz', 'docs/examples', 'test/types/', 'prefork/keepalive', 'test/examples/', 'test/package/'];
+const SLOW = [
+  'http/soak',
+  'http/stream-1gib',
+  'body-pieces',
+  'gunicorn-corpus',
+  'protocol/parity',
+  'fuzz',
+  'docs/examples',
+  'test/types/',
+  'prefork/keepalive',
+  'test/examples/',
+  'test/package/',
+];
 if (process.env.TSGI_SKIP_SLOW === '1') files = files.filter((f) => !SLOW.some((s) => path.relative(root, f).includes(s)));
 if (filters.length > 0) files = files.filter((f) => filters.some((w) => path.relative(root, f).includes(w)));
 if (files.length === 0) {
