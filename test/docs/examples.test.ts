@@ -73,6 +73,11 @@ const RULES: Rule[] = [
     contains: "err.code === 'TSGI_ERR_LISTEN'",
     typeOnly: 'listens on /run/app.sock, a deployment path; test/errors.test.ts meets TSGI_ERR_LISTEN the way users do',
   },
+  {
+    file: 'docs/wrappers.md',
+    contains: 'npx tsgi examples/guestbook/app.ts',
+    skip: 'serves the guestbook from a clone of the repository; test/examples/guestbook*.test.ts run the same app through the CLI',
+  },
   { file: 'docs/SPEC.md', contains: 'export type Chunk = Uint8Array | string;', declarations: true },
   { file: 'docs/bridges.md', contains: 'http://db.internal/slow-report', noCall: 'fetches http://db.internal/, a host that exists only in the example' },
   { file: 'docs/deploy.md', contains: 'uwsgi --plugin http', skip: "needs uWSGI's HTTP router (test/interop runs uWSGI in front of tsgi)" },
