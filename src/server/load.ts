@@ -33,7 +33,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
   } catch (err) {
     const e = err as Error;
     if (e instanceof TypeScriptError) throw new LoadError(`cannot load the application module ${e.message}`);
-    throw new LoadError(`the application module ${file} failed to load: ${e.stack ?? e.message}`);
+    throw new LoadError(`the application module ${file} failed to load: ${describeLoadFailure(e)}`);
   }
   const names = exportName ? [exportName] : ['application', 'default'];
   // A CommonJS module (a .ts file outside a `"type": "module"` package) arrives as `default`.
@@ -52,4 +52,24 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<Applic
   }
   const found = [...new Set([...Object.keys(mod).filter((k) => !(k === 'default' && mod.default === cjs)), ...Object.keys(cjs)])].join(', ') || 'none';
   throw new LoadError(`${file} has no export named ${names.map((n) => JSON.stringify(n)).join(' or ')} (exports: ${found})`);
+}
+
+/**
+ * What a failed import says. A module that does not compile (a SyntaxError from Node, or the
+ * transformer's "Transform failed" with its `file:line:col: ERROR: ...` lines) is told by its position
+ * and message only: the stack of the loader that found it names no line of the user's. An error the
+ * module threw while it ran keeps its stack, which does point into the user's code.
+ */
+export function describeLoadFailure(e: Error): string {
+  const text = e.stack ?? e.message;
+  const compile = e instanceof SyntaxError || /^Transform failed with \d+ error/.test(e.message);
+  if (!compile) return text;
+  const lines = (e.message.startsWith('Transform failed') ? e.message : text)
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^\s+at /.test(l) && !/^(Error: )?Transform failed with/.test(l));
+  // Node's own form: `file:line`, the source line, a caret, then `SyntaxError: message`: one line of it.
+  const where = /:\d+$/.test(lines[0] ?? '') ? lines[0] : undefined;
+  const what = lines.find((l) => /^SyntaxError\b/.test(l));
+  if (where !== undefined && what !== undefined) return `${where}: ${what}`;
+  return lines.join('\n').trim();
 }

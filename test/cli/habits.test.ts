@@ -49,6 +49,20 @@ describe('CLI habits from other servers', { timeout: 60_000 }, () => {
     assert.match(ok.stdout, /it would listen at http:\/\/localhost:8123 \((127\.0\.0\.1|::1)\)/);
   });
 
+  it('an application that does not compile gets one line naming the place, not the loader\'s stack', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-syntax-'));
+    try {
+      writeFileSync(path.join(dir, 'app.ts'), 'export function application(e: unknown, s: Function) {\n  s("200 OK", [];\n}\n');
+      const r = await runCli([path.join(dir, 'app.ts'), '--check-config']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /app\.ts failed to load: .*app\.ts:2:\d+.*(Expected|expected|SyntaxError)/);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack lines');
+      assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--help fits an 80-column terminal', async () => {
     const r = await runCli(['--help']);
     assert.equal(r.code, 0);

@@ -176,6 +176,23 @@ for (const type of ['commonjs', 'module'] as const) {
       assert.doesNotMatch(cli.stderr(), /Failed to load the ES module|ExperimentalWarning/);
     });
 
+    it("docs/deploy.md's container command (exec node_modules/.bin/tsgi): SIGTERM reaches tsgi, which drains and exits 0", async () => {
+      // The shell is replaced by tsgi (exec), so the signal a container runtime sends to its process
+      // reaches the server itself, which stops gracefully (exit 0).
+      const cli = await startCli(['-c', 'exec node_modules/.bin/tsgi app.ts --bind 127.0.0.1:0 --single-process'], {
+        cwd: dir,
+        bin: '/bin/sh',
+        env: { PATH: ENV.PATH },
+      });
+      try {
+        const [a] = await getKeepAlive(cli.port, ['/one']);
+        assert.equal(a!.status, 200);
+      } finally {
+        assert.equal(await cli.stop('SIGTERM'), 0, cli.stderr());
+      }
+      assert.match(cli.stderr(), /SIGTERM: shutting down gracefully/);
+    });
+
     it('tsgi named.ts:hello with a tsgi.config.ts (defineConfig) next to it', async () => {
       const cwd = path.join(dir, 'configured');
       // No --bind: the config file's 127.0.0.1:0 (the default would be port 8000), and its script-name
