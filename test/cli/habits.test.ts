@@ -49,7 +49,7 @@ describe('CLI habits from other servers', { timeout: 60_000 }, () => {
     assert.match(ok.stdout, /it would listen at http:\/\/localhost:8123 \((127\.0\.0\.1|::1)\)/);
   });
 
-  it('an application that does not compile gets one line naming the place, not the loader\'s stack', async () => {
+  it("an application that does not compile gets one line naming the place, not the loader's stack", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-syntax-'));
     try {
       writeFileSync(path.join(dir, 'app.ts'), 'export function application(e: unknown, s: Function) {\n  s("200 OK", [];\n}\n');
