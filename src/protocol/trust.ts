@@ -100,7 +100,7 @@ const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 export function compileTrust(trust: Trust, what = 'proxyHeaders()'): (address: string | undefined) => boolean {
   if (typeof trust === 'function') return trust;
   const entries = (typeof trust === 'string' ? trust.split(',') : [...trust]).map((s) => s.trim()).filter(Boolean);
-  if (entries.length === 0) throw new TypeError(`${what}: the list is empty; give loopback, addresses or ranges, or *`);
+  if (entries.length === 0) throw new TypeError(`${what}: trust is empty; give loopback, addresses or ranges, or *`);
   if (entries.includes('*')) return () => true;
   let unix = false;
   const ranges: Range[] = [];
