@@ -34,6 +34,8 @@ describe("each door's defaults are the settings table's", () => {
       keepAliveTimeout: fromTable('keepAlive'),
       requestTimeout: fromTable('requestTimeout'),
       responseTimeout: fromTable('responseTimeout'),
+      sendTimeout: fromTable('sendTimeout'),
+      handshakeTimeout: fromTable('handshakeTimeout'),
     };
     assert.deepEqual({ ...HTTP_DEFAULTS }, expected);
     // What a door built without options actually uses.
