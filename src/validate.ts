@@ -4,7 +4,7 @@
 //
 // Every check carries an id in a comment and in the error (`err.check`, and `AssertionError [V12]: …`
 // in stacks and logs):
-//   V1–V56   wsgiref.validate's checks (../shared/research/wsgi-spec.md §2), adapted to TypeScript:
+//   V1–V56   wsgiref.validate's checks (CPython's Lib/wsgiref/validate.py), adapted to TypeScript:
 //            awaited reads, async bodies, write() promises, string chunks sent as UTF-8.
 //   K2–K15   Rack::Lint's checks that wsgiref lacks (research §4.1).
 //   R1–R63   rules of docs/SPEC.md that neither checks, mostly the asynchronous ones: close() exactly
