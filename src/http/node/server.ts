@@ -192,17 +192,17 @@ export class HttpDoor extends DoorCore implements SinkDoor {
 
   /**
    * After this response the connection closes without reading the rest of the request body (too
-   * much, or no known end: see DISCARD_LIMIT): the write side ends once the response is out, the
-   * socket stops reading (the client's writes fill the buffers and stop, costing nothing), and it is
-   * destroyed after LINGER_MS, long enough for the client to read the response before the reset that
-   * unread bytes cause.
+   * much, or no known end: see DISCARD_LIMIT): the write side ends once the response is out, what the
+   * client still sends is read and dropped up to a bound (RequestSource.dropRest; past it the socket
+   * stops reading, so an endless body costs nothing more), and it is destroyed after LINGER_MS, long
+   * enough for the client to read the response before the reset that unread bytes cause.
    */
   closeUnread(socket: Socket, source: RequestSource): void {
     const res = (socket as HttpSocket)._httpMessage;
     const close = () => {
       if (socket.destroyed || this.lingering.has(socket)) return;
       this.lingering.add(socket);
-      source.halt();
+      source.dropRest();
       socket.end();
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
     };

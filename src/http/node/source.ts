@@ -21,6 +21,8 @@ import { ClientError } from '../../errors.js';
  * closes after the response instead, without reading the rest.
  */
 export const DISCARD_LIMIT = 1024 * 1024;
+/** The most read and dropped while a connection that will not carry another request closes (dropRest). */
+const LINGER_DROP = 16 * 1024 * 1024;
 
 export class RequestSource extends BodyQueue {
   private started = false;
@@ -96,6 +98,27 @@ export class RequestSource extends BodyQueue {
   restUnbounded(): boolean {
     if (this.req.complete || this.complete || this.failed) return false;
     return !Number.isFinite(this.declaredLength) || this.declaredLength - this.bytesReceived > DISCARD_LIMIT;
+  }
+
+  /**
+   * The rest of the body will not be used, and the connection is about to close: what the client still
+   * sends is read and dropped, up to LINGER_DROP bytes (a client finishing an upload it started meets a
+   * clean close, not a reset on its next write), then the socket stops reading for good (an endless
+   * body costs nothing more).
+   */
+  dropRest(): void {
+    this.close();
+    const req = this.req;
+    let dropped = 0;
+    req.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER_DROP && !this.halted) this.halt();
+    });
+    const socket = req.socket as IncomingMessage['socket'] & { _paused?: boolean; parser?: { resume?: () => void } | null };
+    socket._paused = false;
+    socket.parser?.resume?.();
+    socket.resume();
+    req.resume();
   }
 
   /** The rest of the body will never be read: the socket stops reading for good (it is about to close). */
