@@ -55,7 +55,7 @@ describe('CLI habits from other servers', { timeout: 60_000 }, () => {
       writeFileSync(path.join(dir, 'app.ts'), 'export function application(e: unknown, s: Function) {\n  s("200 OK", [];\n}\n');
       const r = await runCli([path.join(dir, 'app.ts'), '--check-config']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /app\.ts failed to load: .*app\.ts:2:\d+.*(Expected|expected|SyntaxError)/);
+      assert.match(r.stderr, /app\.ts failed to load: .*app\.ts:2\b.*(Expected|expected|SyntaxError)/);
       assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack lines');
       assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
     } finally {
