@@ -49,6 +49,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NOT_FOUND_BODY, REQUESTS as ROUTE_REQUESTS, routeBody } from './github-routes.mjs';
+import { TS_APPS, compileApps } from './apps/compile.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (...p) => path.join(root, ...p);
@@ -592,35 +593,9 @@ function ceilingFiles() {
 // Rows. Each row: how to start it for an app on a port (alternatives tried in order, the first that
 // listens is kept), whether it is pinned to core 0, what it needs, and an optional nginx front.
 
-// The apps as written (TypeScript). The tsgi rows serve them compiled to JavaScript (compileApps),
-// as node:http and the frameworks serve JavaScript: a .ts app makes each worker carry tsx's loader
-// thread (about 27 MB of RSS), a cost of the TypeScript convenience rather than of the server; the
-// `tsgi-ts` row measures it.
-const TS_APPS = {
-  hello: 'examples/hello.ts',
-  environ: 'examples/environ.ts',
-  mib: 'bench/apps/tsgi.ts:mib',
-  upload: 'bench/apps/tsgi.ts:upload',
-  stream: 'bench/apps/tsgi.ts:stream',
-  bridge: 'bench/servers/tsgi-hono.ts',
-  routes: 'bench/apps/routes.ts',
-  multipart: 'bench/apps/tsgi.ts:multipart',
-};
+// The apps as written (TypeScript) and their compiled JavaScript, which the tsgi rows serve
+// (bench/apps/compile.mjs says why).
 const TSGI_APPS = { ...TS_APPS };
-
-/** Type-strips each app with esbuild (tsx's own transformer) into .bench/apps/; imports of 'tsgi' resolve to dist/. */
-async function compileApps() {
-  const { transform } = await import('esbuild');
-  const out = path.join(root, '.bench', 'apps');
-  mkdirSync(out, { recursive: true });
-  for (const [name, spec] of Object.entries(TS_APPS)) {
-    const [file, exp] = spec.split(':');
-    const target = path.join(out, path.basename(file).replace(/\.ts$/, '.mjs'));
-    const { code } = await transform(readFileSync(path.join(root, file), 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
-    writeFileSync(target, code);
-    TSGI_APPS[name] = path.relative(root, target) + (exp ? `:${exp}` : '');
-  }
-}
 const node = (script, ...args) => ({ cmd: process.execPath, args: [rel('bench/servers', script), ...args.map(String)] });
 // BENCH_TSGI_ARGS: more CLI flags for every tsgi row (e.g. '--log-level warning').
 const tsgiArgs = (process.env.BENCH_TSGI_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -1545,7 +1520,7 @@ async function main() {
       log('bench: npm run build failed; measuring the dist/ that is there');
     }
   }
-  await compileApps();
+  Object.assign(TSGI_APPS, await compileApps(root));
   tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
   for (const { scenario } of plan) scenario.prepare?.(tmpRoot);
 
