@@ -1,10 +1,16 @@
 // CPU instructions per request, counted by valgrind's callgrind: a measure that does not depend on how
 // busy the machine is. `npm run bench` measures req/s and req per server CPU-second, which is what users
 // get, but on a shared host both move ±15% between adjacent runs (docs/benchmarks.md); a change of a
-// few percent in the per-request path cannot be seen there. An instruction count can: the same requests
-// give the same count to within ~1% from run to run, whatever else the machine does. It is not time (a
-// cache miss or a syscall's wait costs no instructions), so the two measures go together: this one to
-// find and prove a small change, `npm run bench` for what it is worth.
+// few percent in the per-request path cannot be seen there. An instruction count moves much less with
+// the machine's load (repeated runs here: within ~5-10%, from when the JIT and the GC threads happen to
+// run; run a comparison twice). It counts user-space instructions only: the kernel's share of each
+// request (the syscalls, the same for every server) is not in it, so its ratios are wider than the
+// req/s ratios of `npm run bench`. The two go together: this one to find and prove a change in tsgi's
+// own code, `npm run bench` for what it is worth to a user.
+//
+// The warm-up matters: V8 optimizes a function after enough calls, and under valgrind its compiler
+// threads run ~50 times slower, so with 1,000 warm-up requests hello counted 250k instructions per
+// request instead of 60k. Keep --warmup at 5,000 or more.
 //
 //   node bench/instructions.mjs [--only hello,environ,close,upload,uwsgi] [--servers tsgi,node,node-net,...]
 //                               [--requests N] [--warmup N] [--connections N]
@@ -37,8 +43,8 @@ function option(name, fallback) {
   return i === -1 ? fallback : process.argv[i + 1];
 }
 const ONLY = option('only', 'hello,environ,close,upload,uwsgi').split(',');
-const REQUESTS = Number(option('requests', 4000));
-const WARMUP = Number(option('warmup', 2000));
+const REQUESTS = Number(option('requests', 5000));
+const WARMUP = Number(option('warmup', 5000));
 const CONNECTIONS = Number(option('connections', 10));
 const UPLOAD = Buffer.alloc(1024 * 1024, 'x');
 
