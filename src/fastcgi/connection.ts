@@ -312,7 +312,7 @@ export class Connection {
    * Draining: asks the web server to drop this kept connection, without closing it. FastCGI cannot say
    * "close after this response", and a close (FIN) races the web server: nginx takes pooled connections
    * without looking at them, so one it has just pooled may carry its next request while our FIN is on
-   * the way (1-6 requests lost per scenario of test/prefork/keepalive.test.ts, 8 connections, nginx
+   * the way (up to 6 requests lost per scenario of test/prefork/keepalive.test.ts, 8 connections, nginx
    * logging "upstream prematurely closed connection"). What nginx does look at (ngx_http_upstream_keepalive_module.c,
    * ngx_http_fastcgi_module.c):
    *   - bytes after END_REQUEST in the same read: the connection is not pooled but closed;

@@ -148,7 +148,7 @@ async function startRig(engine: string, extra: string[]): Promise<Rig> {
       rig.loads.push({ load: rawKeepAliveLoad('nginx proxy_pass, upstream keepalive 16', ports.proxy, opts), via: 'http' });
       // FastCGI cannot say "close after this response": a draining worker nudges its kept connections
       // instead, and nginx closes them (src/fastcgi/connection.ts, nudge(); the door's side in
-      // test/fastcgi/drain.test.ts). Closing them itself lost 1-6 requests per scenario here.
+      // test/fastcgi/drain.test.ts). Closing them itself lost up to 6 requests per scenario here.
       rig.loads.push({ load: rawKeepAliveLoad('nginx fastcgi_pass, fastcgi_keep_conn on, upstream keepalive 16', ports.fastcgi, opts), via: 'fastcgi' });
     }
     return rig;
