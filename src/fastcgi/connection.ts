@@ -7,7 +7,9 @@
 //     for that close before it finishes the response, so it must come at once;
 //   - FCGI_KEEP_CONN set: the connection waits for the next BEGIN_REQUEST; the web server closes it;
 //   - after the last response the write side is ended and what the web server still sends (STDIN the
-//     application never read) is read and dropped until it closes, so the close is never a reset.
+//     application never read) is read and dropped until it closes, so the close is never a reset;
+//   - a graceful stop (drain) never closes a kept connection the web server may be about to use: see
+//     nudge() for why, and for what it sends instead.
 import type { Socket } from 'node:net';
 import type { Application, ErrorStream } from '../spec.js';
 import type { Logger } from '../runner/log.js';
@@ -28,8 +30,21 @@ import {
 } from '../protocol/fastcgi.js';
 import { HIGH_WATER, Request } from './request.js';
 
-/** The longest "drain idle" moment: how long a kept connection may still send one request once a graceful stop began. */
+/** The longest "drain idle" moment: how long a connection with no request yet may still send one once a graceful stop began. */
 const DRAIN_IDLE_MS = 2000;
+/**
+ * How long a nudged connection (see nudge()) may sit idle before it is reset. nginx drops a nudged
+ * idle connection within its next event-loop turn (milliseconds), so this bounds only web servers
+ * that look at a pooled connection when they take it (Apache), and keeps a draining worker's life short.
+ */
+const NUDGE_WAIT_MS = 2000;
+/**
+ * Requests a web server may send on a connection after nudges before the connection is closed after
+ * END_REQUEST, as one without FCGI_KEEP_CONN. nginx sends at most one (a request it had sent before
+ * the nudge arrived; the nudge that follows its END_REQUEST always stops it); a server that ignores
+ * nudges (Apache) would otherwise keep a draining worker serving until --graceful-timeout.
+ */
+const MAX_IGNORED_NUDGES = 2;
 /**
  * The most of its own replies (GET_VALUES_RESULT, UNKNOWN_TYPE, CANT_MPX_CONN) a connection queues
  * for a peer that does not read them. Reading stops as soon as the socket's buffer is full, so only
@@ -75,6 +90,14 @@ export class Connection {
   /** Reading is paused until the socket's write buffer drains. */
   private writeBlocked = false;
   peerEnded = false;
+  /** The id of the last request (nginx and Apache always use 1): the id a nudge carries. */
+  private lastId = 1;
+  /** A kept request has ended here: between requests, the connection sits in the web server's pool. */
+  private pooled = false;
+  /** A nudge went out and no request came since. */
+  private nudged = false;
+  /** Requests that came after a nudge. */
+  private ignoredNudges = 0;
 
   constructor(
     readonly socket: Socket,
@@ -247,33 +270,90 @@ export class Connection {
       if (!begin.keepConn) this.linger();
       return;
     }
-    this.current = new Request(this, id, begin.keepConn && !this.door.draining);
+    if (this.nudged) {
+      this.nudged = false;
+      this.ignoredNudges++;
+    }
+    this.lastId = id;
+    // Draining, a kept request stays kept (the web server closes the connection when nudged after
+    // it), unless the web server has shown that it does not act on nudges.
+    this.current = new Request(this, id, begin.keepConn && !(this.door.draining && this.ignoredNudges >= MAX_IGNORED_NUDGES));
     this.wait(this.s.headerTimeout, `request ${id}: no complete PARAMS`);
   }
 
   /** The request has ended: END_REQUEST went out (`complete`), or it never can (reset the connection). */
   requestEnded(req: Request, complete: boolean): void {
     if (this.current === req) this.current = null;
-    if (!complete) {
-      this.phase = 'closed';
-      this.parser.stop();
-      const s = this.socket;
-      if (!s.destroyed) {
-        if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
-        else s.destroy();
-      }
-      return;
-    }
+    if (!complete) return this.reset();
     if (this.phase !== 'open') return;
     if (!this.writeBlocked) this.socket.resume();
-    // Draining: a request the web server had already sent behind this one is still answered (with
-    // no keep-conn: begin() sees the drain), then the connection closes.
-    if (!req.keepConn || (this.door.draining && !this.holding) || (this.peerEnded && !this.holding)) this.linger();
-    else {
+    if (!req.keepConn || (this.peerEnded && !this.holding)) return this.linger();
+    this.pooled = true;
+    // A request the web server had already sent behind this one is answered first, drain or not.
+    if (this.holding) {
       this.wait(this.s.idleTimeout, null);
       // Once the current call stack unwinds: this runs inside the previous request's end().
-      if (this.holding) queueMicrotask(() => this.replay());
+      queueMicrotask(() => this.replay());
+    } else if (this.door.draining) this.nudge();
+    else this.wait(this.s.idleTimeout, null);
+  }
+
+  /**
+   * The bytes to write right after this request's END_REQUEST, in the same write: the nudge, when the
+   * connection is draining and stays open for the web server to close (see nudge()).
+   */
+  afterEnd(req: Request): Uint8Array | null {
+    if (!req.keepConn || !this.door.draining || this.holding || this.peerEnded || !this.usable) return null;
+    this.nudged = true;
+    return nudgeRecord(this.lastId);
+  }
+
+  /**
+   * Draining: asks the web server to drop this kept connection, without closing it. FastCGI cannot say
+   * "close after this response", and a close (FIN) races the web server: nginx takes pooled connections
+   * without looking at them, so one it has just pooled may carry its next request while our FIN is on
+   * the way (up to 6 requests lost per scenario of test/prefork/keepalive.test.ts, 8 connections, nginx
+   * logging "upstream prematurely closed connection"). What nginx does look at (ngx_http_upstream_keepalive_module.c,
+   * ngx_http_fastcgi_module.c):
+   *   - bytes after END_REQUEST in the same read: the connection is not pooled but closed;
+   *   - anything arriving on a pooled idle connection (bytes or a close): it is closed at once;
+   *   - an empty FCGI_STDERR record for its request id at the start of a response: skipped, nothing logged.
+   * So the nudge is an empty STDERR record, sent with END_REQUEST (afterEnd) or alone on an idle pooled
+   * connection, and the connection stays open: nginx closes it, or, if it had already taken it for a
+   * request, reads the nudge as the first record of the answer, which follows. Either way nothing is
+   * lost. A web server that ignores the nudge (Apache checks a pooled connection only when it takes
+   * one, and reads the nudge ahead of its next answer, harmlessly) is served up to MAX_IGNORED_NUDGES
+   * requests, and an idle connection that neither closes nor sends is reset after NUDGE_WAIT_MS: a
+   * reset, because a FIN behind unread bytes looks like a live connection to Apache's check.
+   */
+  private nudge(): void {
+    if (!this.nudged) {
+      this.send(nudgeRecord(this.lastId));
+      this.nudged = true;
     }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.current === null) this.reset();
+    }, NUDGE_WAIT_MS);
+    this.timer.unref?.();
+  }
+
+  /** Closes with a reset: the request cannot be completed, or a nudged idle connection is given up. */
+  private reset(): void {
+    this.phase = 'closed';
+    this.parser.stop();
+    const s = this.socket;
+    if (s.destroyed) return;
+    if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  /** The drain's deadline (--graceful-timeout): the connection is closed, whatever it is doing. */
+  cut(): void {
+    // A nudged idle connection: the reset NUDGE_WAIT_MS would have given it.
+    if (this.nudged && this.current === null) this.reset();
+    else this.socket.destroy();
   }
 
   private replay(): void {
@@ -306,12 +386,14 @@ export class Connection {
   }
 
   /**
-   * Door stop: a busy connection closes after its request (no keep-conn any more); an idle one gets
-   * the drain-idle moment to send one more request (answered, then closed), for the web server may
-   * have sent it already: closing at once would fail a request it cannot know was never read.
+   * Door stop. A busy connection is nudged with its END_REQUEST (or closes after it, without
+   * FCGI_KEEP_CONN); an idle pooled one is nudged now. One with no request yet (the web server has
+   * just opened it, and its request may be on the way) gets the drain-idle moment to send it
+   * (answered), then closes.
    */
   drain(): void {
     if (this.current !== null || this.phase !== 'open') return;
+    if (this.pooled) return this.nudge();
     clearTimeout(this.timer);
     this.timer = setTimeout(
       () => {
@@ -327,4 +409,9 @@ export class Connection {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+/** An empty FCGI_STDERR record: the drain's nudge (Connection.nudge()). */
+function nudgeRecord(id: number): Uint8Array {
+  return encodeRecord(FCGI.STDERR, id);
 }

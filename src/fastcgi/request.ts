@@ -84,8 +84,9 @@ export class Request implements SinkOwner {
       endRequest(this.id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE),
     ]);
     this.conn.send(out);
-    this.conn.requestEnded(this, true);
+    // Closed first, so that the connection does not nudge (drain) after a request it refused.
     this.conn.linger();
+    this.conn.requestEnded(this, true);
   }
 
   private start(): void {
@@ -166,6 +167,10 @@ export class Request implements SinkOwner {
 
   streamEnds(): Uint8Array | null {
     return this.stderrUsed ? encodeRecord(FCGI.STDERR, this.id) : null;
+  }
+
+  afterEnd(): Uint8Array | null {
+    return this.conn.afterEnd(this);
   }
 
   responseDone(complete: boolean): void {

@@ -147,10 +147,18 @@ export class FastcgiDoor implements DoorHooks {
     if (this.connections.size > 0) await new Promise<void>((resolve) => this.goneWaiters.push(resolve));
   }
 
-  /** No new requests on kept connections: busy ones close after their request, idle ones after the drain-idle moment. */
+  /**
+   * A graceful stop: every connection is asked to go without losing a request (Connection.drain()):
+   * kept ones are nudged, for the web server to close them; the others close after their request.
+   */
   drain(): void {
     this.draining = true;
     for (const c of this.connections) c.drain();
+  }
+
+  /** The drain's deadline: every connection still open is closed. */
+  cut(): void {
+    for (const c of this.connections) c.cut();
   }
 }
 
@@ -193,7 +201,7 @@ async function stop(door: FastcgiDoor, server: net.Server, graceMs: number): Pro
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([door.settled(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
   clearTimeout(timer);
-  for (const c of door.connections) c.socket.destroy();
+  door.cut();
   await closed;
 }
 

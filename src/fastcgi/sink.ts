@@ -63,6 +63,8 @@ export function writeStream(socket: Socket, type: number, id: number, parts: Uin
 export interface SinkOwner {
   /** Bytes to send before END_REQUEST besides the empty STDOUT (the empty STDERR, when STDERR was used). */
   streamEnds(): Uint8Array | null;
+  /** Bytes to send after END_REQUEST in the same write (a draining connection's nudge). */
+  afterEnd(): Uint8Array | null;
   /** The response is complete (`true`: END_REQUEST written) or cannot be completed (`false`). */
   responseDone(complete: boolean): void;
   /** True once the web server aborted the request or the connection is gone. */
@@ -123,9 +125,10 @@ export class FastcgiSink implements Sink {
     const ends = this.owner.streamEnds();
     const stdoutEnd = Buffer.allocUnsafe(HEADER_SIZE);
     writeHeader(stdoutEnd, 0, FCGI.STDOUT, this.id, 0);
-    const end = endRequest(this.id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE);
-    const tail = Buffer.concat(ends ? [stdoutEnd, ends, end] : [stdoutEnd, end]);
-    writeStream(this.socket, FCGI.STDOUT, this.id, this.parts(last), tail);
+    const tail = Buffer.concat([stdoutEnd, ...(ends ? [ends] : []), endRequest(this.id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE)]);
+    // In the same write: nginx decides whether to pool the connection from the read END_REQUEST ends.
+    const after = this.owner.afterEnd();
+    writeStream(this.socket, FCGI.STDOUT, this.id, this.parts(last), after ? Buffer.concat([tail, after]) : tail);
     this.owner.responseDone(true);
   }
 

@@ -126,9 +126,7 @@ export async function serveSocket(protocol: Protocol, handle: object, ctx: DoorC
         await graceful(
           server,
           () => door.settled(),
-          () => {
-            for (const c of door.connections) c.socket.destroy();
-          },
+          () => door.cut(),
           graceMs,
         );
       })()),

@@ -1,14 +1,13 @@
-// The FastCGI door over real sockets, against peers that misbehave with its output or meet its
-// graceful stop: a peer that floods management records (FCGI_GET_VALUES) and never reads the replies
-// (memory must stay bounded), and keep-conn connections through a drain (every request the web
-// server sent is answered, then the connection closes; none is dropped).
+// The FastCGI door over real sockets, against a peer that misbehaves with its output: one that floods
+// management records (FCGI_GET_VALUES) and never reads the replies (memory must stay bounded). The
+// graceful stop (drain) has its own file, drain.test.ts.
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { describe, it } from 'node:test';
 import { FCGI, encodePairs, encodeRecord, type FcgiRecord } from '../../src/protocol/fastcgi.js';
 import { serveFastcgi } from '../../src/fastcgi/index.js';
 import type { Application } from '../../src/spec.js';
-import { GET, connect, request, responses } from './client.js';
+import { connect } from './client.js';
 import { RecordParser } from '../../src/protocol/fastcgi.js';
 import { quietLog } from './apps.js';
 
@@ -32,8 +31,6 @@ function reader(socket: net.Socket): { records: FcgiRecord[]; ended: () => boole
   socket.on('error', () => {});
   return { records, ended: () => ended };
 }
-
-const ends = (records: FcgiRecord[]) => records.filter((r) => r.type === FCGI.END_REQUEST).length;
 
 describe('FastCGI: a peer that does not read its replies', () => {
   it('stops reading GET_VALUES while the replies are not read: the queued replies and the heap stay bounded', async (t) => {
@@ -101,72 +98,5 @@ describe('FastCGI: a peer that does not read its replies', () => {
     } finally {
       await server.close();
     }
-  });
-});
-
-describe('FastCGI: keep-conn connections through a graceful stop', () => {
-  it('answers a request an idle keep-conn connection sends 100 ms into the drain, then closes it', async () => {
-    const server = await serveFastcgi(hello, { port: 0, log: quietLog });
-    const socket = await connect(server.port);
-    const { records, ended } = reader(socket);
-    socket.write(request({ id: 1, keepConn: true, params: GET('/first') }));
-    for (let i = 0; i < 200 && ends(records) < 1; i++) await sleep(10);
-    const closing = server.close();
-    await sleep(100);
-    assert.equal(ended(), false, 'still open 100 ms into the drain');
-    socket.write(request({ id: 1, keepConn: true, params: GET('/second') }));
-    for (let i = 0; i < 300 && !ended(); i++) await sleep(10);
-    const got = responses(records);
-    assert.deepEqual(
-      got.map((r) => [r.status, r.body.toString()]),
-      [
-        ['200 OK', 'hello'],
-        ['200 OK', 'hello'],
-      ],
-    );
-    assert.equal(ended(), true, 'the server closed the connection after the answer');
-    await closing;
-    socket.destroy();
-  });
-
-  it('answers the request sent behind one in progress when the drain begins, then closes', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const app: Application = async (environ, start) => {
-      if (environ.PATH_INFO === '/slow') await gate;
-      start('200 OK', []);
-      return [environ.PATH_INFO];
-    };
-    const server = await serveFastcgi(app, { port: 0, log: quietLog });
-    const socket = await connect(server.port);
-    const { records, ended } = reader(socket);
-    socket.write(request({ id: 1, keepConn: true, params: GET('/slow') }));
-    socket.write(request({ id: 1, keepConn: true, params: GET('/behind') }));
-    await sleep(100);
-    const closing = server.close();
-    await sleep(50);
-    release();
-    for (let i = 0; i < 300 && !ended(); i++) await sleep(10);
-    assert.deepEqual(
-      responses(records).map((r) => r.body.toString()),
-      ['/slow', '/behind'],
-    );
-    assert.equal(ended(), true);
-    await closing;
-    socket.destroy();
-  });
-
-  it('closes an idle keep-conn connection that sends nothing after the drain-idle moment', async () => {
-    const server = await serveFastcgi(hello, { port: 0, log: quietLog });
-    const socket = await connect(server.port);
-    const { records, ended } = reader(socket);
-    socket.write(request({ id: 1, keepConn: true, params: GET('/') }));
-    for (let i = 0; i < 200 && ends(records) < 1; i++) await sleep(10);
-    const started = Date.now();
-    await server.close();
-    const took = Date.now() - started;
-    assert.equal(ended(), true);
-    assert.ok(took >= 1500 && took < 4000, `close() took ${took} ms (drain-idle: 2000 ms)`);
-    socket.destroy();
   });
 });

@@ -146,10 +146,10 @@ async function startRig(engine: string, extra: string[]): Promise<Rig> {
       rig.nginx = await startPeer('nginx', dir, [NGINX, '-p', dir, '-c', conf, '-e', `${dir}/error.log`, '-g', 'daemon off; master_process off;'], ports.proxy);
       const opts = { connections: CONNS, refusedStatusAfterTerm: 502 };
       rig.loads.push({ load: rawKeepAliveLoad('nginx proxy_pass, upstream keepalive 16', ports.proxy, opts), via: 'http' });
-      // Not here: nginx fastcgi_pass with fastcgi_keep_conn on. FastCGI has no way to say "close after
-      // this response", so a draining worker that closes a kept connection races nginx sending the next
-      // request on it: measured 4-11 lost per scenario with fastcgi_next_upstream off (docs/deploy-process.md,
-      // "Drains"). The FastCGI door's drain itself is tested in test/fastcgi/backpressure.test.ts.
+      // FastCGI cannot say "close after this response": a draining worker nudges its kept connections
+      // instead, and nginx closes them (src/fastcgi/connection.ts, nudge(); the door's side in
+      // test/fastcgi/drain.test.ts). Closing them itself lost up to 6 requests per scenario here.
+      rig.loads.push({ load: rawKeepAliveLoad('nginx fastcgi_pass, fastcgi_keep_conn on, upstream keepalive 16', ports.fastcgi, opts), via: 'fastcgi' });
     }
     return rig;
   } catch (err) {
