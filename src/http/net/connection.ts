@@ -57,7 +57,7 @@ export class Connection {
   private flushing = false;
   /** Bytes the socket had handed to the kernel at the last sweep, and when that last changed. */
   private sentMark = 0;
-  private sentAt = Date.now();
+  private sentAt: number;
   private goneListeners: Array<() => void> | null = null;
   /** The client closed its side (FIN). */
   private clientEnded = false;
@@ -72,6 +72,7 @@ export class Connection {
     readonly door: NetDoor,
     readonly socket: Socket,
   ) {
+    this.sentAt = door.now;
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {
@@ -83,6 +84,23 @@ export class Connection {
     this.arm('head');
   }
   private served = false;
+
+  // The connection's two ends as the environ reads them (Endpoints, src/protocol/environ.ts), asked of
+  // the socket once per connection: each of the socket's getters goes through node's address lookup,
+  // and a keep-alive connection would pay it on every request.
+  private peer?: { remoteAddress: string | undefined; remotePort: number | undefined };
+  get remoteAddress(): string | undefined {
+    return (this.peer ??= { remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort }).remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return (this.peer ??= { remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort }).remotePort;
+  }
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
 
   get idle(): boolean {
     return !this.busy;
@@ -100,6 +118,9 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    // One clock read per read from the socket: the deadlines this read leads to count from here, even
+    // when the sweep's own tick is late (an application that held the event loop for seconds).
+    this.door.now = Date.now();
     const body = this.body;
     if (body !== null && !body.complete) {
       const took = body.feed(chunk);
@@ -160,7 +181,7 @@ export class Connection {
     if (framing instanceof ClientError) return this.refuse(framing.status, framing.message, head.method === 'HEAD');
     let environ: Environ;
     try {
-      environ = requestEnviron(head, this.socket, door.base);
+      environ = requestEnviron(head, this, door.base);
     } catch (err) {
       if (err instanceof ClientError) return this.refuse(err.status, err.message);
       throw err;
@@ -330,7 +351,7 @@ export class Connection {
   private destroySoon(): void {
     // A client that never reads cannot hold the socket open: the door's sweep destroys it LINGER_MS
     // after the last byte of the response left (and the send timeout cuts a client that stops reading).
-    this.deadline = Date.now() + LINGER_MS;
+    this.deadline = this.door.now + LINGER_MS;
     this.waiting = 'closing';
   }
 
@@ -379,7 +400,7 @@ export class Connection {
   private arm(what: Exclude<Wait, 'closing'>): void {
     const ms = this.timeoutOf(what);
     this.waiting = what;
-    this.deadline = ms > 0 ? Date.now() + ms : Infinity;
+    this.deadline = ms > 0 ? this.door.now + ms : Infinity;
   }
 
   private timeoutOf(what: Wait): number {

@@ -32,14 +32,21 @@ export class NetDoor extends DoorCore {
   }
 
   private sweeper: ReturnType<typeof setInterval> | null = null;
+  /**
+   * The clock connections set their deadlines from: Date.now() at the last read from any connection
+   * or the sweep's last tick, instead of a Date.now() at every state change (several per request).
+   * The deadlines are checked by the same sweep, so they are as coarse as it already was.
+   */
+  now = Date.now();
 
   /** Checks every connection's deadline: often enough for the shortest timeout, at most 4 times a second. */
   private startSweep(): void {
     const o = this.opts;
     const shortest = Math.min(...[o.headersTimeout, o.keepAliveTimeout, o.requestTimeout].filter((t) => t > 0), 2000);
     const every = Math.max(20, Math.min(250, shortest / 8));
+    this.now = Date.now();
     this.sweeper = setInterval(() => {
-      const now = Date.now();
+      const now = (this.now = Date.now());
       for (const c of this.connections) c.check(now);
       if (this.connections.size === 0) this.stopSweep();
     }, every);
@@ -53,9 +60,9 @@ export class NetDoor extends DoorCore {
 
   /** Takes a connection (the server's, or one handed over: TLS, handleRequest()). */
   accept(socket: Socket): Connection {
+    if (this.sweeper === null) this.startSweep();
     const c = new Connection(this, socket);
     this.connections.add(c);
-    if (this.sweeper === null) this.startSweep();
     return c;
   }
 
