@@ -41,7 +41,25 @@ const LINGER_MS = 2000;
  */
 export const DISCARD_MAX = 1024 * 1024;
 
+// The socket's listeners are shared functions that find their Connection on the socket, not closures
+// made per connection: with `Connection: close` every request is a connection, and each closure is
+// garbage the next collection walks.
+const CONN = Symbol('tsgi.net.connection');
+type OwnedSocket = Socket & { [CONN]: Connection };
+/** A reset: 'close' follows and says what matters. */
+function ignore(): void {}
+
 export class Connection {
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    this[CONN].onData(chunk);
+  }
+  private static onSocketEnd(this: OwnedSocket): void {
+    this[CONN].onEnd();
+  }
+  private static onSocketClose(this: OwnedSocket): void {
+    this[CONN].onClose();
+  }
+
   /** Received bytes not yet parsed (the start of the next request). */
   private buf: Buffer | null = null;
   /** A request is between its head and the end of its response. */
@@ -73,12 +91,11 @@ export class Connection {
     readonly socket: Socket,
   ) {
     this.sentAt = door.now;
-    socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => {
-      /* a reset: 'close' follows */
-    });
-    socket.on('close', () => this.onClose());
+    (socket as OwnedSocket)[CONN] = this;
+    socket.on('data', Connection.onSocketData);
+    socket.on('end', Connection.onSocketEnd);
+    socket.on('error', ignore);
+    socket.on('close', Connection.onSocketClose);
     // The headers timeout runs from the connection's start: one that never sends a byte gets a 408
     // then, not the keep-alive timeout's minute.
     this.arm('head');
