@@ -32,7 +32,15 @@ describe('memory: what the processes load', () => {
     const serving = graph.filter(
       (f) =>
         /^(http|middleware|uwsgi|fastcgi|node|fetch|wrappers|routing)\//.test(f) ||
-        ['runner/handler.ts', 'prefork/single.ts', 'prefork/worker.ts', 'prefork/doors.ts', 'prefork/stack.ts', 'prefork/reloader.ts', 'server/load.ts'].includes(f) ||
+        [
+          'runner/handler.ts',
+          'prefork/single.ts',
+          'prefork/worker.ts',
+          'prefork/doors.ts',
+          'prefork/stack.ts',
+          'prefork/reloader.ts',
+          'server/load.ts',
+        ].includes(f) ||
         ['node:http', 'node:https', 'node:tls', 'node:inspector', 'node:worker_threads', 'ws'].includes(f),
     );
     assert.deepEqual(serving, []);
