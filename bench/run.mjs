@@ -673,6 +673,13 @@ const ROWS = [
     start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`)],
   },
   {
+    id: 'tsgi-single',
+    label: 'tsgi `--single-process`',
+    pinned: true,
+    note: 'one process: no master, no watchdog thread',
+    start: ({ app, port }) => [tsgiCli(app, `127.0.0.1:${port}`, '--single-process')],
+  },
+  {
     // BENCH_BASELINE=DIR: the same CLI row from another checkout (built: DIR/dist), to measure a change
     // against the commit before it in one run (e.g. `git worktree add /tmp/base <commit> && cd /tmp/base &&
     // npm ci && npm run build`, then BENCH_BASELINE=/tmp/base npm run bench -- --servers tsgi,tsgi-base).
@@ -869,6 +876,7 @@ const SCENARIOS = [
       'node-w2',
       'node-net',
       'tsgi',
+      'tsgi-single',
       'tsgi-ts',
       'tsgi-node',
       'tsgi-w2',
@@ -911,7 +919,21 @@ const SCENARIOS = [
     title: "The seed's environ app, 50 keep-alive connections",
     app: 'environ',
     connections: 50,
-    rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'express', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    rows: [
+      'node',
+      'tsgi',
+      'tsgi-single',
+      'tsgi-node',
+      'fastify',
+      'express',
+      'hono',
+      'gunicorn',
+      'uwsgi',
+      'waitress',
+      'nginx-tsgi-uwsgi',
+      'nginx-tsgi-fastcgi',
+      'nginx-uwsgi',
+    ],
     extra: ['tsgi-base', 'node-w2', 'tsgi-w2', 'tsgi-node-w2'],
     text: "The Node frameworks build the dump by hand from the request (bench/servers/common.mjs), with the same keys and values as tsgi's environ (the wsgi.* keys, SERVER_SOFTWARE and RAW_URI included, as String() prints them), so node:http and tsgi send byte-identical bodies (595 bytes for curl's request on a 5-digit port; 768 while String(wsgi.file_wrapper) printed the function's source; before this the hand-built dump lacked those keys and was 329 bytes, so the tsgi rows did more work and sent more bytes than the reference); the Python servers' bodies differ a little (each has its own environ).",
   },
@@ -1083,8 +1105,11 @@ function treeStats(procs) {
   let maxKb = 0;
   let hwmKb = 0;
   let count = 0;
+  // Each process's RSS, group leader first (tsgi's and uWSGI's master, then their workers).
+  const each = [];
   for (const child of procs) {
-    for (const p of groupPids(child.pid)) {
+    const leaderFirst = (a, b) => (a.pid === child.pid ? -1 : b.pid === child.pid ? 1 : a.pid - b.pid);
+    for (const p of groupPids(child.pid).sort(leaderFirst)) {
       ticks += p.utime + p.stime;
       const status = readText(`/proc/${p.pid}/status`) ?? '';
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
@@ -1093,11 +1118,12 @@ function treeStats(procs) {
       if (!Number.isNaN(kb)) {
         rssKb += kb;
         maxKb = Math.max(maxKb, kb);
+        each.push(kb / 1024);
         count++;
       }
     }
   }
-  return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, peakMb: hwmKb / 1024, count };
+  return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, peakMb: hwmKb / 1024, count, eachMb: each };
 }
 
 function busyTicks() {
@@ -1252,6 +1278,7 @@ async function measure(row, scenario, round, opts) {
       maxRss: after.maxRssMb,
       peakRss: after.peakMb,
       procs: after.count,
+      eachRss: after.eachMb,
     };
   } finally {
     if (server) for (const p of server.procs) await stopGroup(p);
@@ -1288,6 +1315,10 @@ function summarize(runs) {
     peakRss: get('peakRss'),
     requests: get('requests'),
     procs: get('procs'),
+    // Per process, when every run had the same processes.
+    eachRss: runs.every((r) => r.eachRss?.length === runs[0].eachRss?.length)
+      ? (runs[0].eachRss ?? []).map((_, i) => median(runs.map((r) => r.eachRss[i])))
+      : [],
     cpu: get('serverCpu'),
     wrkCpu: get('wrkCpu'),
     other: get('otherCpu'),
@@ -1299,6 +1330,13 @@ function summarize(runs) {
 }
 
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+/** `113 (2: 47 + 66)`: the sum, then each process (leader first) when there are few, else the largest. */
+function rssCell(s) {
+  if (s.procs <= 1) return `${s.rss.toFixed(0)} (${s.procs})`;
+  if (s.eachRss.length === s.procs && s.procs <= 3) return `${s.rss.toFixed(0)} (${s.procs}: ${s.eachRss.map((x) => x.toFixed(0)).join(' + ')})`;
+  return `${s.rss.toFixed(0)} (${s.procs}; largest ${s.maxRss.toFixed(0)})`;
+}
 
 function scenarioTable(scenario, results, opts) {
   const res = results.get(scenario.id);
@@ -1360,7 +1398,7 @@ function scenarioTable(scenario, results, opts) {
       Number.isNaN(refRps) ? '—' : (s[by] / refRps).toFixed(2),
       fmtMs(s.p50),
       fmtMs(s.p99),
-      s.procs > 1 ? `${s.rss.toFixed(0)} (${s.procs}; largest ${s.maxRss.toFixed(0)})` : `${s.rss.toFixed(0)} (${s.procs})`,
+      rssCell(s),
       ...(scenario.peakRss ? [s.peakRss.toFixed(0)] : []),
       fmtInt(scenario.transfer ? s.mibPerCpu : s.perCpu),
     ];
@@ -1384,6 +1422,39 @@ function scenarioTable(scenario, results, opts) {
     '',
   ];
   return out.join('\n');
+}
+
+// What each deployment holds in memory, from the hello runs: the processes side by side (docs/deploy-process.md, "Memory").
+const MEMORY_ROWS = [
+  ['node', 'the process'],
+  ['tsgi-single', 'the process'],
+  ['tsgi', 'master + worker (with its watchdog thread)'],
+  ['tsgi-w2', 'master + 2 workers'],
+  ['uwsgi', 'master + worker'],
+  ['gunicorn', 'arbiter + worker'],
+];
+
+function memorySection(results) {
+  const res = results.get('hello');
+  const ref = res?.get('node');
+  if (!ref?.runs.length) return '';
+  const refRss = summarize(ref.runs).rss;
+  const lines = ['| deployment | RSS MB | × node:http | processes, MB each |', '| --- | ---: | ---: | --- |'];
+  for (const [id, what] of MEMORY_ROWS) {
+    const r = res.get(id);
+    if (!r?.runs.length) continue;
+    const s = summarize(r.runs);
+    const each = s.eachRss.length === s.procs ? s.eachRss.map((x) => x.toFixed(0)).join(' + ') : `${s.procs} processes`;
+    lines.push(`| ${ROW.get(id).label} | ${s.rss.toFixed(0)} | ${(s.rss / refRss).toFixed(2)} | ${what}: ${each} |`);
+  }
+  return [
+    '### Memory per deployment',
+    '',
+    "RSS after the `hello` runs above, summed over the deployment's processes, then each process (the group leader first).",
+    '',
+    ...lines,
+    '',
+  ].join('\n');
 }
 
 function versions() {
@@ -1454,7 +1525,7 @@ function report(results, opts, started, command) {
     `- **Machine**: ${machine()}`,
     `- **Load**: wrk, one thread, from a second process; ${pinning}`,
     `- **Rounds**: ${opts.rounds} × ${opts.seconds} s after a ${opts.warmup} s warm-up, each server started fresh for each run; medians${opts.rounds > 1 ? ' (range: lowest and highest req/s)' : ''}`,
-    "- **RSS**: summed over the server's processes after the measured run (nginx included in the nginx → X rows), process count in brackets, and the largest single process (for tsgi: the worker, to set against node:http's one process)",
+    "- **RSS**: summed over the server's processes after the measured run (nginx included in the nginx → X rows), then in brackets the process count and each process, the group leader first (for tsgi: the master, then the worker, to set against node:http's one process), or the largest one when there are more than three. *Memory per deployment*, after the tables, sets the hello rows side by side",
     '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here)',
     '',
     '| component | version |',
@@ -1479,7 +1550,8 @@ function report(results, opts, started, command) {
     '',
   ];
   const tables = SCENARIOS.filter((s) => results.has(s.id)).map((s) => scenarioTable(s, results, opts));
-  return head.join('\n') + '\n' + tables.join('\n');
+  const memory = memorySection(results);
+  return head.join('\n') + '\n' + tables.join('\n') + (memory ? '\n' + memory : '');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1551,7 +1623,7 @@ async function main() {
           acc.runs.push(r);
           if (r.via) acc.via = r.via;
           log(
-            `${tag}: ${fmtRate(r.rps)} req/s, p99 ${fmtMs(r.p99)} ms, RSS ${r.rss.toFixed(0)} MB, server ${r.serverCpu.toFixed(1)} CPU-s, wrk ${r.wrkCpu.toFixed(1)} CPU-s`,
+            `${tag}: ${fmtRate(r.rps)} req/s, p99 ${fmtMs(r.p99)} ms, RSS ${r.rss.toFixed(0)} MB${r.eachRss.length > 1 ? ` (${r.eachRss.map((x) => x.toFixed(0)).join(' + ')})` : ''}, server ${r.serverCpu.toFixed(1)} CPU-s, wrk ${r.wrkCpu.toFixed(1)} CPU-s`,
           );
         } catch (err) {
           const why = err instanceof Skip ? err.message : (err?.stack ?? String(err));

@@ -2,15 +2,17 @@
 // `tsgi MODULE[:EXPORT] [options]`: a master process that binds the sockets and runs --workers
 // worker processes serving the application (src/prefork/arbiter.ts), until SIGTERM (graceful) or
 // SIGINT (quick). A worker process runs this same file's sibling, src/prefork/worker-main.ts.
+//
+// The master runs no application, so it imports none of the serving code: --single-process and
+// --check-config load theirs (the doors, the application loader) when they are chosen, and the master
+// stays near a bare Node process in memory (docs/deploy-process.md, "Memory").
 import { streamLogger, type Logger } from '../runner/log.js';
 import { Arbiter, checkPidfile } from '../prefork/arbiter.js';
-import { runSingle } from '../prefork/single.js';
 import { openServerLog, type ServerLog } from '../prefork/log.js';
 import { ListenError, bindAll, systemdBinds, type Listener } from '../server/sockets.js';
-import { SettingError, helpText, parseCommandLine, printConfig, resolveAll, type Resolved, type Settings } from '../settings/index.js';
+import { SettingError, helpText, parseCommandLine, printConfig, resolveAll, type Resolved, type Settings } from '../settings/resolve.js';
 import { VERSION } from '../version.js';
 import { BindError, parseBind, resolveBind, type Bind } from '../server/bind.js';
-import { LoadError, loadApp } from '../server/load.js';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
 
@@ -87,6 +89,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
   if (settings.checkConfig) {
     let where: string[];
+    const { LoadError, loadApp } = await import('../server/load.js');
     try {
       where = await Promise.all(binds.map((b) => resolveBind(b)));
       await loadApp(appSpec);
@@ -123,6 +126,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   if (settings.singleProcess || settings.inspect) {
+    const [{ runSingle }, { LoadError }] = await Promise.all([import('../prefork/single.js'), import('../server/load.js')]);
     try {
       return await runSingle({ app: appSpec, settings, listeners, log });
     } catch (err) {

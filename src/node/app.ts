@@ -10,12 +10,16 @@
 // front, and the body follows, de-chunked when node framed it. Each socket write completes only
 // when the engine has taken its bytes, so `res.write()` returns false and 'drain' comes late when
 // the client is slow: backpressure, as on a real socket.
-import { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Application, Body, Environ, EnvironRecord, HeaderList, InputStream, StartResponse } from '../spec.js';
 import { isHopByHop } from '../protocol/hop.js';
 import { reasonPhrase } from '../protocol/status.js';
 import { readSome, targetOf } from '../fetch/request.js';
+
+// The real classes, from process.getBuiltinModule rather than an ES import of node:http, which would
+// load undici as well (src/http/node/server.ts says why).
+const nodeHttp = process.getBuiltinModule('node:http');
 
 /** A Node request listener: `(req, res)`, or Express's `(req, res, next)`. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => unknown;
@@ -185,7 +189,7 @@ class NodeExchange implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Arra
     this.input = environ['wsgi.input'];
     const socket = (this.socket = new BridgeSocket(this, environ));
     socket.on('error', () => {}); // an error destroying it reaches us through socketClosed()
-    const req = (this.req = new IncomingMessage(socket as never));
+    const req = (this.req = new nodeHttp.IncomingMessage(socket as never));
     req.method = environ.REQUEST_METHOD;
     req.url = targetOf(environ);
     const proto = environ.SERVER_PROTOCOL || 'HTTP/1.1';
@@ -222,7 +226,7 @@ class NodeExchange implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Arra
         self.pullBody();
       };
     }
-    const res = (this.res = new ServerResponse(req) as NodeResponse);
+    const res = (this.res = new nodeHttp.ServerResponse(req) as NodeResponse);
     // The outer door adds Date, so node must not. It frames the body too, but node is left to frame
     // it as it likes (keeping its Content-Length for `res.end(body)` whatever the HTTP version):
     // received() removes node's chunked framing again.

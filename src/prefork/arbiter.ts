@@ -16,7 +16,7 @@
 // application's own error instead of looping (F19); later, it backs off and keeps the others.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -24,11 +24,9 @@ import type { Settings } from '../settings/index.js';
 import { toOption } from '../settings/defaults.js';
 import type { ServerLog } from './log.js';
 import { closeAll, type Listener } from '../server/sockets.js';
-import { parseAppSpec } from '../server/load.js';
 import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages.js';
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
-import { watchFiles, type Reloader } from './reloader.js';
-import { captureStack, formatFrames } from './stack.js';
+import type { Reloader } from './reloader.js';
 import { Notifier } from './notify.js';
 
 type State = 'booting' | 'ready' | 'retiring' | 'draining';
@@ -156,7 +154,7 @@ export class Arbiter {
     });
     this.writePidfile();
     if (this.settings.metricsBind) await this.startMetrics();
-    if (this.settings.reload) this.startReloader();
+    if (this.settings.reload) await this.startReloader();
     this.log.info(`Starting tsgi master (pid ${process.pid}) with ${this.target} worker${this.target === 1 ? '' : 's'}`);
     let lastTick = clock();
     while (this.exitCode === null) {
@@ -478,11 +476,13 @@ export class Arbiter {
   }
 
   private logStack(w: Worker, port: number): void {
-    // captureStack is bounded by its own AbortSignal.timeout(STACK_BUDGET_MS).
+    // captureStack is bounded by its own AbortSignal.timeout(STACK_BUDGET_MS). Its module (an inspector
+    // client: node:http and ws) is loaded only now: a master that never meets a stuck worker never holds it.
     w.capturing = true;
-    captureStack(w.pid, port, STACK_BUDGET_MS)
+    import('./stack.js')
+      .then(({ captureStack, formatFrames }) => captureStack(w.pid, port, STACK_BUDGET_MS).then(formatFrames))
       .then(
-        (frames) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${formatFrames(frames)}`),
+        (stack) => this.log.critical(`WORKER TIMEOUT (pid ${w.pid}): JavaScript stack of its main thread, innermost first:\n${stack}`),
         (err: Error) =>
           this.log.critical(
             `WORKER TIMEOUT (pid ${w.pid}): its JavaScript stack could not be read (${err.message}): the thread is blocked inside native code ` +
@@ -554,7 +554,10 @@ export class Arbiter {
 
   // ------------------------------------------------------------------ extras
 
-  private startReloader(): void {
+  private async startReloader(): Promise<void> {
+    // Loaded only with --reload, as node:http for --metrics-bind: the master of a deployment holds no more
+    // code than it runs (docs/deploy-process.md, "Memory").
+    const [{ watchFiles }, { parseAppSpec }] = await Promise.all([import('./reloader.js'), import('../server/load.js')]);
     // The working directory, and the application's own folder when it lies outside it (`tsgi
     // ../app/main.ts` must reload when main.ts changes).
     const roots = [process.cwd()];
@@ -575,7 +578,9 @@ export class Arbiter {
     const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
     const host = m ? (m[1] ?? (m[2] || '127.0.0.1')) : '127.0.0.1';
     const port = m ? Number(m[3]) : Number(text);
-    const server = http.createServer((req, res) => {
+    // node:http only for --metrics-bind, and not as an ES import, which would load undici too
+    // (src/http/node/server.ts says why).
+    const server = process.getBuiltinModule('node:http').createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found: the metrics are at /metrics\n');
         return;

@@ -10,8 +10,10 @@
 // the debugger is open on loopback only for this moment. A thread blocked inside native code (a
 // synchronous read of a pipe, Atomics.wait) takes no interrupt: then there is no stack to show, and
 // the deadline says so.
-import http from 'node:http';
 import { WebSocket } from 'ws';
+
+// Not an ES import of node:http: that would load undici in the master (src/http/node/server.ts says why).
+const http = process.getBuiltinModule('node:http');
 
 export interface Frame {
   functionName: string;

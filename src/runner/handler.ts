@@ -101,8 +101,22 @@ class Exchange {
     private readonly options: RunOptions,
   ) {
     this.isHead = options.method === 'HEAD';
-    this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
-    this.write = (chunk) => this.legacyWrite(chunk);
+    this.startResponse = Exchange.startResponseOf(this);
+    this.write = Exchange.writeOf(this);
+  }
+
+  // The two functions the application is given are made here, over a parameter, not as arrow functions
+  // in the constructor over `this`. Measured on Node 22+ (V8's Maglev tier): a closure made in a method
+  // or constructor of this per-request object left about a fifth of every request's objects alive past
+  // each young-generation GC while Maglev code ran, which grew the young generation to its maximum: a
+  // hello worker at 30k req/s held 150 MB instead of 85 MB (docs/deploy-process.md, "Memory"). Made by
+  // a static function, the same closures die young. Node 20 is not affected either way.
+  private static startResponseOf(ex: Exchange): StartResponse {
+    return (status, headers, excInfo) => ex.start(status, headers, excInfo);
+  }
+
+  private static writeOf(ex: Exchange): Write {
+    return (chunk) => ex.legacyWrite(chunk);
   }
 
   run(app: Application): void | Promise<void> {

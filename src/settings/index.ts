@@ -6,7 +6,6 @@ export {
   fromConfig,
   readConfigFile,
   findConfigFile,
-  registerTypeScript,
   parseCommandLine,
   parseArgsOptions,
   defaults,
@@ -19,3 +18,4 @@ export {
   type CommandLine,
 } from './resolve.js';
 export { renderSettingsDoc } from './doc.js';
+export { registerTypeScript } from './import-module.js';

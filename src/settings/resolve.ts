@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { exportsOf, importModule } from './import-module.js';
 import { SETTINGS, type ConfigFile, type Setting, type Settings } from './table.js';
 import { TsgiError } from '../errors.js';
 
@@ -200,8 +199,6 @@ export function findConfigFile(named: string, cwd: string): string | null {
   return null;
 }
 
-export { registerTypeScript } from './import-module.js';
-
 /** Reads a config file into raw values (checked by `fromConfig`). A fresh import each call (for SIGHUP). */
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   const name = path.basename(file);
@@ -214,7 +211,9 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   }
   let mod: Record<string, unknown>;
   try {
-    // The query defeats the module cache, so a reload reads the file as it is now.
+    // The query defeats the module cache, so a reload reads the file as it is now. The loader (tsx when
+    // TypeScript needs it) is imported only when there is a config file to load.
+    const { exportsOf, importModule } = await import('./import-module.js');
     mod = exportsOf(await importModule(file, `t=${Date.now()}`));
   } catch (err) {
     throw new SettingError(`${name}: failed to load: ${(err as Error).message}`);

@@ -3,7 +3,7 @@
 // what it lacks for a WSGI server: the environ, the limits node leaves open (request line length,
 // header count: node silently drops headers past its cap), versions other than 1.0/1.1, duplicate
 // Host and Content-Length, 100-continue on first read, timeouts, and a graceful stop.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerOptions, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Application } from '../../spec.js';
 import { runApp } from '../../runner/handler.js';
@@ -19,6 +19,12 @@ import { ResponseSink, type SinkDoor } from './sink.js';
 import { RequestSource } from './source.js';
 
 export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
+
+// node:http is taken with process.getBuiltinModule, not an ES import: importing a built-in as an ES
+// module reads every one of its exports, and node:http's WebSocket, CloseEvent and MessageEvent
+// getters (Node 22 and later) then load all of undici, about 14 MB of RSS in a process that serves no
+// WebSocket (docs/deploy-process.md, "Memory").
+const http = process.getBuiltinModule('node:http');
 
 /** The longest "drain idle" moment: how long a kept connection may still send one request once a graceful stop began. */
 const DRAIN_IDLE_MS = 2000;
@@ -53,7 +59,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
   }
 
   /** Creates the node:http server with our limits and timeouts. */
-  createServer(): http.Server {
+  createServer(): HttpServer {
     const o = this.opts;
     const server = http.createServer({
       maxHeaderSize: o.maxHeaderSize,
@@ -68,7 +74,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
       // check also refuses an empty Host, which RFC 9112 §3.2 allows.
       requireHostHeader: false,
       noDelay: true,
-    } as http.ServerOptions);
+    } as ServerOptions);
     // H50: Node 20 ignores the maxHeadersCount *option* (measured: 1023 fields kept of 1500, the rest
     // dropped without a word); only the property lifts the cap. 0 = no cap: the total stays bounded by
     // maxHeaderSize, and handle() counts the fields against limitRequestFields.
@@ -78,7 +84,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
     // But a FIN that arrives once the response has started means the client has gone (browsers never
     // half-close): close now, so a stream waiting between chunks learns it at once, not at its next
     // write. And after a half-closed client's answer, nothing more can come: close then.
-    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    (server as HttpServer & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.gone(socket));
@@ -114,7 +120,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
    * Not http.Server.close(): since Node 19 it closes the idle keep-alive connections at once, and a
    * client whose next request is already on the wire then gets a reset instead of an answer.
    */
-  async stop(server: http.Server, graceMs: number): Promise<void> {
+  async stop(server: HttpServer, graceMs: number): Promise<void> {
     this.draining = true;
     if (server.listening) net.Server.prototype.close.call(server);
     for (const socket of this.sockets) this.drainSocket(socket);
