@@ -48,6 +48,9 @@ const CONN = Symbol('tsgi.net.connection');
 type OwnedSocket = Socket & { [CONN]: Connection };
 /** A reset: 'close' follows and says what matters. */
 function ignore(): void {}
+function destroyAfterFinish(this: Socket): void {
+  this.destroy();
+}
 
 export class Connection {
   private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
@@ -79,6 +82,8 @@ export class Connection {
   private goneListeners: Array<() => void> | null = null;
   /** The client closed its side (FIN). */
   private clientEnded = false;
+  /** The current request itself asked for the connection to end (Connection: close, or HTTP/1.0 without keep-alive). */
+  private clientCloses = false;
   /** The connection is closing: nothing more is read or run. */
   private closing = false;
   /** The client has gone (closed, reset) or the connection was cut: nothing more can be written. */
@@ -203,6 +208,7 @@ export class Connection {
       if (err instanceof ClientError) return this.refuse(err.status, err.message);
       throw err;
     }
+    this.clientCloses = !framing.keepAlive;
     this.keepAlive = framing.keepAlive && !door.draining && !door.oneShot.has(this.socket);
     this.busy = true;
     const sink = new NetSink(this);
@@ -290,8 +296,9 @@ export class Connection {
       return;
     }
     this.body = null;
-    if (body !== null && !body.complete) this.keepAlive = false;
-    this.afterResponse();
+    const whole = body === null || body.complete;
+    if (!whole) this.keepAlive = false;
+    this.afterResponse(whole);
   }
 
   /** The unread rest of a body has been read and dropped (or broke): on as after any response. */
@@ -299,9 +306,10 @@ export class Connection {
     const body = this.body;
     this.discarding = false;
     this.body = null;
-    if (body !== null && !body.complete) this.keepAlive = false;
+    const whole = body === null || body.complete;
+    if (!whole) this.keepAlive = false;
     this.disarm();
-    this.afterResponse();
+    this.afterResponse(whole);
   }
 
   /**
@@ -311,9 +319,9 @@ export class Connection {
    * response announced keep-alive is not closed at once: its client may already have sent the next
    * request, which is answered (with Connection: close) instead of reset.
    */
-  private afterResponse(): void {
+  private afterResponse(whole: boolean): void {
     if (this.gone) return;
-    if (!this.keepAlive) return this.close();
+    if (!this.keepAlive) return whole && this.clientCloses && this.buf === null ? this.closeAfterResponse() : this.close();
     if (this.socket.writableNeedDrain) {
       this.flushing = true;
       this.arm('idle');
@@ -362,6 +370,25 @@ export class Connection {
     // Lingering close: keep reading (onData discards while closing) so that a client still sending a
     // body we did not want gets our answer and a FIN, not a reset that can lose the answer with it.
     if (this.socket.isPaused()) this.socket.resume();
+    this.destroySoon();
+  }
+
+  /**
+   * The client asked for the close and everything it sent has been read: FIN after the response, and
+   * the socket destroyed once the response is out, as node:http (destroySoon) and uWSGI do. No lingering
+   * read: nothing more is coming (a client that sends after its own `Connection: close` breaks RFC 9112
+   * §9.6 and may see a reset), and waiting for its FIN cost a read, an 'end' and its bookkeeping on
+   * every connection, which with `Connection: close` is every request. Any other close lingers (close()).
+   */
+  private closeAfterResponse(): void {
+    this.closing = true;
+    this.disarm();
+    const s = this.socket;
+    if (s.destroyed) return;
+    if (!s.writableEnded) s.end();
+    if (s.writableFinished) s.destroy();
+    else s.once('finish', destroyAfterFinish);
+    // The backstop for a client that stops reading the response (the send timeout cuts it too).
     this.destroySoon();
   }
 
