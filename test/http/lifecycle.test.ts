@@ -161,6 +161,27 @@ for (const engine of ['net', 'node'] as const) {
       assert.equal(r.reset, false);
     });
 
+    it("C1: a client that sends Connection: close and keeps its side open: the connection is gone once the response is out, so a graceful stop does not wait for the client's FIN", async () => {
+      const h = await up(hello);
+      // allowHalfOpen: the client does not answer the server's FIN with its own (a lingering server
+      // would wait for it, up to its linger time).
+      const s = await new Promise<net.Socket>((resolve, reject) => {
+        const c = net.connect({ host: '127.0.0.1', port: h.port, allowHalfOpen: true }, () => resolve(c));
+        c.once('error', reject);
+      });
+      const r = new Reader(s);
+      s.write('GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const reply = await r.next();
+      assert.equal(reply?.body.toString(), 'hello /c');
+      assert.equal(reply?.headers.connection, 'close');
+      assert.equal(await r.next(3000), null, "the server's FIN follows the response");
+      const started = Date.now();
+      await h.close();
+      const took = Date.now() - started;
+      s.destroy();
+      assert.ok(took < 1000, `close() waited ${took} ms for a connection whose exchange was over`);
+    });
+
     it('B1: an application that answers without reading a small body keeps the connection usable; a large unread body gets Connection: close in the head', async () => {
       const deny: Application = (_environ, start) => {
         start('401 Unauthorized', [['Content-Type', 'text/plain']]);
