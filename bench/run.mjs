@@ -957,6 +957,39 @@ const SCENARIOS = [
     text: "node:http counts the body's pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify's buffer parser, `express.raw`, hono's `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.",
   },
   {
+    id: 'upload-stream',
+    // `--only upload` runs it with the 1 MiB upload.
+    group: 'upload',
+    title: 'Streamed 100 MiB upload (POST, the app reads it in 64 KiB pieces and answers its length), 2 keep-alive connections',
+    app: 'upload',
+    connections: 2,
+    timeout: 30,
+    transfer: true,
+    heavyCheck: true,
+    // A request takes a second or so: whole requests only, as the 100 MiB multipart file (see its note).
+    client: 'post-body',
+    rows: ['node', 'tsgi', 'tsgi-node', 'uwsgi'],
+    extra: ['tsgi-base', 'gunicorn'],
+    text: "The 1 MiB upload's apps (`read(65536)` until the end, nothing kept; node:http counts its 'data' pieces) with a body 100 times as long, loaded by bench/clients/post-body.mjs as the 100 MiB multipart file is: a request takes about a second, and wrk would count only those that end inside its window. MiB/s is requests × 100 MiB / the time of whole requests; MiB per server CPU-s is what the machine's load moves least.",
+    prepare(dir) {
+      const body = Buffer.alloc(100 * MIB, 'x');
+      const bodyFile = path.join(dir, 'upload-stream.body');
+      writeFileSync(bodyFile, body);
+      this.wrkArgs = [bodyFile];
+      this.contentType = 'application/octet-stream';
+      this.uploadBytes = body.length;
+      const want = String(body.length);
+      this.probes = [
+        {
+          method: 'POST',
+          body,
+          headers: { 'Content-Type': 'application/octet-stream' },
+          check: (b) => b.toString() === want || `body ${JSON.stringify(b.toString().slice(0, 80))}, not ${want}`,
+        },
+      ];
+    },
+  },
+  {
     id: 'stream',
     title: 'Streamed 100 MiB response (64 KiB chunks from a generator, no Content-Length), 4 connections',
     app: 'stream',
@@ -1542,6 +1575,7 @@ function report(results, opts, started, command) {
     '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
     '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
     '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi and the Python apps in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
+    '- **Streamed 100 MiB upload**: the 1 MiB upload with a 100 MiB body, posted by bench/clients/post-body.mjs (whole requests only); the ratio column compares MiB/s of the request bodies.',
     '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
     '- **Routing**: the same 50 routes (bench/github-routes.mjs) in tsgi/routing, Hono and fastify, and in a hand-written switch for node:http; wrk sends a mix of 10 requests in turn (bench/wrk/routes.lua), one of them a 404, and every server answers each with the same bytes.',
     "- **Multipart**: wrk posts one prebuilt multipart/form-data body (bench/wrk/multipart.lua): one 100 MiB file, or 1,000 small fields; each app parses it with its framework's form API, files to temporary files, and answers its counts. MiB/s is of the uploaded bodies; peak RSS is VmHWM summed over the server's processes.",

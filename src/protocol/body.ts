@@ -29,6 +29,21 @@ import { Pieces } from './pieces.js';
 export interface ByteSource {
   /** The next piece of the body, or null at its end. Rejects when the body breaks or times out. */
   pull(): Promise<Uint8Array | null>;
+  /**
+   * The next piece when it is already here, without a promise: null at the end, undefined when a read
+   * would have to wait (or the body broke: pull() says how). What a source without it does: pull().
+   */
+  pullNow?(): Uint8Array | null | undefined;
+  /**
+   * With pullNow: calls `wake` once pullNow has an answer again, after it returned undefined (a wait
+   * without a promise per piece). Without it, a reader waits with pull().
+   */
+  waitNow?(wake: () => void): void;
+  /**
+   * The pieces are given, not lent: whoever fed them keeps no reference to their bytes, so Input may
+   * join pieces in place over bytes it has copied out of them (pieces.ts).
+   */
+  readonly given?: boolean;
 }
 
 /** The transport's reading side, as the queue drives it. */
@@ -58,9 +73,15 @@ export interface BodyOptions {
   onBroken?: ((err: ClientError) => void) | undefined;
   highWater?: number;
   lowWater?: number;
+  /** The door keeps no reference to the bytes it feeds (its socket reads): see ByteSource.given. */
+  given?: boolean;
 }
 
-type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void };
+/**
+ * The read waiting for the body: a pull(), handed the next piece, or a reader that waits with
+ * waitNow() and is only woken (`wakes`), to take what came with pullNow().
+ */
+type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void; wakes: boolean };
 
 export class BodyQueue implements ByteSource {
   private readonly pieces = new Pieces();
@@ -81,8 +102,8 @@ export class BodyQueue implements ByteSource {
    * was answered meanwhile and another is waiting.
    */
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Settles after the pending pull (for a second pull made meanwhile). */
-  private tail: Promise<void> = Promise.resolve();
+  /** Reads made while another waits (Input never does this), run in order once it is answered. */
+  private later: Array<() => void> | null = null;
   private paused = false;
   private pulled = false;
   private readonly highWater: number;
@@ -90,6 +111,7 @@ export class BodyQueue implements ByteSource {
   private readonly emit = (data: Uint8Array): void => this.accept(data);
   /** All of the body has arrived (some of it may still be queued). */
   complete = false;
+  readonly given: boolean;
 
   constructor(
     private readonly flow: Flow,
@@ -100,6 +122,7 @@ export class BodyQueue implements ByteSource {
     this.length = f.kind === 'chunked' ? undefined : f.length;
     this.highWater = o.highWater ?? HIGH_WATER;
     this.lowWater = o.lowWater ?? LOW_WATER;
+    this.given = o.given === true;
     if (f.kind === 'length' && f.length === 0) this.complete = true;
   }
 
@@ -170,11 +193,8 @@ export class BodyQueue implements ByteSource {
     this.error = err;
     this.o.onBroken?.(err);
     this.stopTimer();
-    const w = this.waiter;
-    if (w !== null && this.pieces.size === 0) {
-      this.waiter = null;
-      w.reject(err);
-    }
+    // A read waits only when nothing is queued.
+    if (this.waiter !== null) this.answer().reject(err);
   }
 
   /** The application is done with the body: drop what is queued; reads see the end from now on (or the error it failed with). */
@@ -183,43 +203,75 @@ export class BodyQueue implements ByteSource {
     this.pieces.clear();
     this.resumeFlow();
     this.stopTimer();
-    const w = this.waiter;
-    if (w !== null) {
-      this.waiter = null;
-      w.resolve(null);
-    }
+    if (this.waiter !== null) this.answer().resolve(null);
   }
 
-  pull(): Promise<Uint8Array | null> {
+  pullNow(): Uint8Array | null | undefined {
     if (!this.pulled) {
       this.pulled = true;
       this.o.onFirstPull?.(this);
     }
-    if (this.waiter !== null) {
-      // Two pulls at once (Input never does this): the second waits for the first, so each gets its
-      // own piece, in order.
-      const after = this.tail.then(() => this.pull());
-      this.tail = after.then(noop, noop);
-      return after;
-    }
+    // A pull is waiting (two reads at once): this one would come after it.
+    if (this.waiter !== null) return undefined;
     const p = this.pieces.shift();
     if (p !== null) {
       if (this.paused && this.pieces.cost < this.lowWater) this.resumeFlow();
-      return Promise.resolve(p);
+      return p;
     }
+    if (this.error !== null) return undefined;
+    if (this.closed || this.complete) return null;
+    return undefined;
+  }
+
+  pull(): Promise<Uint8Array | null> {
+    if (this.waiter !== null) {
+      // Two pulls at once: the second runs once the first is answered, so each gets its own piece, in order.
+      return new Promise((resolve, reject) => (this.later ??= []).push(() => this.pull().then(resolve, reject)));
+    }
+    const now = this.pullNow();
+    if (now !== undefined) return Promise.resolve(now);
     if (this.error !== null) return Promise.reject(this.error);
-    if (this.closed || this.complete) return Promise.resolve(null);
+    return new Promise((resolve, reject) => this.wait({ resolve, reject, wakes: false }));
+  }
+
+  /**
+   * Calls `wake` once the next pullNow() has an answer (a piece, the end, or undefined again for a body
+   * that broke: pull() then rejects with why): a wait without a promise, for Input, which answers its
+   * own read's promise then. Call it only after pullNow() returned undefined.
+   */
+  waitNow(wake: () => void): void {
+    if (this.waiter !== null) {
+      (this.later ??= []).push(() => this.waitNow(wake));
+      return;
+    }
+    if (this.error !== null || this.closed || this.complete || this.pieces.size > 0) return wake();
+    this.wait({ resolve: wake, reject: wake, wakes: true });
+  }
+
+  private wait(w: Waiter): void {
+    // A read that has to wait resumes the transport, whatever is charged.
     this.resumeFlow();
-    const wait = new Promise<Uint8Array | null>((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
+    this.waiter = w;
     const ms = this.o.timeoutMs;
     if (ms > 0) {
       this.waitingSince = Date.now();
       if (this.timer === undefined) this.arm(ms);
     }
-    this.tail = wait.then(noop, noop);
-    return wait;
+  }
+
+  /** The waiting read, which is being answered; the reads made meanwhile then run. */
+  private answer(): Waiter {
+    const w = this.waiter!;
+    this.waiter = null;
+    const later = this.later;
+    if (later !== null) {
+      this.later = null;
+      // After the answer (a microtask later), as a pull made then would run.
+      queueMicrotask(() => {
+        for (const run of later) run();
+      });
+    }
+    return w;
   }
 
   /** One piece of the body's data (decoded): to the waiting read, or queued. */
@@ -228,12 +280,13 @@ export class BodyQueue implements ByteSource {
     this.received += data.length;
     if (this.closed) return;
     const w = this.waiter;
-    if (w !== null) {
-      this.waiter = null;
-      w.resolve(data);
+    if (w !== null && !w.wakes) {
+      this.answer().resolve(data);
       return;
     }
     this.pieces.push(data);
+    // A woken reader takes the piece with pullNow() at once.
+    if (w !== null) this.answer().resolve(null);
     // Paused again on every piece over the mark, not once: node:http may resume its socket itself.
     if (this.pieces.cost > this.highWater) {
       this.paused = true;
@@ -246,11 +299,7 @@ export class BodyQueue implements ByteSource {
     // Nothing more of the body to hold back: what follows (the next request) is the transport's.
     this.resumeFlow();
     this.stopTimer();
-    const w = this.waiter;
-    if (w !== null) {
-      this.waiter = null;
-      w.resolve(null);
-    }
+    if (this.waiter !== null) this.answer().resolve(null);
   }
 
   private readonly onTimer = (): void => {
@@ -278,8 +327,6 @@ export class BodyQueue implements ByteSource {
     this.flow.resume();
   }
 }
-
-function noop(): void {}
 
 function incomplete(why: string): ClientError {
   return new ClientError(400, why, 'TSGI_ERR_BODY_INCOMPLETE');

@@ -5,7 +5,8 @@
 // Linear in the bytes read, however the body is cut: the pieces are held in a Pieces list (consumed
 // by index, small pieces copied together), readline() searches only the bytes it has not searched
 // yet, and read(n) hands over a received piece as it is when it is exactly n bytes (a view of it when
-// it is longer): bytes are copied only to join pieces.
+// it is longer): bytes are copied only to join pieces (in place when the source gives its pieces:
+// pieces.ts). A read answers from what has arrived without waiting on a promise per piece.
 import type { Bytes, InputStream } from '../spec.js';
 import type { ByteSource } from '../protocol/body.js';
 import { Pieces } from '../protocol/pieces.js';
@@ -21,31 +22,53 @@ function checkSize(size: unknown, method: string): TypeError | undefined {
   return new TypeError(`wsgi.input.${method}() size must be a whole number, null or undefined (got ${String(size)})`);
 }
 
+/** What a read asks for: read(size), readline(size) or read1(size), `size` < 0 for "all". */
+enum Kind {
+  Read,
+  Line,
+  Read1,
+}
+
+/** A read that has to wait for more of the body. */
+interface Pending {
+  kind: Kind;
+  size: number;
+  resolve: (b: Bytes) => void;
+  reject: (e: unknown) => void;
+}
+
 export class Input implements InputStream {
-  /** The read in progress: reads run one after another, so concurrent calls get bytes in order. */
-  private turn: Promise<void> = Promise.resolve();
-  private busy = false;
-  private readonly pieces = new Pieces();
+  /** Reads waiting for more of the body, answered in the order they were made. */
+  private readonly pending: Pending[] = [];
+  /** A wait on the source is under way (for pending[0]). */
+  private waiting = false;
+  private readonly pieces: Pieces;
   private eof = false;
   /** Bytes that may still be handed out (Infinity for a chunked body, which the source terminates). */
   private remaining: number;
+  /** The bytes the readline of pending[0] has searched for a newline: each byte is searched once a line. */
+  private scanned = 0;
 
   constructor(
     private readonly source: ByteSource,
     limit: number = Infinity,
   ) {
+    this.pieces = new Pieces(source.given === true);
     this.remaining = limit;
     if (limit <= 0) this.eof = true;
   }
 
+  // A read is answered from what has arrived (the pieces the source holds are taken with pullNow, no
+  // promise each) and waits only for what has not: then it joins `pending`, and one wait on the source
+  // serves the reads in order (waitNow: no promise per piece either). An upload read by read(65536)
+  // costs one promise per read, the one the application awaits.
+
   read(size?: number | null): Promise<Bytes> {
-    const bad = checkSize(size, 'read');
-    return bad ? Promise.reject(bad) : this.queue(() => this.readNow(size));
+    return this.ask(Kind.Read, size, 'read');
   }
 
   readline(size?: number | null): Promise<Bytes> {
-    const bad = checkSize(size, 'readline');
-    return bad ? Promise.reject(bad) : this.queue(() => this.readlineNow(size));
+    return this.ask(Kind.Line, size, 'readline');
   }
 
   /**
@@ -53,55 +76,113 @@ export class Input implements InputStream {
    * interactive uploads that must pass data on as it arrives. Empty at the end.
    */
   read1(size?: number | null): Promise<Bytes> {
-    const bad = checkSize(size, 'read1');
-    return bad
-      ? Promise.reject(bad)
-      : this.queue(async () => {
-          const p = this.pieces;
-          while (p.size === 0 && !this.eof) await this.fill();
-          const max = size === undefined || size === null || size < 0 ? p.size : size;
-          return p.take(Math.min(max, p.size));
-        });
+    return this.ask(Kind.Read1, size, 'read1');
   }
 
-  /** Runs `op` after every read queued before it (at once when none is in progress). */
-  private queue<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.busy ? this.turn.then(op, op) : op();
-    this.busy = true;
-    const settled: Promise<void> = run.then(
-      () => this.release(settled),
-      () => this.release(settled),
-    );
-    this.turn = settled;
-    return run;
-  }
-
-  private release(settled: Promise<void>): void {
-    if (this.turn === settled) this.busy = false;
-  }
-
-  private async readNow(size?: number | null): Promise<Bytes> {
-    const p = this.pieces;
-    if (size === undefined || size === null || size < 0) {
-      while (!this.eof) await this.fill();
-      return p.take(p.size);
+  private ask(kind: Kind, size: number | null | undefined, method: string): Promise<Bytes> {
+    const bad = checkSize(size, method);
+    if (bad) return Promise.reject(bad);
+    const n = size === undefined || size === null || size < 0 ? -1 : size;
+    if (this.pending.length === 0) {
+      this.scanned = 0;
+      try {
+        const now = this.answer(kind, n);
+        if (now !== undefined) return Promise.resolve(now);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    while (p.size < size && !this.eof) await this.fill();
-    return p.take(Math.min(size, p.size));
+    return new Promise<Bytes>((resolve, reject) => {
+      this.pending.push({ kind, size: n, resolve, reject });
+      if (!this.waiting) this.wait();
+    });
   }
 
-  private async readlineNow(size?: number | null): Promise<Bytes> {
-    const max = size === undefined || size === null || size < 0 ? Infinity : size;
+  /** The read from the bytes here now (taking what the source holds), or undefined when it must wait. */
+  private answer(kind: Kind, size: number): Bytes | undefined {
     const p = this.pieces;
-    // Bytes already searched for a newline: each byte is searched once per line, not once per fill.
-    let scanned = 0;
+    if (kind === Kind.Read) {
+      if (size < 0) {
+        while (!this.eof) if (!this.fillNow()) return undefined;
+        return p.take(p.size);
+      }
+      while (p.size < size && !this.eof) if (!this.fillNow()) return undefined;
+      return p.take(Math.min(size, p.size));
+    }
+    if (kind === Kind.Read1) {
+      while (p.size === 0 && !this.eof) if (!this.fillNow()) return undefined;
+      return p.take(size < 0 ? p.size : Math.min(size, p.size));
+    }
+    const max = size < 0 ? Infinity : size;
     for (;;) {
-      const nl = p.indexOf(NL, scanned, max);
+      const nl = p.indexOf(NL, this.scanned, max);
       if (nl !== -1 && nl + 1 <= max) return p.take(nl + 1);
       if (p.size >= max) return p.take(max);
       if (this.eof) return p.take(p.size);
-      scanned = p.size;
-      await this.fill();
+      this.scanned = p.size;
+      if (!this.fillNow()) return undefined;
+    }
+  }
+
+  /** Waits for more of the body, for pending[0]. */
+  private wait(): void {
+    this.waiting = true;
+    const source = this.source;
+    if (source.waitNow !== undefined && source.pullNow !== undefined) source.waitNow(this.woken);
+    else source.pull().then(this.pulled, this.failed);
+  }
+
+  /** The source has an answer for pullNow. */
+  private readonly woken = (): void => {
+    this.waiting = false;
+    let took: boolean;
+    try {
+      took = this.fillNow();
+    } catch (err) {
+      return this.failed(err);
+    }
+    if (took) return this.serve();
+    // Woken with nothing to take: the body broke, and pull() says how.
+    this.waiting = true;
+    this.source.pull().then(this.pulled, this.failed);
+  };
+
+  private readonly pulled = (chunk: Uint8Array | null): void => {
+    this.waiting = false;
+    try {
+      this.accept(chunk);
+    } catch (err) {
+      return this.failed(err);
+    }
+    this.serve();
+  };
+
+  /** The body broke (or ended short): the read waiting for it fails; the next ones try in their turn. */
+  private readonly failed = (err: unknown): void => {
+    this.waiting = false;
+    this.scanned = 0;
+    this.pending.shift()!.reject(err);
+    this.serve();
+  };
+
+  /** Answers the pending reads in order, as far as the bytes go; the first that must wait waits. */
+  private serve(): void {
+    const pending = this.pending;
+    while (pending.length > 0) {
+      const head = pending[0]!;
+      let out: Bytes | undefined;
+      try {
+        out = this.answer(head.kind, head.size);
+      } catch (err) {
+        pending.shift();
+        this.scanned = 0;
+        head.reject(err);
+        continue;
+      }
+      if (out === undefined) return this.wait();
+      pending.shift();
+      this.scanned = 0;
+      head.resolve(out);
     }
   }
 
@@ -125,8 +206,17 @@ export class Input implements InputStream {
     }
   }
 
-  private async fill(): Promise<void> {
-    const chunk = await this.source.pull();
+  /** Takes the next piece if the source already has it: false when it would have to wait. */
+  private fillNow(): boolean {
+    const source = this.source;
+    if (source.pullNow === undefined) return false;
+    const chunk = source.pullNow();
+    if (chunk === undefined) return false;
+    this.accept(chunk);
+    return true;
+  }
+
+  private accept(chunk: Uint8Array | null): void {
     if (chunk === null) {
       this.eof = true;
       // A body that ends before its declared length is broken, never a silently short body.

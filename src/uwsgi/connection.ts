@@ -199,6 +199,8 @@ export class Connection {
       this.body = new BodyQueue(s, {
         framing: body.kind === 'length' ? { kind: 'length', length: body.length } : { kind: 'chunked' },
         timeoutMs: this.s.bodyTimeout,
+        // The socket reads (and the packet's rest) are fed and not kept: wsgi.input may join them in place.
+        given: true,
       });
       environ['wsgi.input'] = new Input(this.body, body.kind === 'length' ? body.length : Infinity);
     }

@@ -165,6 +165,50 @@ describe('BodyQueue reads', () => {
   });
 });
 
+describe('BodyQueue without a promise per piece: pullNow() and waitNow(), as Input reads it', () => {
+  it('pullNow() hands over what is queued, undefined when a read would wait, null at the end', () => {
+    const { q } = queue({ framing: { kind: 'length', length: 2 } });
+    assert.equal(q.pullNow(), undefined);
+    q.feed(b('a'));
+    assert.equal(text(q.pullNow()!), 'a');
+    assert.equal(q.pullNow(), undefined);
+    q.feed(b('b'));
+    assert.equal(text(q.pullNow()!), 'b');
+    assert.equal(q.pullNow(), null);
+  });
+
+  it('waitNow() wakes the reader once when a piece comes, the body ends or breaks; it resumes a paused transport', async () => {
+    const { q, flow } = queue();
+    q.feed(new Uint8Array(HIGH_WATER + 1));
+    assert.equal(flow.paused, true);
+    assert.equal(q.pullNow()!.length, HIGH_WATER + 1);
+    let woken = 0;
+    q.waitNow(() => woken++);
+    assert.equal(flow.paused, false, 'a read that waits resumes the transport');
+    q.feed(b('x'));
+    assert.equal(woken, 1);
+    assert.equal(text(q.pullNow()!), 'x');
+    q.waitNow(() => woken++);
+    q.end();
+    assert.equal(woken, 2);
+    assert.equal(q.pullNow(), null);
+
+    const broken = queue().q;
+    broken.waitNow(() => woken++);
+    broken.fail(new ClientError(400, 'gone'));
+    assert.equal(woken, 3);
+    assert.equal(broken.pullNow(), undefined, 'a broken body: pullNow has no piece, pull() says why');
+    await assert.rejects(broken.pull(), /gone/);
+  });
+
+  it('the body timeout wakes a reader that waits too long, and pull() then rejects with a 408', async () => {
+    const { q } = queue({ timeoutMs: 40 });
+    await new Promise<void>((resolve) => q.waitNow(resolve));
+    assert.equal(q.pullNow(), undefined);
+    await assert.rejects(q.pull(), (e: unknown) => e instanceof ClientError && e.status === 408);
+  });
+});
+
 describe('BodyQueue backpressure: one rule, bytes plus a charge per piece', () => {
   it('large pieces: pauses above the high-water mark, resumes below the low-water mark', async () => {
     const { q, flow } = queue();

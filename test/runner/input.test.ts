@@ -142,3 +142,54 @@ describe('Input: linear in the bytes, whatever the number of pieces', () => {
     assert.ok(ms < 5000, `${Math.round(ms)} ms`);
   });
 });
+
+describe('Input: what has arrived is read without waiting on a promise per piece', () => {
+  /**
+   * A source that holds `pieces` as a BodyQueue holds what has arrived (pullNow hands them over) and
+   * has more to come: pull() waits until arrive() is called.
+   */
+  function arrived(pieces: Uint8Array[]) {
+    const queued = [...pieces];
+    const calls = { pull: 0 };
+    let waiting: ((p: Uint8Array | null) => void) | null = null;
+    let ended = false;
+    return {
+      calls,
+      pullNow: () => (queued.length > 0 ? queued.shift()! : ended ? null : undefined),
+      pull: () => {
+        calls.pull++;
+        if (queued.length > 0) return Promise.resolve(queued.shift()!);
+        if (ended) return Promise.resolve(null);
+        return new Promise<Uint8Array | null>((r) => (waiting = r));
+      },
+      arrive(p: Uint8Array | null) {
+        if (p === null) ended = true;
+        const w = waiting;
+        waiting = null;
+        if (w !== null) w(p);
+        else if (p !== null) queued.push(p);
+      },
+    };
+  }
+
+  it('read(65536) over 16 queued socket-sized pieces never calls pull()', async () => {
+    const pieces = Array.from({ length: 16 }, (_, i) => new Uint8Array(65536).fill(i));
+    const s = arrived(pieces);
+    const input = new Input(s, 16 * 65536);
+    for (let i = 0; i < 16; i++) assert.equal(await input.read(65536), pieces[i]);
+    assert.equal((await input.read(65536)).length, 0);
+    assert.equal(s.calls.pull, 0);
+  });
+
+  it('a read that needs more than has arrived waits for it, and reads made meanwhile come after it, in order', async () => {
+    const s = arrived([enc('ab\ncd')]);
+    const input = new Input(s, 12);
+    const first = input.read(7); // 5 bytes here, 2 to come
+    const line = input.readline(); // queued behind it
+    const rest = input.read();
+    s.arrive(enc('ef\ng'));
+    s.arrive(enc('hij'));
+    assert.deepEqual([await first, await line, await rest].map(dec), ['ab\ncdef', '\n', 'ghij']);
+    assert.equal((await input.read()).length, 0);
+  });
+});

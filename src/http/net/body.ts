@@ -25,6 +25,9 @@ export class Body extends BodyQueue {
       framing: chunked ? { kind: 'chunked' } : { kind: 'length', length },
       timeoutMs,
       onBroken,
+      // The connection keeps no reference to the socket reads it feeds (only to the bytes after the
+      // body, which the queue does not take): wsgi.input may join the pieces in place.
+      given: true,
       // Expect: 100-continue: the client waits for this before it sends the body (PEP 3333 R59).
       onFirstPull: expectContinue
         ? (body) => {

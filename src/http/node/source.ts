@@ -131,9 +131,19 @@ export class RequestSource extends BodyQueue {
     this.req.pause();
   }
 
+  override pullNow(): Uint8Array | null | undefined {
+    if (!this.started) this.start();
+    return super.pullNow();
+  }
+
   override pull(): Promise<Uint8Array | null> {
     if (!this.started) this.start();
     return super.pull();
+  }
+
+  override waitNow(wake: () => void): void {
+    if (!this.started) this.start();
+    super.waitNow(wake);
   }
 
   private start(): void {
