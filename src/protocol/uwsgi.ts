@@ -131,7 +131,10 @@ export class UwsgiParser {
   private checkHeader(): void {
     const h = this.header;
     // Checked before modifier1, which for "GET " would read as 71: the log should say what happened.
-    const guess = sniff(this.first);
+    // Decided on the 4 header bytes alone, so the verdict does not depend on how the bytes were split
+    // into reads ("AAAA" then "\0" and "AAAA\0" in one read are the same packet); the message quotes
+    // all that arrived.
+    const guess = sniff(this.first, this.first.subarray(0, 4));
     if (guess) throw guess;
     if (h[0] !== 0) throw new PacketError('modifier', `modifier1 ${h[0]} is not served (only 0, a WSGI request)`);
     this.size = h[1]! | (h[2]! << 8);
@@ -219,12 +222,12 @@ function isUpper(c: number | undefined): boolean {
 }
 
 /** "This looks like HTTP (or TLS) on a uwsgi port": an error that says so, or null. */
-function sniff(first: Uint8Array): PacketError | null {
-  if (first.length === 0) return null;
-  if (first[0] === 0x16 && (first.length < 2 || first[1] === 0x03)) {
+function sniff(first: Uint8Array, decide: Uint8Array = first): PacketError | null {
+  if (decide.length === 0) return null;
+  if (decide[0] === 0x16 && (decide.length < 2 || decide[1] === 0x03)) {
     return new PacketError('tls', 'this looks like TLS on a uwsgi port (a TLS handshake, not a uwsgi packet): terminate TLS in the front end');
   }
-  if (!looksLikeHttp(first)) return null;
+  if (!looksLikeHttp(decide)) return null;
   let line = first.length;
   for (let i = 0; i < first.length; i++) {
     if (first[i] === 13 || first[i] === 10) {

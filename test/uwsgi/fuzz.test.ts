@@ -110,6 +110,11 @@ describe('the parser, on arbitrary bytes', () => {
     );
   });
 
+  test('capitals then a NUL: the same verdict whole and split after the 4 header bytes (found by the test above, 4% of runs)', () => {
+    const bytes = Uint8Array.from([65, 65, 65, 65, 0]);
+    assert.equal(verdict([bytes.subarray(0, 4), bytes.subarray(4)], 1), verdict([bytes], 1));
+  });
+
   test('bytes that start like a packet go deeper: same verdict whole and split', () => {
     const packetish = fc
       .tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 260 }))
