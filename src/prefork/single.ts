@@ -11,7 +11,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { errorPage } from '../middleware/error-page.js';
 import type { Settings } from '../settings/index.js';
-import { toOption } from '../settings/defaults.js';
+import { OPTION_DEFAULTS, toOption } from '../settings/defaults.js';
 import { loadApp } from '../server/load.js';
 import { closeAll, type Listener } from '../server/sockets.js';
 import type { Application } from '../spec.js';
@@ -33,7 +33,9 @@ function unsupported(s: Settings): string[] {
   const out: string[] = [];
   if (s.maxRequests > 0) out.push('--max-requests (no replacement process to start)');
   if (s.maxRss > 0) out.push('--max-rss (no replacement process to start)');
-  if (s.timeout > 0) out.push("--timeout (no master watches the event loop; the orchestrator's liveness probe does)");
+  // The heartbeat timeout is on by default: said only when it was set to something else, not on every start.
+  if (s.timeout > 0 && toOption('timeout', s.timeout) !== OPTION_DEFAULTS.timeout)
+    out.push("--timeout (no master watches the event loop; the orchestrator's liveness probe does)");
   if (s.metricsBind) out.push("--metrics-bind (the metrics are the master's)");
   return out;
 }

@@ -41,7 +41,8 @@ describe('--single-process', { timeout: 60_000 }, () => {
       assert.deepEqual(bodies, [String(pid), String(pid), String(pid)]);
       assert.deepEqual(await childrenOf(pid), [], 'no worker processes');
       assert.match(cli.stderr(), /in a single process/);
-      assert.match(cli.stderr(), /--single-process: ignoring --timeout/);
+      // The heartbeat timeout is on by default: no warning about it unless it was set.
+      assert.doesNotMatch(cli.stderr(), /ignoring --timeout/);
       const stream = get(cli.port, '/stream?n=8&ms=200', 20_000);
       await new Promise((r) => setTimeout(r, 400));
       const code = cli.stop('SIGTERM');
@@ -50,6 +51,15 @@ describe('--single-process', { timeout: 60_000 }, () => {
       assert.match(r.body, /done\n$/);
       assert.equal(await code, 0);
       assert.match(cli.stderr(), /SIGTERM: shutting down gracefully/);
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+  });
+
+  it('says once that a --timeout it was given is ignored (no master watches the event loop)', async () => {
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '--single-process', '--timeout', '10']);
+    try {
+      assert.match(cli.stderr(), /--single-process: ignoring --timeout/);
     } finally {
       await cli.stop('SIGKILL');
     }
