@@ -214,6 +214,10 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
     // The query defeats the module cache, so a reload reads the file as it is now. The loader (tsx when
     // TypeScript needs it) is imported only when there is a config file to load.
     const { exportsOf, importModule } = await import('./import-module.js');
+    // The whole of 'tsgi/settings' evaluated first: a CommonJS config's require('tsgi/settings') (Node
+    // 22's require of an ES module) fails with "module not been linked" when it meets that graph half
+    // loaded, as it did once the CLI stopped importing all of it up front.
+    await import('./index.js');
     mod = exportsOf(await importModule(file, `t=${Date.now()}`));
   } catch (err) {
     throw new SettingError(`${name}: failed to load: ${(err as Error).message}`);
