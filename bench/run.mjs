@@ -1490,6 +1490,64 @@ function memorySection(results) {
   ].join('\n');
 }
 
+// Issue 15's targets, worked out from this run's rows where they were measured (a target whose rows were
+// not run is left out): each rate ratio next to its per-server-CPU-second ratio, the figure a busy machine
+// moves least, and the verdict on that one (on every round's pair for `everyRound`).
+const TARGETS = [
+  { what: 'hello, keep-alive: ≥ 1.4× node:http in every round', scenario: 'hello', row: 'tsgi', ref: 'node', min: 1.4, everyRound: true },
+  { what: '`Connection: close`: ≥ 1.0× node:http', scenario: 'hello-close', row: 'tsgi', ref: 'node', min: 1.0 },
+  { what: 'nginx → tsgi over uwsgi: ≥ 0.9× nginx → the floor', scenario: 'hello', row: 'nginx-tsgi-uwsgi', ref: 'nginx-node-uwsgi', min: 0.9 },
+  { what: '1 MiB upload: ≥ 2× node:http', scenario: 'upload', row: 'tsgi', ref: 'node', min: 2 },
+  { what: '1 MiB upload: ≥ 0.6× uWSGI', scenario: 'upload', row: 'tsgi', ref: 'uwsgi', min: 0.6 },
+  { what: 'streamed 100 MiB upload: ≥ 1.5× node:http', scenario: 'upload-stream', row: 'tsgi', ref: 'node', min: 1.5, mib: true },
+  { what: '`--single-process` RSS: ≤ 1.2× node:http', scenario: 'hello', row: 'tsgi-single', ref: 'node', maxRss: 1.2 },
+  { what: 'the master of `tsgi APP`: ≤ 45 MB', scenario: 'hello', row: 'tsgi', masterMb: 45 },
+];
+
+function targetsSection(results) {
+  const lines = ['| target | measured | verdict |', '| --- | --- | --- |'];
+  const runsOf = (scenario, id) => results.get(scenario)?.get(id)?.runs ?? [];
+  for (const t of TARGETS) {
+    const runs = runsOf(t.scenario, t.row);
+    if (runs.length === 0) continue;
+    const s = summarize(runs);
+    if (t.masterMb) {
+      if (s.eachRss.length < 2) continue;
+      const master = s.eachRss[0];
+      lines.push(`| ${t.what} | ${master.toFixed(0)} MB | ${master <= t.masterMb ? 'met' : 'missed'} |`);
+      continue;
+    }
+    const refRuns = runsOf(t.scenario, t.ref);
+    if (refRuns.length === 0) continue;
+    const r = summarize(refRuns);
+    if (t.maxRss) {
+      const ratio = s.rss / r.rss;
+      lines.push(`| ${t.what} | ${s.rss.toFixed(0)} MB against ${r.rss.toFixed(0)}: ${ratio.toFixed(2)}× | ${ratio <= t.maxRss ? 'met' : 'missed'} |`);
+      continue;
+    }
+    const rate = (t.mib ? s.mibps : s.rps) / (t.mib ? r.mibps : r.rps);
+    const perCpu = (t.mib ? s.mibPerCpu : s.perCpu) / (t.mib ? r.mibPerCpu : r.perCpu);
+    let measured = `${rate.toFixed(2)}× ${t.mib ? 'MiB/s' : 'req/s'}, ${perCpu.toFixed(2)}× per server CPU-s`;
+    let met = perCpu >= t.min;
+    if (t.everyRound) {
+      // Rounds run every row once, so the i-th runs of two rows were measured side by side.
+      const pairs = runs.map((x, i) => (refRuns[i] ? x.rps / refRuns[i].rps : NaN)).filter((x) => !Number.isNaN(x));
+      measured += `; the rounds: ${pairs.map((x) => x.toFixed(2)).join(', ')}`;
+      met = pairs.length > 0 && pairs.every((x) => x >= t.min);
+    }
+    lines.push(`| ${t.what} | ${measured} | ${met ? 'met' : 'missed'} |`);
+  }
+  if (lines.length === 2) return '';
+  return [
+    '### Targets (issue 15)',
+    '',
+    "Worked out from this run's tables; the verdict is on the per-CPU-second ratio, and on every round's pair where the target says so.",
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+}
+
 function versions() {
   const out = (cmd, args) => {
     if (!cmd) return '';
@@ -1585,7 +1643,8 @@ function report(results, opts, started, command) {
   ];
   const tables = SCENARIOS.filter((s) => results.has(s.id)).map((s) => scenarioTable(s, results, opts));
   const memory = memorySection(results);
-  return head.join('\n') + '\n' + tables.join('\n') + (memory ? '\n' + memory : '');
+  const targets = targetsSection(results);
+  return head.join('\n') + '\n' + tables.join('\n') + (memory ? '\n' + memory : '') + (targets ? '\n' + targets : '');
 }
 
 // ---------------------------------------------------------------------------------------------------
