@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pieces } from '../../src/protocol/pieces.js';
+import { prng } from '../http/raw-client.js';
 
 /** Body byte i: a pattern that does not repeat every 64 KiB, so a misplaced block shows. */
 const byteAt = (i: number) => (i * 7 + (i >>> 16)) % 251;
@@ -36,18 +37,6 @@ function socketReads(data: Uint8Array, head: number): Uint8Array<ArrayBuffer>[] 
     first = false;
   }
   return out;
-}
-
-/** A small seeded PRNG (mulberry32): a failing cut can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function assertBytes(got: Uint8Array, want: Uint8Array, what: string): void {
