@@ -75,18 +75,14 @@ function lineEnd(buf: Buffer, from: number, to: number): number {
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /**
- * The head's bytes from `at` as text: one decode, then each method, target, name and value is a slice of
- * it. Decoding each piece on its own (`buf.toString` per piece) cost ~1 µs of a ~20 µs hello request;
- * one decode and slices cost a third of that. `text` is null while the head is incomplete (the bytes
- * are decoded piece by piece then, rarely: a head split across reads, or one about to be refused).
+ * A piece of the head as text. `text` is the head's bytes from `at`, decoded once; each method, target,
+ * name and value is a slice of it. Decoding each piece on its own (`buf.toString` per piece) cost ~1 µs of
+ * a ~20 µs hello request; one decode and slices cost a third of that. `text` is null while the head is
+ * incomplete (the bytes are decoded piece by piece then, rarely: a head split across reads, or one about
+ * to be refused).
  */
-interface Text {
-  text: string | null;
-  at: number;
-}
-
-function latin1(buf: Buffer, t: Text, start: number, end: number): string {
-  return t.text === null ? buf.toString('latin1', start, end) : t.text.slice(start - t.at, end - t.at);
+function latin1(buf: Buffer, text: string | null, at: number, start: number, end: number): string {
+  return text === null ? buf.toString('latin1', start, end) : text.slice(start - at, end - at);
 }
 
 /** The most raw bytes of head the net engine buffers, whatever they count: a head padded with OWS. */
@@ -102,7 +98,8 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   while (pos < len && (buf[pos] === CR || buf[pos] === LF)) pos++;
   if (pos - start > rawBound(limits)) throw tooLarge(limits);
   const stop = buf.indexOf(HEAD_END, pos);
-  const t: Text = { text: stop === -1 ? null : buf.toString('latin1', pos, stop + 4), at: pos };
+  const text = stop === -1 ? null : buf.toString('latin1', pos, stop + 4);
+  const at = pos;
   // --- request-line: method SP request-target SP HTTP-version CRLF
   const nl = lineEnd(buf, pos, len);
   if (nl === -1) {
@@ -129,13 +126,13 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
   let i = pos;
   while (i < nl && TCHAR[buf[i]!]) i++;
   if (i === pos || buf[i] !== SP) throw new ClientError(400, 'malformed method', 'TSGI_ERR_METHOD');
-  const method = latin1(buf, t, pos, i);
+  const method = latin1(buf, text, at, pos, i);
   const t0 = ++i;
   while (i < nl && TARGET[buf[i]!]) i++;
   if (i === t0) throw new ClientError(400, 'empty request target', 'TSGI_ERR_REQUEST_LINE');
   const versionless = i === nl - 1;
   if (buf[i] !== SP && !versionless) throw new ClientError(400, 'a control byte, raw non-ASCII or a space in the request target', 'TSGI_ERR_REQUEST_LINE');
-  const url = latin1(buf, t, t0, i);
+  const url = latin1(buf, text, at, t0, i);
   if (!hasTargetShape(method, url))
     throw new ClientError(400, `request target ${JSON.stringify(url.slice(0, 64))} is not a path, * or a URI`, 'TSGI_ERR_TARGET');
   // Refusals decided on the request line but answered at the end of the head, in the order node's
@@ -218,7 +215,7 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
         'TSGI_ERR_FIELD',
       );
     }
-    const name = latin1(buf, t, pos, j);
+    const name = latin1(buf, text, at, pos, j);
     let v0 = j + 1;
     while (v0 < lineStop && (buf[v0] === SP || buf[v0] === HTAB)) v0++;
     size += j - pos + (lineStop - v0);
@@ -232,7 +229,7 @@ export function parseHead(buf: Buffer, start: number, limits: Limits): Head | nu
     // starts over with every read, and thousands of fields dripped a byte at a time would cost that much.
     if (rawHeaders.length >= 2 * limits.limitRequestFields)
       throw new ClientError(431, `more than ${limits.limitRequestFields} header fields`, 'TSGI_ERR_HEADERS_TOO_LARGE');
-    rawHeaders.push(name, latin1(buf, t, v0, v1));
+    rawHeaders.push(name, latin1(buf, text, at, v0, v1));
     pos = e + 1;
   }
 }

@@ -111,11 +111,14 @@ export class Connection {
   // the socket once per connection: each of the socket's getters goes through node's address lookup,
   // and a keep-alive connection would pay it on every request.
   private peer?: { remoteAddress: string | undefined; remotePort: number | undefined };
+  private peerOnce(): { remoteAddress: string | undefined; remotePort: number | undefined } {
+    return (this.peer ??= { remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort });
+  }
   get remoteAddress(): string | undefined {
-    return (this.peer ??= { remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort }).remoteAddress;
+    return this.peerOnce().remoteAddress;
   }
   get remotePort(): number | undefined {
-    return (this.peer ??= { remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort }).remotePort;
+    return this.peerOnce().remotePort;
   }
   get localAddress(): string | undefined {
     return this.socket.localAddress;
