@@ -41,6 +41,9 @@ export const nativeString: (b: Uint8Array) => string = NodeBuffer
  */
 export const uninitialized: (n: number) => Uint8Array<ArrayBuffer> = NodeBuffer ? (n) => NodeBuffer.allocUnsafeSlow(n) : (n) => new Uint8Array(n);
 
+/** Bytes in the UTF-8 encoding of `s` (its length when, and only when, every char is ASCII). */
+export const utf8Length: (s: string) => number = NodeBuffer ? (s) => NodeBuffer.byteLength(s, 'utf8') : (s) => encoder.encode(s).length;
+
 export function toBytes(chunk: Uint8Array | string): Uint8Array {
   if (typeof chunk === 'string') return utf8(chunk);
   return chunk;

@@ -317,7 +317,10 @@ export function environFromCgi(vars: Iterable<readonly [string, string]>, base: 
     'wsgi.input_terminated': true,
   };
   // hasOwn, not `in`: a variable named toString or constructor is data, not a prototype member.
-  for (const [k, v] of m) if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v;
+  // forEach, not for-of: iterating a Map's entries makes a [key, value] array per variable.
+  m.forEach((v, k) => {
+    if (!Object.hasOwn(environ, k)) (environ as EnvironRecord)[k] = v;
+  });
   if (uri !== undefined && rules.rawUri) environ.RAW_URI = uri;
   if (environ.REMOTE_ADDR === undefined) {
     const remote = unmapIPv4(peer.remoteAddress);

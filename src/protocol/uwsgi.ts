@@ -64,7 +64,12 @@ export interface Parsed {
 const EMPTY = new Uint8Array(0);
 
 export class UwsgiParser {
-  private readonly header = new Uint8Array(4);
+  /**
+   * The 4 header bytes: the first read's own bytes when it holds all four (the usual case, with no
+   * copy: a connection per request behind nginx makes every allocation here one per request), else a
+   * copy gathered across reads.
+   */
+  private header: Uint8Array = EMPTY;
   private headerLength = 0;
   private size = -1;
   private block: Uint8Array | null = null;
@@ -104,11 +109,21 @@ export class UwsgiParser {
   private feed(chunk: Uint8Array): Parsed | null {
     let at = 0;
     if (this.state === 'header') {
-      if (this.first.length < 64) this.first = joinPrefix(this.first, chunk, 64);
-      const n = Math.min(4 - this.headerLength, chunk.length);
-      this.header.set(chunk.subarray(0, n), this.headerLength);
-      this.headerLength += n;
-      at = n;
+      // The first bytes, kept to quote in an error message: a view of the first read, copied only when
+      // it was too short to quote.
+      if (this.first.length === 0) this.first = chunk;
+      else if (this.first.length < 64) this.first = joinPrefix(this.first, chunk, 64);
+      if (this.headerLength === 0 && chunk.length >= 4) {
+        this.header = chunk.subarray(0, 4);
+        this.headerLength = 4;
+        at = 4;
+      } else {
+        if (this.header.length === 0) this.header = new Uint8Array(4);
+        const n = Math.min(4 - this.headerLength, chunk.length);
+        this.header.set(chunk.subarray(0, n), this.headerLength);
+        this.headerLength += n;
+        at = n;
+      }
       if (this.headerLength < 4) return null;
       this.checkHeader();
       this.state = 'vars';
@@ -130,13 +145,16 @@ export class UwsgiParser {
 
   private checkHeader(): void {
     const h = this.header;
-    // Checked before modifier1, which for "GET " would read as 71: the log should say what happened.
+    // The sniff comes before the modifier1 verdict, which for "GET " would read as 71: the log should say what happened.
     // Decided on the 4 header bytes alone, so the verdict does not depend on how the bytes were split
     // into reads ("AAAA" then "\0" and "AAAA\0" in one read are the same packet); the message quotes
     // all that arrived.
-    const guess = sniff(this.first, this.first.subarray(0, 4));
-    if (guess) throw guess;
-    if (h[0] !== 0) throw new PacketError('modifier', `modifier1 ${h[0]} is not served (only 0, a WSGI request)`);
+    if (h[0] !== 0) {
+      const guess = sniff(this.first, this.first.subarray(0, 4));
+      if (guess) throw guess;
+      throw new PacketError('modifier', `modifier1 ${h[0]} is not served (only 0, a WSGI request)`);
+    }
+    // (modifier1 0 is neither TLS's 0x16 nor an HTTP method's capital: nothing to sniff.)
     this.size = h[1]! | (h[2]! << 8);
     if (this.size === 0) throw new PacketError('empty', 'an empty vars block (datasize 0)');
     if (this.size > this.bufferSize) {
@@ -224,6 +242,7 @@ function isUpper(c: number | undefined): boolean {
 /** "This looks like HTTP (or TLS) on a uwsgi port": an error that says so, or null. */
 function sniff(first: Uint8Array, decide: Uint8Array = first): PacketError | null {
   if (decide.length === 0) return null;
+  if (first.length > 64) first = first.subarray(0, 64);
   if (decide[0] === 0x16 && (decide.length < 2 || decide[1] === 0x03)) {
     return new PacketError('tls', 'this looks like TLS on a uwsgi port (a TLS handshake, not a uwsgi packet): terminate TLS in the front end');
   }

@@ -6,7 +6,7 @@
 // Promise (the whole response goes to the sink in one `end()` call, with a computed
 // Content-Length); synchronous iterables await only when the sink asks for backpressure.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
-import { EMPTY, concat, toBytes, utf8 } from '../protocol/bytes.js';
+import { EMPTY, concat, toBytes, utf8, utf8Length } from '../protocol/bytes.js';
 import { reasonPhrase } from '../protocol/status.js';
 import { isNoContentStatus } from '../protocol/bodyless.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
@@ -33,6 +33,13 @@ export interface Sink {
   drain(): Promise<void>;
   /** The response is complete; `last` is sent first when given. */
   end(last?: Uint8Array): void;
+  /**
+   * Optional: `end()` with the whole body as a string of ASCII chars only (so its UTF-8 bytes are its
+   * chars, one each). The runner uses it for the commonest small response, one string chunk in an
+   * array, which a door can send with its head as one string write: no Buffer for the body, none for
+   * the head and the body together (node:http writes a small string body the same way).
+   */
+  endAscii?(text: string): void;
   /** The response cannot be completed: the client must see it cut short (reset or close). */
   abort(): void;
   /** True once the client has gone away. */
@@ -47,9 +54,15 @@ export interface Sink {
 export interface RunOptions {
   /** The error log: application errors, Content-Length mismatches. */
   log: Logger;
-  /** The request method (HEAD sends no body). */
-  method: string;
+  /**
+   * The request method (HEAD sends no body); environ.REQUEST_METHOD when not given, so that a door can
+   * pass one options object for all its requests instead of one per request.
+   */
+  method?: string;
 }
+
+/** The longest string body sendArray hands to Sink.endAscii (one write; larger ones are Buffers anyway). */
+const ASCII_MAX = 8192;
 
 const ERROR_STATUS = '500 Internal Server Error';
 const ERROR_BODY = utf8('A server error occurred.  Please contact the administrator.');
@@ -100,7 +113,7 @@ class Exchange {
     private readonly sink: Sink,
     private readonly options: RunOptions,
   ) {
-    this.isHead = options.method === 'HEAD';
+    this.isHead = (options.method ?? environ.REQUEST_METHOD) === 'HEAD';
     this.startResponse = Exchange.startResponseOf(this);
     this.write = Exchange.writeOf(this);
   }
@@ -202,6 +215,11 @@ class Exchange {
   private sendArray(chunks: Chunk[]): void | Promise<void> {
     if (this.status === null) return this.fail(new ContractError('The application returned without calling startResponse()', START));
     if (this.code === -1) return this.fail(new ContractError('startResponse() was given an invalid status or headers', START));
+    if (chunks.length === 1 && typeof chunks[0] === 'string' && this.sink.endAscii !== undefined) {
+      const text = chunks[0];
+      // UTF-8 is one byte per char exactly when every char is ASCII; a short text is the case that pays.
+      if (text.length <= ASCII_MAX && utf8Length(text) === text.length) return this.sendAscii(text);
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
     for (let i = 0; i < chunks.length; i++) {
@@ -237,6 +255,27 @@ class Exchange {
       return this.finish(); // reports the short body and aborts
     }
     this.sink.end(data);
+    return this.close();
+  }
+
+  /** sendArray() for one ASCII string: the same decisions, the body left a string for the sink. */
+  private sendAscii(text: string): void | Promise<void> {
+    const total = text.length;
+    if (this.declared === -1) {
+      if (!this.noContentStatus() && !(this.isHead && total === 0)) {
+        this.headers!.push(['Content-Length', String(total)]);
+        this.declared = total;
+      }
+    } else if (total !== this.declared && !this.isBodyless()) {
+      // Longer or shorter than declared: the general path truncates or aborts, and logs.
+      return this.sendArray([utf8(text)]);
+    }
+    this.sendHeaders();
+    if (this.bodyless) this.sink.end();
+    else {
+      this.sent = total;
+      this.sink.endAscii!(text);
+    }
     return this.close();
   }
 

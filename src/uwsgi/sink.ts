@@ -73,6 +73,20 @@ export class SocketSink implements Sink {
     this.conn.responseDone();
   }
 
+  endAscii(text: string): void {
+    if (this.ended) return;
+    const s = this.socket;
+    if (!s.destroyed && s.writable) {
+      // ASCII: its latin-1 bytes are its UTF-8 bytes, so head and body leave as one string write.
+      const head = this.pending;
+      this.pending = null;
+      if (head !== null) s.write(head + text, 'latin1');
+      else if (text.length > 0) s.write(text, 'latin1');
+    }
+    this.ended = true;
+    this.conn.responseDone();
+  }
+
   abort(): void {
     // A close-delimited body cut by a plain FIN would look complete to the front end: reset instead,
     // so nginx logs "upstream prematurely closed" and does not finish the client's response.

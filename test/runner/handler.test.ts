@@ -525,3 +525,63 @@ describe('a body shorter than its Content-Length', () => {
     assert.equal(res.statusCode, 400);
   });
 });
+
+describe('Sink.endAscii: one ASCII string in an array', () => {
+  /** A sink that records which of end() and endAscii() ended the response, and with what. */
+  function recorder() {
+    const calls: Array<{ via: string; headers: string[][]; body: string | null }> = [];
+    let headers: string[][] = [];
+    const sink: Sink = {
+      head: (_code, _status, h) => void (headers = h.map((x) => [...x])),
+      write: (chunk) => (calls.push({ via: 'write', headers, body: text(chunk) }), true),
+      drain: () => Promise.resolve(),
+      end: (last) => void calls.push({ via: 'end', headers, body: last === undefined ? null : text(last) }),
+      endAscii: (t) => void calls.push({ via: 'endAscii', headers, body: t }),
+      abort: () => void calls.push({ via: 'abort', headers, body: null }),
+      closed: false,
+    };
+    return { sink, calls };
+  }
+  const run = async (body: string, headers: Array<[string, string]> = [], method = 'GET') => {
+    const { sink, calls } = recorder();
+    const log: string[] = [];
+    const logger = { ...silentLogger, error: (m: string) => void log.push(m) };
+    await runRaw((_e, start) => (start('200 OK', headers), [body]), createEnviron('/', { method }), sink, { log: logger });
+    return { calls, log };
+  };
+
+  it('hands an ASCII text to endAscii with the Content-Length it computed', async () => {
+    const { calls } = await run('Hello, World!\n');
+    assert.deepEqual(calls, [{ via: 'endAscii', headers: [['Content-Length', '14']], body: 'Hello, World!\n' }]);
+  });
+
+  it('sends a non-ASCII text as UTF-8 bytes through end(), its length in bytes', async () => {
+    const { calls } = await run('café');
+    assert.deepEqual(calls, [{ via: 'end', headers: [['Content-Length', '5']], body: 'café' }]);
+  });
+
+  it('keeps the general path for a text longer than the declared Content-Length: truncated and logged', async () => {
+    const { calls, log } = await run('0123456789', [['Content-Length', '4']]);
+    assert.deepEqual(calls, [{ via: 'end', headers: [['Content-Length', '4']], body: '0123' }]);
+    assert.match(log.join('\n'), /more than its Content-Length 4; truncated/);
+  });
+
+  it('aborts a text shorter than the declared Content-Length, as for bytes', async () => {
+    const { calls, log } = await run('01', [['Content-Length', '4']]);
+    assert.deepEqual(
+      calls.map((c) => c.via),
+      ['write', 'abort'],
+    );
+    assert.match(log.join('\n'), /sent 2 bytes of its Content-Length 4/);
+  });
+
+  it('sends no body for HEAD, declaring the length GET would send', async () => {
+    const { calls } = await run('Hello', [], 'HEAD');
+    assert.deepEqual(calls, [{ via: 'end', headers: [['Content-Length', '5']], body: null }]);
+  });
+
+  it('answers an empty text with Content-Length 0 and no body', async () => {
+    const { calls } = await run('');
+    assert.deepEqual(calls, [{ via: 'endAscii', headers: [['Content-Length', '0']], body: '' }]);
+  });
+});

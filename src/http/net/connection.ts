@@ -220,7 +220,7 @@ export class Connection {
     if (framing.body === 'chunked' || framing.length > 0) this.openBody(framing, sink, environ);
     else this.disarm();
     door.inFlight++;
-    const done = runApp(door.app, environ, sink, { log: door.log, method: head.method });
+    const done = runApp(door.app, environ, sink, door.runOptions);
     if (done === undefined) this.finished();
     else if (door.opts.responseTimeout > 0) this.watchResponse(done, sink, head.method, environ);
     else done.then(() => this.finished());

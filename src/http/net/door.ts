@@ -9,6 +9,7 @@ import { DoorCore } from '../common/door.js';
 import type { HttpOptions } from '../common/options.js';
 import { Connection } from './connection.js';
 import type { Limits } from '../../protocol/head.js';
+import type { RunOptions } from '../../runner/handler.js';
 
 export class NetDoor extends DoorCore {
   readonly limits: Limits;
@@ -16,8 +17,12 @@ export class NetDoor extends DoorCore {
   /** The header lines of a response that keeps the connection open. */
   readonly keepAliveHeader: string;
 
+  /** What runApp() is told of every request (the method it reads from the environ). */
+  readonly runOptions: RunOptions;
+
   constructor(app: Application, options: HttpOptions) {
     super(app, options);
+    this.runOptions = { log: this.log };
     const idle = Math.floor(this.opts.keepAliveTimeout / 1000);
     this.keepAliveHeader = 'Connection: keep-alive\r\n' + (idle > 0 ? `Keep-Alive: timeout=${idle}\r\n` : '');
     this.limits = { limitRequestLine: this.opts.limitRequestLine, limitRequestFields: this.opts.limitRequestFields, maxHeaderSize: this.opts.maxHeaderSize };

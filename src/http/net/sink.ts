@@ -14,9 +14,8 @@ const COPY_MAX = 16 * 1024;
 
 let dateSecond = 0;
 let dateText = '';
-/** The Date header value (RFC 9110 §6.6.1), built once a second. */
-function httpDate(): string {
-  const now = Date.now();
+/** The Date header value (RFC 9110 §6.6.1), built once a second; `now` is the door's clock (read at each socket read). */
+function httpDate(now = Date.now()): string {
   const s = Math.floor(now / 1000);
   if (s !== dateSecond) {
     dateSecond = s;
@@ -73,7 +72,7 @@ export class NetSink implements Sink {
       s += name + ': ' + h[1] + '\r\n';
       if (name.length === 4 && !hasDate && name.toLowerCase() === 'date') hasDate = true;
     }
-    if (!hasDate) s += 'Date: ' + httpDate() + '\r\n';
+    if (!hasDate) s += 'Date: ' + httpDate(conn.door.now) + '\r\n';
     this.bodyless = bodyless;
     if (!bodyless && length < 0) {
       if (conn.versionMinor === 1) {
@@ -167,6 +166,22 @@ export class NetSink implements Sink {
         else socket.write(LAST_CHUNK);
       } else if (this.pendingHead !== null) this.writeWithHead(body ?? EMPTY);
       else if (body !== null && body.length > 0) socket.write(body);
+    }
+    this.conn.responseEnded();
+  }
+
+  endAscii(text: string): void {
+    if (this.ended || this.chunked || this.bodyless) return this.end(text.length > 0 ? Buffer.from(text, 'latin1') : undefined);
+    this.ended = true;
+    const socket = this.conn.socket;
+    if (!socket.destroyed) {
+      const head = this.pendingHead;
+      if (head !== null) {
+        this.pendingHead = null;
+        this.headSent = true;
+        // ASCII: its latin-1 bytes are its UTF-8 bytes. One string, written by node from the string.
+        socket.write(head + text, 'latin1');
+      } else if (text.length > 0) socket.write(text, 'latin1');
     }
     this.conn.responseEnded();
   }
