@@ -652,13 +652,38 @@ const ROWS = [
     start: ({ app, port }) => [node('node-http.mjs', port, app, 2)],
   },
   {
+    id: 'node-w2-reuse',
+    label: 'node:http cluster, 2 workers, a reusePort socket each',
+    pinned: false,
+    note: '*2 cores*; SO_REUSEPORT: each worker accepts on a socket of its own, the kernel spreads the connections',
+    compareTo: 'node-w2',
+    start: ({ app, port }) => {
+      const why = reusePortMissing();
+      if (why) throw new Skip(why);
+      return [node('node-http.mjs', port, app, 2, 'reuseport')];
+    },
+  },
+  {
     id: 'node-net',
     label: 'node:net responder (floor)',
     pinned: true,
     note: 'fixed bytes per read, no parsing: no Node server can do less',
+    notes: {
+      upload: 'finds the head end and Content-Length, counts the body bytes of each read, keeps none: no Node server can read an upload with less',
+    },
     start: ({ app, port }) => {
-      if (app !== 'hello') throw new Skip(`the floor answers hello only, not ${app}`);
-      return [node('node-net.mjs', port, 'http')];
+      if (app !== 'hello' && app !== 'upload') throw new Skip(`the floor answers hello and upload only, not ${app}`);
+      return [node('node-net.mjs', port, app === 'upload' ? 'upload' : 'http')];
+    },
+  },
+  {
+    id: 'node-fork',
+    label: 'node:net responder under a forking parent (master floor)',
+    pinned: true,
+    note: 'a parent that only `fork()`s the floor and waits: the least a Node master holds (RSS: the parent, then the child)',
+    start: ({ app, port }) => {
+      if (app !== 'hello') throw new Skip(`the master floor answers hello only, not ${app}`);
+      return [node('node-fork.mjs', port, 'http')];
     },
   },
   {
@@ -862,6 +887,13 @@ const ROW = new Map(ROWS.map((r) => [r.id, r]));
 
 class Skip extends Error {}
 
+/** Why this Node cannot run the reusePort row (`listen({ reusePort })`: 22.12+ on 22, 23.1+ after), or null. */
+function reusePortMissing() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)) return null;
+  return `listen({ reusePort }) needs Node >= 22.12 (or 23.1), this is ${process.version}`;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Scenarios
 
@@ -874,7 +906,9 @@ const SCENARIOS = [
     rows: [
       'node',
       'node-w2',
+      'node-w2-reuse',
       'node-net',
+      'node-fork',
       'tsgi',
       'tsgi-single',
       'tsgi-ts',
@@ -910,7 +944,7 @@ const SCENARIOS = [
     connections: 50,
     wrk: ['-H', 'Connection: close'],
     checkHeaders: { Connection: 'close' },
-    rows: ['node', 'node-w2', 'node-net', 'tsgi', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'waitress', 'nginx'],
+    rows: ['node', 'node-w2', 'node-w2-reuse', 'node-net', 'tsgi', 'tsgi-node', 'tsgi-w2', 'tsgi-node-w2', 'waitress', 'nginx'],
     extra: ['tsgi-base', 'fastify', 'hono', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
     text: 'gunicorn (sync) and uWSGI `--http-socket` close every connection anyway: their hello rows above are this case.',
   },
@@ -952,9 +986,22 @@ const SCENARIOS = [
     app: 'upload',
     connections: 16,
     wrk: ['-s', rel('bench/wrk/upload.lua')],
-    rows: ['node', 'tsgi', 'tsgi-node', 'fastify', 'hono', 'gunicorn', 'uwsgi', 'waitress', 'nginx-tsgi-uwsgi', 'nginx-tsgi-fastcgi', 'nginx-uwsgi'],
+    rows: [
+      'node',
+      'node-net',
+      'tsgi',
+      'tsgi-node',
+      'fastify',
+      'hono',
+      'gunicorn',
+      'uwsgi',
+      'waitress',
+      'nginx-tsgi-uwsgi',
+      'nginx-tsgi-fastcgi',
+      'nginx-uwsgi',
+    ],
     extra: ['tsgi-base', 'node-w2', 'tsgi-w2', 'tsgi-node-w2', 'express'],
-    text: "node:http counts the body's pieces as they arrive, tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify's buffer parser, `express.raw`, hono's `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.",
+    text: "node:http counts the body's pieces as they arrive (the node:net floor counts the bytes of each read against Content-Length, with no HTTP parser), tsgi and the Python apps read it in 64 KiB pieces (`read(65536)`), none keeps it (a single `read(1 MiB)` made uWSGI 30 times slower); the frameworks keep it whole, as their APIs do (fastify's buffer parser, `express.raw`, hono's `arrayBuffer()`). nginx reads each upload whole (client_body_buffer_size 2m) before passing it on.",
   },
   {
     id: 'upload-stream',
@@ -968,9 +1015,9 @@ const SCENARIOS = [
     heavyCheck: true,
     // A request takes a second or so: whole requests only, as the 100 MiB multipart file (see its note).
     client: 'post-body',
-    rows: ['node', 'tsgi', 'tsgi-node', 'uwsgi'],
+    rows: ['node', 'node-net', 'tsgi', 'tsgi-node', 'uwsgi'],
     extra: ['tsgi-base', 'gunicorn'],
-    text: "The 1 MiB upload's apps (`read(65536)` until the end, nothing kept; node:http counts its 'data' pieces) with a body 100 times as long, loaded by bench/clients/post-body.mjs as the 100 MiB multipart file is: a request takes about a second, and wrk would count only those that end inside its window. MiB/s is requests × 100 MiB / the time of whole requests; MiB per server CPU-s is what the machine's load moves least.",
+    text: "The 1 MiB upload's apps (`read(65536)` until the end, nothing kept; node:http counts its 'data' pieces, the node:net floor the bytes of each read) with a body 100 times as long, loaded by bench/clients/post-body.mjs as the 100 MiB multipart file is: a request takes about a second, and wrk would count only those that end inside its window. MiB/s is requests × 100 MiB / the time of whole requests; MiB per server CPU-s is what the machine's load moves least.",
     prepare(dir) {
       const body = Buffer.alloc(100 * MIB, 'x');
       const bodyFile = path.join(dir, 'upload-stream.body');
@@ -1462,6 +1509,7 @@ const MEMORY_ROWS = [
   ['node', 'the process'],
   ['tsgi-single', 'the process'],
   ['tsgi', 'master + worker (with its watchdog thread)'],
+  ['node-fork', 'a parent that only forked + the node:net responder (the master floor)'],
   ['tsgi-w2', 'master + 2 workers'],
   ['uwsgi', 'master + worker'],
   ['gunicorn', 'arbiter + worker'],
@@ -1492,17 +1540,47 @@ function memorySection(results) {
 
 // Issue 15's targets, worked out from this run's rows where they were measured (a target whose rows were
 // not run is left out): each rate ratio next to its per-server-CPU-second ratio, the figure a busy machine
-// moves least, and the verdict on that one (on every round's pair for `everyRound`).
+// moves least, and the verdict on that one (on every round's pair for `everyRound`). `floor`: the row that
+// does the least any Node server can (bench/servers/node-net.mjs, node-fork.mjs); when it was measured in
+// the same run, its own figure stands next to tsgi's, and a target the floor itself misses is reported
+// unreachable rather than missed: no Node server could meet it on this machine.
 const TARGETS = [
-  { what: 'hello, keep-alive: ≥ 1.4× node:http in every round', scenario: 'hello', row: 'tsgi', ref: 'node', min: 1.4, everyRound: true },
-  { what: '`Connection: close`: ≥ 1.0× node:http', scenario: 'hello-close', row: 'tsgi', ref: 'node', min: 1.0 },
+  {
+    what: 'hello, keep-alive: ≥ 1.4× node:http in every round',
+    scenario: 'hello',
+    row: 'tsgi',
+    ref: 'node',
+    min: 1.4,
+    everyRound: true,
+    floor: 'node-net',
+  },
+  { what: '`Connection: close`: ≥ 1.0× node:http', scenario: 'hello-close', row: 'tsgi', ref: 'node', min: 1.0, floor: 'node-net' },
   { what: 'nginx → tsgi over uwsgi: ≥ 0.9× nginx → the floor', scenario: 'hello', row: 'nginx-tsgi-uwsgi', ref: 'nginx-node-uwsgi', min: 0.9 },
-  { what: '1 MiB upload: ≥ 2× node:http', scenario: 'upload', row: 'tsgi', ref: 'node', min: 2 },
+  { what: '1 MiB upload: ≥ 2× node:http', scenario: 'upload', row: 'tsgi', ref: 'node', min: 2, floor: 'node-net' },
   { what: '1 MiB upload: ≥ 0.6× uWSGI', scenario: 'upload', row: 'tsgi', ref: 'uwsgi', min: 0.6 },
-  { what: 'streamed 100 MiB upload: ≥ 1.5× node:http', scenario: 'upload-stream', row: 'tsgi', ref: 'node', min: 1.5, mib: true },
+  { what: 'streamed 100 MiB upload: ≥ 1.5× node:http', scenario: 'upload-stream', row: 'tsgi', ref: 'node', min: 1.5, mib: true, floor: 'node-net' },
   { what: '`--single-process` RSS: ≤ 1.2× node:http', scenario: 'hello', row: 'tsgi-single', ref: 'node', maxRss: 1.2 },
-  { what: 'the master of `tsgi APP`: ≤ 45 MB', scenario: 'hello', row: 'tsgi', masterMb: 45 },
+  { what: 'the master of `tsgi APP`: ≤ 45 MB', scenario: 'hello', row: 'tsgi', masterMb: 45, floor: 'node-fork' },
 ];
+
+/** A rate target's figures for `runs` against `refRuns`: the measured text and whether it is met. */
+function rateVerdict(t, runs, refRuns) {
+  const s = summarize(runs);
+  const r = summarize(refRuns);
+  const rate = (t.mib ? s.mibps : s.rps) / (t.mib ? r.mibps : r.rps);
+  const perCpu = (t.mib ? s.mibPerCpu : s.perCpu) / (t.mib ? r.mibPerCpu : r.perCpu);
+  let text = `${rate.toFixed(2)}× ${t.mib ? 'MiB/s' : 'req/s'}, ${perCpu.toFixed(2)}× per server CPU-s`;
+  let met = perCpu >= t.min;
+  let short = `${perCpu.toFixed(2)}× per server CPU-s`;
+  if (t.everyRound) {
+    // Rounds run every row once, so the i-th runs of two rows were measured side by side.
+    const pairs = runs.map((x, i) => (refRuns[i] ? x.rps / refRuns[i].rps : NaN)).filter((x) => !Number.isNaN(x));
+    text += `; the rounds: ${pairs.map((x) => x.toFixed(2)).join(', ')}`;
+    met = pairs.length > 0 && pairs.every((x) => x >= t.min);
+    if (pairs.length > 0) short = `${Math.min(...pairs).toFixed(2)}× in its lowest round`;
+  }
+  return { text, met, short };
+}
 
 function targetsSection(results) {
   const lines = ['| target | measured | verdict |', '| --- | --- | --- |'];
@@ -1511,10 +1589,20 @@ function targetsSection(results) {
     const runs = runsOf(t.scenario, t.row);
     if (runs.length === 0) continue;
     const s = summarize(runs);
+    const floorRuns = t.floor ? runsOf(t.scenario, t.floor) : [];
     if (t.masterMb) {
       if (s.eachRss.length < 2) continue;
       const master = s.eachRss[0];
-      lines.push(`| ${t.what} | ${master.toFixed(0)} MB | ${master <= t.masterMb ? 'met' : 'missed'} |`);
+      let measured = `${master.toFixed(0)} MB`;
+      let verdict = master <= t.masterMb ? 'met' : 'missed';
+      // The floor's parent: a process that only forked its child (the group leader, first in eachRss).
+      const f = floorRuns.length > 0 ? summarize(floorRuns) : null;
+      if (f && f.eachRss.length >= 2) {
+        const parent = f.eachRss[0];
+        measured += `; the floor's parent (${t.floor}): ${parent.toFixed(0)} MB`;
+        if (verdict === 'missed' && parent > t.masterMb) verdict = `unreachable: the floor's parent alone is ${parent.toFixed(0)} MB`;
+      }
+      lines.push(`| ${t.what} | ${cell(measured)} | ${verdict} |`);
       continue;
     }
     const refRuns = runsOf(t.scenario, t.ref);
@@ -1525,23 +1613,21 @@ function targetsSection(results) {
       lines.push(`| ${t.what} | ${s.rss.toFixed(0)} MB against ${r.rss.toFixed(0)}: ${ratio.toFixed(2)}× | ${ratio <= t.maxRss ? 'met' : 'missed'} |`);
       continue;
     }
-    const rate = (t.mib ? s.mibps : s.rps) / (t.mib ? r.mibps : r.rps);
-    const perCpu = (t.mib ? s.mibPerCpu : s.perCpu) / (t.mib ? r.mibPerCpu : r.perCpu);
-    let measured = `${rate.toFixed(2)}× ${t.mib ? 'MiB/s' : 'req/s'}, ${perCpu.toFixed(2)}× per server CPU-s`;
-    let met = perCpu >= t.min;
-    if (t.everyRound) {
-      // Rounds run every row once, so the i-th runs of two rows were measured side by side.
-      const pairs = runs.map((x, i) => (refRuns[i] ? x.rps / refRuns[i].rps : NaN)).filter((x) => !Number.isNaN(x));
-      measured += `; the rounds: ${pairs.map((x) => x.toFixed(2)).join(', ')}`;
-      met = pairs.length > 0 && pairs.every((x) => x >= t.min);
+    const v = rateVerdict(t, runs, refRuns);
+    let measured = v.text;
+    let verdict = v.met ? 'met' : 'missed';
+    if (floorRuns.length > 0) {
+      const f = rateVerdict(t, floorRuns, refRuns);
+      measured = `${v.text}; the floor (${t.floor}): ${f.text}`;
+      if (!v.met && !f.met) verdict = `unreachable: the floor is ${f.short}`;
     }
-    lines.push(`| ${t.what} | ${measured} | ${met ? 'met' : 'missed'} |`);
+    lines.push(`| ${t.what} | ${cell(measured)} | ${verdict} |`);
   }
   if (lines.length === 2) return '';
   return [
     '### Targets (issue 15)',
     '',
-    "Worked out from this run's tables; the verdict is on the per-CPU-second ratio, and on every round's pair where the target says so.",
+    "Worked out from this run's tables; the verdict is on the per-CPU-second ratio, and on every round's pair where the target says so. Where a floor row was measured, its figure stands next to tsgi's, and a target that the floor itself misses is *unreachable*: no server on Node could meet it in this run.",
     '',
     ...lines,
     '',
@@ -1627,12 +1713,12 @@ function report(results, opts, started, command) {
     '',
     "- **tsgi (1 worker)** is what `tsgi APP` runs: a master process and one worker; its RSS counts both. The nginx → tsgi rows use the CLI's `--bind uwsgi://` / `--bind fastcgi://` (or bench/servers/tsgi-door.mjs, one process, when the CLI lacks them: the notes say so).",
     "- **tsgi** rows run the default HTTP engine, tsgi's own on node:net (docs/engine.md); the `--engine node` rows run the HTTP door on node:http.",
-    "- **floor** rows (bench/servers/node-net.mjs) answer fixed bytes per read with no parsing at all: the least any server on Node can do per request or per connection here. The distance from a C peer to the floor is Node's own cost, which no Node server can remove; the distance from the floor to tsgi is ours.",
-    '- **2-worker rows** (*2 cores*) are not pinned, so one worker shares core 1 with wrk; compare them with each other (tsgi `-w 2` against node:http cluster with SCHED_NONE), not with the pinned rows.',
+    "- **floor** rows (bench/servers/node-net.mjs) answer fixed bytes per read with no parsing at all: the least any server on Node can do per request or per connection here. The distance from a C peer to the floor is Node's own cost, which no Node server can remove; the distance from the floor to tsgi is ours. In the upload scenarios the floor finds each head's end and Content-Length and counts the body bytes of each read as node:net hands them over, keeping none. The *master floor* (bench/servers/node-fork.mjs) runs the hello floor under a parent that does nothing but `fork()` it and wait: that parent's RSS is the least any Node master holds. Where a floor was measured, the Targets section sets it next to tsgi and calls a target the floor misses *unreachable*.",
+    '- **2-worker rows** (*2 cores*) are not pinned, so one worker shares core 1 with wrk; compare them with each other (tsgi `-w 2` against node:http cluster with SCHED_NONE), not with the pinned rows. The node:http cluster with a reusePort socket each (Node ≥ 22.12; skipped on older Node) measures whether one socket per worker, where the kernel spreads new connections over the workers by a hash of the connection, is faster on this machine than the shared socket that tsgi and the SCHED_NONE row accept on (its notes give it as × the SCHED_NONE row); tsgi keeps the shared socket because a closing SO_REUSEPORT socket resets the connections queued on it (docs/engine.md).',
     "- **gunicorn's sync worker and uWSGI `--http-socket`** close the connection after every response, so their keep-alive rows are really one connection per request; uWSGI does it without `Connection: close`, and wrk counts a read error for each (the responses are complete).",
     '- **wrk-bound** rows measure the client: wrk on one core tops out around 75-90k req/s with keep-alive, about 19k new connections/s, and about 2 GB/s of 1 MiB bodies. For them the req per server CPU-s column is the better figure.',
     '- **nginx → X** rows put nginx and the backend on the same core, over 127.0.0.1 TCP. nginx speaks uwsgi without upstream keep-alive (a new backend connection per request: uwsgi ends a response by closing) and FastCGI with `fastcgi_keep_conn on` and an upstream pool.',
-    '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi and the Python apps in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
+    '- **1 MiB upload**: wrk posts the same 1 MiB body (bench/wrk/upload.lua); every app reads the whole body and answers its length (node:http, tsgi, the Python apps and the floor in pieces, keeping none; the frameworks keep it whole, as their APIs do).',
     '- **Streamed 100 MiB upload**: the 1 MiB upload with a 100 MiB body, posted by bench/clients/post-body.mjs (whole requests only); the ratio column compares MiB/s of the request bodies.',
     '- **Streamed 100 MiB**: the apps yield 64 KiB chunks with no Content-Length; the ratio column compares MiB/s. A run completes only a few responses per connection, so req/s is coarse.',
     '- **Routing**: the same 50 routes (bench/github-routes.mjs) in tsgi/routing, Hono and fastify, and in a hand-written switch for node:http; wrk sends a mix of 10 requests in turn (bench/wrk/routes.lua), one of them a 404, and every server answers each with the same bytes.',

@@ -1,10 +1,15 @@
 // The reference of `npm run bench` (ratio 1.0): raw node:http serving the same bytes as tsgi.
 //
-//   node bench/servers/node-http.mjs PORT APP [WORKERS]
+//   node bench/servers/node-http.mjs PORT APP [WORKERS [reuseport]]
 //
 // With WORKERS > 1 it runs node:cluster with SCHED_NONE: every worker accepts on the shared listening
 // socket (as gunicorn and uWSGI workers do), not Node's default round-robin, where the primary
 // accepts each connection and hands it to a worker (peer-bench.md: 0.56x with Connection: close).
+// With `reuseport`, each worker binds a socket of its own with SO_REUSEPORT instead and the kernel
+// spreads new connections over them (`listen({ reusePort: true })`: Node >= 22.12 on 22, >= 23.1
+// after). `exclusive: true` spells out what Node's listen() implies with reusePort: the worker binds
+// its own socket rather than asking the primary for the handle the primary bound (`ss -ltn` shows
+// one LISTEN socket per worker).
 import cluster from 'node:cluster';
 import http from 'node:http';
 import { HELLO, MIB, CHUNK, CHUNKS, args, environDump, listening } from './common.mjs';
@@ -14,6 +19,15 @@ import { matchRoute } from './routes-switch.mjs';
 
 const { port, app } = args();
 const workers = Number(process.argv[4] ?? 1);
+const reusePort = process.argv[5] === 'reuseport';
+if (reusePort) {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
+    // An older listen() ignores the option: the workers would share one socket without a word.
+    process.stderr.write(`node-http.mjs: reuseport needs listen({ reusePort }), Node >= 22.12 or 23.1, not ${process.version}\n`);
+    process.exit(2);
+  }
+}
 
 function handler(req, res) {
   switch (app) {
@@ -82,7 +96,10 @@ if (workers > 1 && cluster.isPrimary) {
   }
   cluster.on('exit', () => process.exit(1));
 } else {
-  http.createServer(handler).listen(port, '127.0.0.1', () => {
+  const server = http.createServer(handler);
+  const ready = () => {
     if (workers === 1) listening(port);
-  });
+  };
+  if (reusePort) server.listen({ port, host: '127.0.0.1', reusePort: true, exclusive: true }, ready);
+  else server.listen(port, '127.0.0.1', ready);
 }

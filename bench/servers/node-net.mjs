@@ -7,15 +7,24 @@
 //   node bench/servers/node-net.mjs PORT uwsgi    a uwsgi backend: answers the first read with the fixed
 //                                                 response and closes (what uWSGI does; nginx opens a
 //                                                 connection per request)
+//   node bench/servers/node-net.mjs PORT upload   the upload app's floor: per keep-alive connection, finds
+//                                                 the end of each request head, reads its Content-Length,
+//                                                 counts that many body bytes as node:net hands them over
+//                                                 (keeping none, copying none), then answers the count as
+//                                                 the upload apps do (text/plain, the decimal byte count),
+//                                                 and goes on with the next request, which may start in
+//                                                 the same read as the end of the body
 //
-// It assumes each read holds one whole request (true of wrk and nginx here): a floor, not a server.
+// http and uwsgi assume each read holds one whole request (true of wrk and nginx here): a floor, not a
+// server. upload parses nothing but the head's end, Content-Length and `Connection: close`.
 import net from 'node:net';
 import { HELLO, listening } from './common.mjs';
 
+const MODES = ['http', 'uwsgi', 'upload'];
 const port = Number(process.argv[2]);
 const mode = process.argv[3];
-if (!Number.isInteger(port) || (mode !== 'http' && mode !== 'uwsgi')) {
-  process.stderr.write('usage: node bench/servers/node-net.mjs PORT http|uwsgi\n');
+if (!Number.isInteger(port) || !MODES.includes(mode)) {
+  process.stderr.write(`usage: node bench/servers/node-net.mjs PORT ${MODES.join('|')}\n`);
   process.exit(2);
 }
 
@@ -23,23 +32,118 @@ const head = (extra) => `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-
 const KEEP = Buffer.concat([Buffer.from(head('')), HELLO]);
 const CLOSE = Buffer.concat([Buffer.from(head('Connection: close\r\n')), HELLO]);
 // Case-insensitive "connection: close" anywhere in the head: good enough for wrk's requests.
-const WANTS_CLOSE = /\r\nconnection:\s*close/i;
+const WANTS_CLOSE = /\r\nconnection:[ \t]*close/i;
 
-const server =
-  mode === 'http'
-    ? net.createServer({ noDelay: true }, (socket) => {
-        socket.on('data', (chunk) => {
-          if (WANTS_CLOSE.test(chunk.toString('latin1'))) socket.end(CLOSE);
-          else socket.write(KEEP);
-        });
-        socket.on('error', () => {});
-      })
-    : net.createServer((socket) => {
-        socket.once('data', () => {
-          socket.end(KEEP);
-          socket.destroySoon();
-        });
-        socket.on('error', () => {});
-      });
+function hello(socket) {
+  socket.on('data', (chunk) => {
+    if (WANTS_CLOSE.test(chunk.toString('latin1'))) socket.end(CLOSE);
+    else socket.write(KEEP);
+  });
+  socket.on('error', () => {});
+}
+
+function uwsgi(socket) {
+  socket.once('data', () => {
+    socket.end(KEEP);
+    socket.destroySoon();
+  });
+  socket.on('error', () => {});
+}
+
+const END = Buffer.from('\r\n\r\n');
+const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n/i;
+// A head longer than this (or a body without Content-Length, e.g. chunked) ends the connection.
+const MAX_HEAD = 16 * 1024;
+const FAILED = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+
+// The answer for a count, built once per count (wrk and the upload client post the same size each time).
+let answerFor = -1;
+let answerBytes = null;
+function answer(count, close) {
+  if (close) {
+    const body = String(count);
+    return Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1');
+  }
+  if (count !== answerFor) {
+    const body = String(count);
+    answerBytes = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
+    answerFor = count;
+  }
+  return answerBytes;
+}
+
+function upload(socket) {
+  // Between requests: the start of a head that has not ended yet (rare: a head split across reads).
+  let pending = null;
+  // Inside a body: the bytes still to come, and how many came.
+  let left = -1;
+  let counted = 0;
+  let close = false;
+  let done = false;
+
+  const finish = () => {
+    const bytes = answer(counted, close);
+    left = -1;
+    if (close) {
+      done = true;
+      socket.end(bytes);
+    } else socket.write(bytes);
+  };
+
+  socket.on('data', (chunk) => {
+    let at = 0;
+    while (!done && at < chunk.length) {
+      if (left >= 0) {
+        // The body: count what this read holds of it.
+        const take = Math.min(left, chunk.length - at);
+        counted += take;
+        left -= take;
+        at += take;
+        if (left === 0) finish();
+        continue;
+      }
+      // A head: look for its end in this read (joined to a split head's start, copying only the head part).
+      let text;
+      let bodyAt;
+      if (pending === null) {
+        const end = chunk.indexOf(END, at);
+        if (end === -1) {
+          if (chunk.length - at > MAX_HEAD) return fail();
+          pending = Buffer.from(chunk.subarray(at));
+          return;
+        }
+        text = chunk.toString('latin1', at, end);
+        bodyAt = end + END.length;
+      } else {
+        const joined = Buffer.concat([pending, chunk.subarray(at, at + MAX_HEAD)]);
+        const end = joined.indexOf(END);
+        if (end === -1) {
+          if (joined.length > MAX_HEAD) return fail();
+          pending = joined;
+          return;
+        }
+        text = joined.toString('latin1', 0, end);
+        bodyAt = at + end + END.length - pending.length;
+        pending = null;
+      }
+      // The head ends without its last `\r\n`: put one back so that the last header matches like the others.
+      const cl = CONTENT_LENGTH.exec(`${text}\r\n`);
+      if (cl === null && /\r\ntransfer-encoding:/i.test(text)) return fail();
+      close = WANTS_CLOSE.test(text);
+      left = cl === null ? 0 : Number(cl[1]);
+      counted = 0;
+      at = bodyAt;
+      if (left === 0) finish();
+    }
+  });
+  socket.on('error', () => {});
+
+  function fail() {
+    done = true;
+    socket.end(FAILED);
+  }
+}
+
+const server = net.createServer({ noDelay: mode !== 'uwsgi' }, { http: hello, uwsgi, upload }[mode]);
 server.listen(port, '127.0.0.1', () => listening(port));
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
