@@ -103,6 +103,11 @@ export class Board {
     if (this.f[3] !== token) return;
     // The request on the board is done, but older ones may still be in the application (one blocked in
     // wsgi.input.read() while a newer one finished): show the newest of those instead of "none".
+    if (this.live.size === 0) {
+      // The usual case, one request at a time: nothing older to show (and no Map iterator made).
+      this.f[1] = 0;
+      return;
+    }
     let last: [number, Live] | undefined;
     for (const entry of this.live) last = entry;
     if (last) this.show(last[0], last[1].environ, last[1].started);
