@@ -10,7 +10,10 @@
 //
 // The warm-up matters: V8 optimizes a function after enough calls, and under valgrind its compiler
 // threads run ~50 times slower, so with 1,000 warm-up requests hello counted 250k instructions per
-// request instead of 60k. Keep --warmup at 5,000 or more.
+// request instead of 60k. 5,000 was not enough either: V8's later tiers (Maglev, then Turbofan) still
+// compiled during the counted requests, most on Node 24 (hello through tsgi: 85.9k instructions per
+// request after 5,000, 39.9k after 30,000; node:http 117k and 67k). The default is 30,000 (and 10,000
+// counted); keep it there or above.
 //
 //   node bench/instructions.mjs [--only hello,environ,close,upload,uwsgi] [--servers tsgi,node,node-net,...]
 //                               [--requests N] [--warmup N] [--connections N]
@@ -43,8 +46,8 @@ function option(name, fallback) {
   return i === -1 ? fallback : process.argv[i + 1];
 }
 const ONLY = option('only', 'hello,environ,close,upload,uwsgi').split(',');
-const REQUESTS = Number(option('requests', 5000));
-const WARMUP = Number(option('warmup', 5000));
+const REQUESTS = Number(option('requests', 10000));
+const WARMUP = Number(option('warmup', 30000));
 const CONNECTIONS = Number(option('connections', 10));
 const UPLOAD = Buffer.alloc(1024 * 1024, 'x');
 
