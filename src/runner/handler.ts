@@ -37,7 +37,8 @@ export interface Sink {
    * Optional: `end()` with the whole body as a string of ASCII chars only (so its UTF-8 bytes are its
    * chars, one each). The runner uses it for the commonest small response, one string chunk in an
    * array, which a door can send with its head as one string write: no Buffer for the body, none for
-   * the head and the body together (node:http writes a small string body the same way).
+   * the head and the body together (node:http writes a small string body the same way). Called only
+   * after `head()` declared exactly this many bytes of a response that has a body (not bodyless).
    */
   endAscii?(text: string): void;
   /** The response cannot be completed: the client must see it cut short (reset or close). */
@@ -233,14 +234,8 @@ class Exchange {
       total += b.length;
     }
     let data = parts.length === 0 ? EMPTY : concat(parts, total);
-    if (this.declared === -1) {
-      // R48: the length is known, so declare it (HEAD then reports what GET would send, unless the
-      // app skipped the body for HEAD: then nothing is declared rather than a wrong 0).
-      if (!this.noContentStatus() && !(this.isHead && total === 0)) {
-        this.headers!.push(['Content-Length', String(total)]);
-        this.declared = total;
-      }
-    } else if (total > this.declared && !this.isBodyless()) {
+    if (this.declared === -1) this.declareLength(total);
+    else if (total > this.declared && !this.isBodyless()) {
       this.options.log.error(`${this.where()}: the application sent ${total} bytes, more than its Content-Length ${this.declared}; truncated`);
       data = data.subarray(0, this.declared);
     }
@@ -261,12 +256,8 @@ class Exchange {
   /** sendArray() for one ASCII string: the same decisions, the body left a string for the sink. */
   private sendAscii(text: string): void | Promise<void> {
     const total = text.length;
-    if (this.declared === -1) {
-      if (!this.noContentStatus() && !(this.isHead && total === 0)) {
-        this.headers!.push(['Content-Length', String(total)]);
-        this.declared = total;
-      }
-    } else if (total !== this.declared && !this.isBodyless()) {
+    if (this.declared === -1) this.declareLength(total);
+    else if (total !== this.declared && !this.isBodyless()) {
       // Longer or shorter than declared: the general path truncates or aborts, and logs.
       return this.sendArray([utf8(text)]);
     }
@@ -277,6 +268,16 @@ class Exchange {
       this.sink.endAscii!(text);
     }
     return this.close();
+  }
+
+  /**
+   * R48: a body whose length is known gets it declared (HEAD then reports what GET would send, unless the
+   * app skipped the body for HEAD: then nothing is declared rather than a wrong 0; never on 1xx/204/304).
+   */
+  private declareLength(total: number): void {
+    if (this.noContentStatus() || (this.isHead && total === 0)) return;
+    this.headers!.push(['Content-Length', String(total)]);
+    this.declared = total;
   }
 
   private pumpSync(it: Iterator<Chunk>): void | Promise<void> {

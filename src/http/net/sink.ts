@@ -171,7 +171,8 @@ export class NetSink implements Sink {
   }
 
   endAscii(text: string): void {
-    if (this.ended || this.chunked || this.bodyless) return this.end(text.length > 0 ? Buffer.from(text, 'latin1') : undefined);
+    // (The runner calls it only for a declared length, so never chunked nor bodyless; end() knows a timed-out sink.)
+    if (this.ended) return this.end();
     this.ended = true;
     const socket = this.conn.socket;
     if (!socket.destroyed) {
