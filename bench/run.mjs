@@ -50,6 +50,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NOT_FOUND_BODY, REQUESTS as ROUTE_REQUESTS, routeBody } from './github-routes.mjs';
 import { TS_APPS, compileApps } from './apps/compile.mjs';
+import { reusePortMissing } from './servers/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (...p) => path.join(root, ...p);
@@ -886,13 +887,6 @@ const ROWS = [
 const ROW = new Map(ROWS.map((r) => [r.id, r]));
 
 class Skip extends Error {}
-
-/** Why this Node cannot run the reusePort row (`listen({ reusePort })`: 22.12+ on 22, 23.1+ after), or null. */
-function reusePortMissing() {
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)) return null;
-  return `listen({ reusePort }) needs Node >= 22.12 (or 23.1), this is ${process.version}`;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Scenarios

@@ -21,6 +21,13 @@ export function args() {
   return { port, app };
 }
 
+/** Why this Node cannot give each worker a socket of its own (`listen({ reusePort })`: 22.12+ on 22, 23.1+ after), or null. */
+export function reusePortMissing() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)) return null;
+  return `listen({ reusePort }) needs Node >= 22.12 (or 23.1), this is ${process.version}`;
+}
+
 export const listening = (port) => process.stderr.write(`Listening at: http://127.0.0.1:${port} (pid ${process.pid})\n`);
 
 const STARS = '*'.repeat(30);

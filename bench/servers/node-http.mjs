@@ -12,7 +12,7 @@
 // one LISTEN socket per worker).
 import cluster from 'node:cluster';
 import http from 'node:http';
-import { HELLO, MIB, CHUNK, CHUNKS, args, environDump, listening } from './common.mjs';
+import { HELLO, MIB, CHUNK, CHUNKS, args, environDump, listening, reusePortMissing } from './common.mjs';
 import { NOT_FOUND_BODY, NOT_FOUND_TYPE, ROUTE_TYPE, routeBody } from '../github-routes.mjs';
 import { multipart } from './multipart-busboy.mjs';
 import { matchRoute } from './routes-switch.mjs';
@@ -20,13 +20,10 @@ import { matchRoute } from './routes-switch.mjs';
 const { port, app } = args();
 const workers = Number(process.argv[4] ?? 1);
 const reusePort = process.argv[5] === 'reuseport';
-if (reusePort) {
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
-    // An older listen() ignores the option: the workers would share one socket without a word.
-    process.stderr.write(`node-http.mjs: reuseport needs listen({ reusePort }), Node >= 22.12 or 23.1, not ${process.version}\n`);
-    process.exit(2);
-  }
+// An older listen() ignores the option: the workers would share one socket without a word.
+if (reusePort && reusePortMissing()) {
+  process.stderr.write(`node-http.mjs: ${reusePortMissing()}\n`);
+  process.exit(2);
 }
 
 function handler(req, res) {
