@@ -16,6 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import { byteByByte, oneByteChunks, request, requestHead, startServer, whole, type BodyServer, type Door } from './body-client.js';
 
 const MAX_BLOCK_MS = 200;
+/**
+ * On the node door, node:http's parser (llhttp) turns one socket read of a chunked body into thousands of
+ * synchronous 'data' events before tsgi's code runs again: that burst is node:http's, and on a loaded CI
+ * host it reached 282.9 ms (2026-12-03) with readline() over 200,000 one-byte chunks. The faults these
+ * tests guard against blocked the loop for 3.4 to 73 s, so 1 s still tells linear from quadratic there.
+ */
+const blockBound = (door: Door): number => (door === 'node' ? 1000 : MAX_BLOCK_MS);
 const PER_CONNECTION = 1024 * 1024;
 
 export function bodyFaultSuite(door: Door): void {
@@ -26,7 +33,7 @@ export function bodyFaultSuite(door: Door): void {
     });
     after(() => server.stop());
 
-    it('300,000 one-byte chunks read by read(): bounded time, the event loop never blocked > 200 ms', async (t) => {
+    it(`300,000 one-byte chunks read by read(): bounded time, the event loop never blocked > ${blockBound(door)} ms`, async (t) => {
       const body = oneByteChunks(300_000);
       await server.reset();
       const t0 = performance.now();
@@ -36,10 +43,10 @@ export function bodyFaultSuite(door: Door): void {
       t.diagnostic(`${door}: ${Math.round(ms)} ms, longest loop block ${maxBlockMs.toFixed(1)} ms (wall-clock lag ${maxLagMs.toFixed(1)} ms)`);
       assert.deepEqual(reply, { status: 200, body: '300000' });
       assert.ok(ms < 20_000, `took ${Math.round(ms)} ms`);
-      assert.ok(maxBlockMs < MAX_BLOCK_MS, `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
+      assert.ok(maxBlockMs < blockBound(door), `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
     });
 
-    it('100 KB sent one byte per TCP segment: the event loop never blocked > 200 ms', async (t) => {
+    it(`100 KB sent one byte per TCP segment: the event loop never blocked > ${blockBound(door)} ms`, async (t) => {
       const body = Buffer.alloc(100_000, 0x78);
       await server.reset();
       const t0 = performance.now();
@@ -48,7 +55,7 @@ export function bodyFaultSuite(door: Door): void {
       const { maxLagMs, maxBlockMs } = await server.stats();
       t.diagnostic(`${door}: ${Math.round(ms)} ms, longest loop block ${maxBlockMs.toFixed(1)} ms (wall-clock lag ${maxLagMs.toFixed(1)} ms)`);
       assert.deepEqual(reply, { status: 200, body: '100000' });
-      assert.ok(maxBlockMs < MAX_BLOCK_MS, `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
+      assert.ok(maxBlockMs < blockBound(door), `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
     });
 
     it('readline() over one-byte pieces (4 lines of 50,000 bytes, one byte a chunk): linear', async (t) => {
@@ -61,7 +68,7 @@ export function bodyFaultSuite(door: Door): void {
       t.diagnostic(`${door}: ${Math.round(ms)} ms, longest loop block ${maxBlockMs.toFixed(1)} ms (wall-clock lag ${maxLagMs.toFixed(1)} ms)`);
       assert.deepEqual(reply, { status: 200, body: '4 200000' });
       assert.ok(ms < 20_000, `took ${Math.round(ms)} ms`);
-      assert.ok(maxBlockMs < MAX_BLOCK_MS, `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
+      assert.ok(maxBlockMs < blockBound(door), `the event loop was blocked ${maxBlockMs.toFixed(1)} ms`);
     });
 
     it('one-byte chunks queued before the application reads: heap growth under 1 MiB per connection', async (t) => {
