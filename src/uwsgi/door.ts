@@ -7,9 +7,10 @@ import { EMPTY_INPUT } from '../runner/input.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
-import { Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
+import { checkDeadline, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { MAX_VARS_SIZE } from '../protocol/uwsgi.js';
 import { OPTION_DEFAULTS } from '../settings/defaults.js';
+import { Sweep } from '../server/sweep.js';
 
 export interface UwsgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
@@ -69,6 +70,12 @@ export class UwsgiDoor implements ConnectionOwner {
   private idleWaiters: Array<() => void> = [];
   /** Every open socket, so that close() can cut the ones still open after the grace period. */
   readonly sockets = new Set<Socket>();
+  /**
+   * Checks every open connection's header deadline, as often as an eighth of the timeout (20 ms to
+   * 250 ms): a packet that has not arrived is cut at most that much after its timeout. Runs while
+   * sockets are open.
+   */
+  private readonly sweep: Sweep;
 
   constructor(app: Application, options: UwsgiOptions) {
     this.log = options.log ?? streamLogger();
@@ -93,6 +100,10 @@ export class UwsgiDoor implements ConnectionOwner {
       },
     };
     this.onConnection = this.onConnection.bind(this);
+    this.sweep = new Sweep(Sweep.period(this.settings.headerTimeout), (now) => {
+      for (const socket of this.sockets) checkDeadline(socket, now);
+      return this.sockets.size > 0;
+    });
   }
 
   /**
@@ -120,6 +131,7 @@ export class UwsgiDoor implements ConnectionOwner {
     this.sockets.add(socket);
     this.inFlight++;
     new Connection(socket, this.settings, this);
+    this.sweep.start();
   }
 
   /** ConnectionOwner: a connection's request is over. */

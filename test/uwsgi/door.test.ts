@@ -209,7 +209,13 @@ describe('U0–U15: malformed packets close without calling the application', ()
 
   test('U2: datasize larger than what is sent, then a stall: cut after headerTimeout', async () => {
     const block = lit('\u0004\u0000ABCD\u0001\u0000x');
+    const t0 = Date.now();
     await refused([pkt(0, block.length + 200, block)], false, /no complete packet within 500 ms/);
+    // The door's sweep checks the deadline every headerTimeout / 8 (62.5 ms here): never before the
+    // timeout, and soon after it (the bound leaves a loaded machine its slack).
+    const took = Date.now() - t0;
+    assert.ok(took >= 495, `cut after ${took} ms, before the 500 ms header timeout`);
+    assert.ok(took < 1500, `cut only after ${took} ms`);
   });
 
   test('U3: datasize 0xFFFF over the 4096-byte buffer', async () => {
@@ -301,6 +307,17 @@ describe('U0–U15: malformed packets close without calling the application', ()
 });
 
 describe('bodies, responses and connections', () => {
+  test('the header timeout is for the packet only: an application slower than it answers, a connection at a time or several', async () => {
+    const { handle } = await server(async (_e, sr) => {
+      await new Promise((r) => setTimeout(r, 800));
+      sr('200 OK', [['Content-Type', 'text/plain']]);
+      return ['slow'];
+    });
+    const rs = await Promise.all([0, 1, 2].map(() => exchange(handle.port, [GET()])));
+    for (const r of rs) assert.equal(parseResponse(r.data).body.toString(), 'slow');
+    await handle.close();
+  });
+
   test('a 5 MB body read in pieces; a big unread body does not turn the close into a reset', async () => {
     const { handle } = await server(echo([]));
     const big = Buffer.alloc(5 * 1024 * 1024, 7);

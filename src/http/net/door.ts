@@ -10,6 +10,7 @@ import type { HttpOptions } from '../common/options.js';
 import { Connection } from './connection.js';
 import type { Limits } from '../../protocol/head.js';
 import type { RunOptions } from '../../runner/handler.js';
+import { Sweep } from '../../server/sweep.js';
 
 export class NetDoor extends DoorCore {
   readonly limits: Limits;
@@ -32,11 +33,10 @@ export class NetDoor extends DoorCore {
     // allowHalfOpen: a client that sends its request and shuts down its side still gets the answer.
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     server.on('connection', (socket: Socket) => this.accept(socket));
-    server.on('close', () => this.stopSweep());
+    server.on('close', () => this.sweep.stop());
     return server;
   }
 
-  private sweeper: ReturnType<typeof setInterval> | null = null;
   /**
    * The clock connections set their deadlines from: Date.now() at the last read from any connection
    * or the sweep's last tick, instead of a Date.now() at every state change (several per request).
@@ -45,27 +45,21 @@ export class NetDoor extends DoorCore {
   now = Date.now();
 
   /** Checks every connection's deadline: often enough for the shortest timeout, at most 4 times a second. */
-  private startSweep(): void {
-    const o = this.opts;
-    const shortest = Math.min(...[o.headersTimeout, o.keepAliveTimeout, o.requestTimeout].filter((t) => t > 0), 2000);
-    const every = Math.max(20, Math.min(250, shortest / 8));
-    this.now = Date.now();
-    this.sweeper = setInterval(() => {
-      const now = (this.now = Date.now());
+  private readonly sweep = new Sweep(
+    Sweep.period(Math.min(...[this.opts.headersTimeout, this.opts.keepAliveTimeout, this.opts.requestTimeout].filter((t) => t > 0), 2000)),
+    (now) => {
+      this.now = now;
       for (const c of this.connections) c.check(now);
-      if (this.connections.size === 0) this.stopSweep();
-    }, every);
-    this.sweeper.unref();
-  }
-
-  private stopSweep(): void {
-    if (this.sweeper !== null) clearInterval(this.sweeper);
-    this.sweeper = null;
-  }
+      return this.connections.size > 0;
+    },
+  );
 
   /** Takes a connection (the server's, or one handed over: TLS, handleRequest()). */
   accept(socket: Socket): Connection {
-    if (this.sweeper === null) this.startSweep();
+    if (!this.sweep.running) {
+      this.now = Date.now();
+      this.sweep.start();
+    }
     const c = new Connection(this, socket);
     this.connections.add(c);
     return c;
