@@ -109,3 +109,26 @@ describe('h1 parser', () => {
     assert.equal(parseHead(two.subarray(a.end), 0, LIMITS)!.url, '/b');
   });
 });
+
+// Lines up to 96 bytes and heads up to 384 are searched in JavaScript, longer ones with Buffer#indexOf:
+// every line and head length across both bounds, with a next request after it in the same buffer,
+// gives the same head.
+describe('h1 parser: the short and the long search agree', () => {
+  const BIG = { limitRequestLine: 8190, limitRequestFields: 100, maxHeaderSize: 16384 };
+  it('values of 80 to 110 bytes, heads of 360 to 420 bytes, a pipelined request after each', () => {
+    for (let n = 80; n <= 110; n++) {
+      for (const lines of [1, 4]) {
+        const value = 'v'.repeat(n);
+        const text = `GET /p HTTP/1.1\r\nHost: h\r\n${`X-L: ${value}\r\n`.repeat(lines)}\r\n`;
+        const buf = Buffer.from(`${text}GET /next HTTP/1.1\r\n\r\n`, 'latin1');
+        for (const start of [0, 3]) {
+          const b = start === 0 ? buf : Buffer.concat([Buffer.from('\r\n\r\n'.slice(0, start)), buf]);
+          const h = parseHead(b, 0, BIG)!;
+          assert.equal(h.end, text.length + start, `value ${n}, ${lines} lines`);
+          assert.deepEqual(h.rawHeaders, ['Host', 'h', ...Array.from({ length: lines }, () => ['X-L', value]).flat()]);
+          assert.equal(parseHead(b.subarray(h.end), 0, BIG)!.url, '/next');
+        }
+      }
+    }
+  });
+});
