@@ -26,8 +26,10 @@
 // request (close, uwsgi). Needs valgrind (apt-get install valgrind); `npm run build` first.
 //
 // BENCH_BASELINE=DIR adds the tsgi-base row: the same CLI from another built checkout.
+// BENCH_KEEP_CALLGRIND=DIR keeps the callgrind files for `callgrind_annotate --threshold=100 FILE`: the V8
+// builtins and C++ functions the count is made of (e.g. Builtins_KeyedStoreIC_Megamorphic per request).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -261,6 +263,11 @@ async function measure(scenario, server, apps) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {}
+    // BENCH_KEEP_CALLGRIND=DIR keeps each server's callgrind files (DIR/<server>-<scenario>/cg.PID.1: the
+    // counted requests) for callgrind_annotate: which C++ functions and V8 builtins the count is made of
+    // (JIT-compiled JavaScript shows as unnamed addresses; `perf record` with --perf-basic-prof names it).
+    const keep = process.env.BENCH_KEEP_CALLGRIND;
+    if (keep) cpSync(dir, path.join(keep, `${server.id}-${scenario.id}`), { recursive: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -281,7 +288,7 @@ for (const id of ONLY) {
   console.log(`## ${scenario.title}`);
   let ref = null;
   for (const sid of servers) {
-    const n = await measure(scenario, SERVERS[sid], apps);
+    const n = await measure({ ...scenario, id }, { ...SERVERS[sid], id: sid }, apps);
     if (n === null) continue;
     ref ??= n;
     console.log(`  ${SERVERS[sid].label.padEnd(34)} ${Math.round(n).toLocaleString('en').padStart(12)}  ${(ref / n).toFixed(3)}× the first row's rate`);
