@@ -14,6 +14,16 @@ export function isHeaderVar(key: string): key is HeaderVar {
   return key.startsWith('HTTP_') || key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH';
 }
 
+/**
+ * The same string as V8's property-key table holds it. A key built by concatenation is a new string
+ * that V8 must look up in that table at every `environ[key] = value`; worse, a keyed-store site that
+ * meets it goes megamorphic at once (its cached name never matches by identity), and every store and
+ * load through it then takes the generic path. Object.keys() answers the table's own string.
+ */
+function internalized<K extends string>(key: K): K {
+  return Object.keys({ [key]: 0 })[0] as K;
+}
+
 /** The environ key of a request header, or null when the header is dropped (its name has `_`). */
 export function headerKey(name: string): HeaderVar | null {
   let key = keyCache.get(name);
@@ -28,7 +38,7 @@ export function headerKey(name: string): HeaderVar | null {
       // ASCII-only upper-casing keeps the latin-1 invariant (wsgi-spec.md T22).
       upper += c === 45 ? '_' : c >= 97 && c <= 122 ? String.fromCharCode(c - 32) : name[i];
     }
-    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`;
+    key = internalized(upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`);
   }
   if (keyCache.size < MAX_CACHED) keyCache.set(name, key);
   return key;
