@@ -24,7 +24,8 @@
 // use both cores; wrk runs from a second process pinned to core 1. Readiness: the port accepts a
 // connection, then a curl-like request must get status 200 and the expected body. Then a warm-up run
 // of wrk, then the measured run with --latency. Rounds go round-robin over the rows of a scenario (the
-// starting row rotates each round), and the tables give medians over the rounds. RSS is summed over
+// starting row rotates each round; a target judged in every round has its row run right beside its
+// reference: pairRounds), and the tables give medians over the rounds. RSS is summed over
 // the server's process group right after the measured run; CPU is read from /proc over the measured
 // run. Every process is started in its own process group and killed with it, on errors too.
 import { spawn, spawnSync } from 'node:child_process';
@@ -1567,6 +1568,26 @@ const TARGETS = [
   { what: 'the master of `tsgi APP`: ≤ 45 MB', scenario: 'hello', row: 'tsgi', masterMb: 45, floor: 'node-fork' },
 ];
 
+/**
+ * The order of a round's rows with each `everyRound` target's row right beside its reference (before
+ * it in odd rounds, after it in even ones): the pair a round's verdict compares is then measured
+ * seconds apart, not across the other rows' runs, over which this host's speed moved by a third
+ * (node:http's CPU per request: 14.1 then 18.8 µs in two runs of the same server a minute apart).
+ */
+function pairRounds(order, scenarioId, round) {
+  let out = order;
+  for (const t of TARGETS) {
+    if (!t.everyRound || t.scenario !== scenarioId) continue;
+    const ref = out.find((r) => r.id === t.ref);
+    const row = out.find((r) => r.id === t.row);
+    if (!ref || !row) continue;
+    out = out.filter((r) => r !== row);
+    const at = out.indexOf(ref);
+    out.splice(round % 2 === 0 ? at + 1 : at, 0, row);
+  }
+  return out;
+}
+
 /** A rate target's figures for `runs` against `refRuns`: the measured text and whether it is met. */
 function rateVerdict(t, runs, refRuns) {
   const s = summarize(runs);
@@ -1801,7 +1822,11 @@ async function main() {
   let done = 0;
   for (let round = 0; round < opts.rounds; round++) {
     for (const { scenario, rows } of plan) {
-      const order = rows.map((_, i) => rows[(i + round) % rows.length]);
+      const order = pairRounds(
+        rows.map((_, i) => rows[(i + round) % rows.length]),
+        scenario.id,
+        round,
+      );
       for (const row of order) {
         const acc = results.get(scenario.id).get(row.id);
         done++;
