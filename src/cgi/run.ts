@@ -2,7 +2,6 @@
 // B19, research/protocols.md §3.4): the environment and stdin in; `Status: NNN Reason`, the headers
 // and the body on stdout (no HTTP status line, no Date or Server: the web server frames the
 // response); tracebacks and wsgi.errors on stderr; wsgi.run_once true.
-import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Application, ErrorStream, HeaderList } from '../spec.js';
 import { ClientError, runApp, type Sink } from '../runner/handler.js';
@@ -11,6 +10,9 @@ import { streamLogger, type Logger } from '../runner/log.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { cgiEnviron } from './environ.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 export interface CgiOptions {
   /** The request's variables; default process.env (then read byte-exact from /proc/self/environ where it can be). */

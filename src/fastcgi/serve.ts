@@ -1,5 +1,4 @@
 // The FastCGI door: options, the allow-list, one Connection per accepted socket, a graceful stop.
-import { promises as fs } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import type { Application } from '../spec.js';
 import { LogErrors, streamLogger, type Logger } from '../runner/log.js';
@@ -9,6 +8,9 @@ import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
 import { Connection, type ConnectionSettings, type DoorHooks } from './connection.js';
 import { OPTION_DEFAULTS } from '../settings/defaults.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const fs = process.getBuiltinModule('node:fs');
 
 export interface FastcgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
@@ -176,7 +178,7 @@ function listen(server: net.Server, options: net.ListenOptions): Promise<void> {
 async function clearStaleSocket(path: string): Promise<void> {
   let st;
   try {
-    st = await fs.lstat(path);
+    st = await fs.promises.lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
@@ -192,7 +194,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     err.code = 'EADDRINUSE';
     throw err;
   }
-  await fs.unlink(path);
+  await fs.promises.unlink(path);
 }
 
 async function stop(door: FastcgiDoor, server: net.Server, graceMs: number): Promise<void> {
@@ -217,7 +219,7 @@ export async function serveFastcgi(app: Application, options: FastcgiOptions = {
   if (path !== undefined) {
     await clearStaleSocket(path);
     await listen(server, { path });
-    if (options.socketMode !== undefined) await fs.chmod(path, options.socketMode);
+    if (options.socketMode !== undefined) await fs.promises.chmod(path, options.socketMode);
   } else {
     host = options.host ?? FASTCGI_DEFAULTS.host;
     await listen(server, { host, port: options.port ?? FASTCGI_DEFAULTS.port });

@@ -1,9 +1,11 @@
 // The access log of the CLI's workers: one line per request (Apache common or combined, or JSON),
 // built by the toolkit's escaping encoders (a quote or a newline in a header cannot forge a field or
 // a line), written in batches to stdout (`-`) or appended to a file reopened on SIGUSR1.
-import { closeSync, writeSync } from 'node:fs';
 import { formatAccessLine, type AccessEntry, type AccessLogFormat } from '../middleware/access-log.js';
 import { openAppend } from './log.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { closeSync, writeSync } = process.getBuiltinModule('node:fs');
 
 // The line encoders (common, combined, JSON) are the toolkit's: one escaping encoder for the CLI's log
 // and the access-log middleware alike.

@@ -15,11 +15,9 @@
 // A worker that exits before it was ready failed to boot: at startup the master stops with the
 // application's own error instead of looping (F19); later, it backs off and keeps the others.
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import type { Settings } from '../settings/index.js';
 import { toOption } from '../settings/defaults.js';
 import type { ServerLog } from './log.js';
@@ -28,6 +26,9 @@ import type { FromWorker, SocketInfo, ToWorker, WorkerMetrics } from './messages
 import { addMetrics, emptyMetrics, renderMetrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 import { Notifier } from './notify.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { existsSync, readFileSync, unlinkSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 type State = 'booting' | 'ready' | 'retiring' | 'draining';
 
@@ -60,10 +61,15 @@ interface Worker {
 const STACK_BUDGET_MS = 3000;
 
 /**
- * The master's clock for heartbeats and deadlines: monotonic, so a wall-clock jump (NTP, a VM restored
- * from a snapshot) never looks like a silent worker.
+ * The master's clock for heartbeats and deadlines, in ms: monotonic, so a wall-clock jump (NTP, a VM
+ * restored from a snapshot) never looks like a silent worker. process.hrtime, not performance.now():
+ * the first read of the `performance` global loads node:perf_hooks and its ten internal modules, 1.5 MB
+ * of the master's memory for one clock.
  */
-const clock = (): number => performance.now();
+const clock = (): number => {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+};
 
 /** A loop turn this much later than its sleep means the master itself stalled (the loop's own work is ~ms). */
 const STALL_MS = 2000;

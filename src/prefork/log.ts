@@ -1,8 +1,10 @@
 // The error log of the master and the workers: `[time] [pid] [LEVEL] message` lines, to stderr (`-`)
 // or appended to a file that SIGUSR1 reopens (for logrotate). Colours only on a terminal, never
 // with NO_COLOR set (FORCE_COLOR forces them).
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Logger } from '../runner/log.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { closeSync, openSync, writeSync } = process.getBuiltinModule('node:fs');
 
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type Level = (typeof LEVELS)[number];

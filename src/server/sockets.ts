@@ -5,12 +5,15 @@
 // copy open, the sockets survive worker crashes and reloads: a connection that arrives while no
 // worker is up waits in the kernel's queue instead of being refused.
 import { execFileSync } from 'node:child_process';
-import { promises as fs, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { getSystemErrorName } from 'node:util';
 import type { Bind } from './bind.js';
 import { describeBind } from './bind.js';
 import { TsgiError } from '../errors.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const fs = process.getBuiltinModule('node:fs');
+const { lstatSync, unlinkSync } = fs;
+const { getSystemErrorName } = process.getBuiltinModule('node:util');
 
 /** A bound socket handle (libuv TCP or Pipe wrap), as node:child_process can send it. */
 export type RawHandle = { close(cb?: () => void): void; getsockname?(out: Record<string, unknown>): number; fd?: number };
@@ -79,7 +82,7 @@ export async function clearUnixPath(path: string, label: string): Promise<void> 
   if (await probeUnix(path)) {
     throw new ListenError(`cannot listen on ${label}: another server is listening on ${path} (a live socket is never taken over)`);
   }
-  await fs.unlink(path);
+  await fs.promises.unlink(path);
 }
 
 export interface BindOptions {
@@ -117,14 +120,14 @@ async function bindOne(b: Bind, o: BindOptions): Promise<Listener> {
       throw new ListenError(`cannot listen on ${name}: ${why}`);
     }
     try {
-      if (o.socketMode) await fs.chmod(b.path, parseInt(o.socketMode, 8));
+      if (o.socketMode) await fs.promises.chmod(b.path, parseInt(o.socketMode, 8));
       if (o.socketOwner || o.socketGroup) {
-        const st = await fs.stat(b.path);
-        await fs.chown(b.path, o.socketOwner ? accountId('user', o.socketOwner) : st.uid, o.socketGroup ? accountId('group', o.socketGroup) : st.gid);
+        const st = await fs.promises.stat(b.path);
+        await fs.promises.chown(b.path, o.socketOwner ? accountId('user', o.socketOwner) : st.uid, o.socketGroup ? accountId('group', o.socketGroup) : st.gid);
       }
     } catch (err) {
       h.close();
-      await fs.unlink(b.path).catch(() => {});
+      await fs.promises.unlink(b.path).catch(() => {});
       throw new ListenError(`cannot set the owner or mode of ${b.path} (setting socket-mode/socket-owner/socket-group): ${(err as Error).message}`);
     }
     return { bind: b, handle: h, port: 0, label: name, unlinkPath: b.path };

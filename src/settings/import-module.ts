@@ -11,11 +11,13 @@
 // package (what `npm init -y` writes). TypeScript users write that syntax whatever the package type,
 // so such files are loaded as ES modules, as Node's own syntax detection does for a package with no
 // "type" (a resolve hook, switched on only after Node refused the file).
-import { existsSync } from 'node:fs';
 import module from 'node:module';
 import path from 'node:path';
 import { TsgiError } from '../errors.js';
 import { pathToFileURL } from 'node:url';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { existsSync } = process.getBuiltinModule('node:fs');
 
 /** TypeScript that this Node cannot strip and tsx is not installed to load (TSGI_ERR_TYPESCRIPT). */
 export class TypeScriptError extends TsgiError {

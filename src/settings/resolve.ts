@@ -1,11 +1,14 @@
 // Turns the settings table, a config file, the environment and the command line into one settings
 // object. Precedence: defaults < config file < environment < command line. Every error names the
 // setting it is about (and the allowed values when there is a list of them).
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { SETTINGS, type ConfigFile, type Setting, type Settings } from './table.js';
 import { TsgiError } from '../errors.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export type { Settings, ConfigFile };
 

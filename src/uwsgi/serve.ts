@@ -1,10 +1,12 @@
 // Starting and stopping a uwsgi listener: host:port, a Unix socket path, an inherited file descriptor
 // (fd://N, socket activation) or a bound handle from the prefork master.
-import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import type { Application } from '../spec.js';
 import { clearUnixPath } from '../server/sockets.js';
 import { UWSGI_DEFAULTS, UwsgiDoor, type UwsgiOptions } from './door.js';
+
+// Built-ins an ES import would make heavier (scripts/check-layers.mjs, NO_ESM_IMPORT).
+const fs = process.getBuiltinModule('node:fs');
 
 export interface UwsgiServerHandle extends AsyncDisposable {
   readonly server: net.Server;
@@ -71,7 +73,7 @@ export async function serveUwsgi(app: Application, options: UwsgiOptions = {}): 
     host = addr.address;
     port = addr.port;
   } else if (typeof addr === 'string') path = addr;
-  if (path !== undefined && options.socketMode !== undefined) await fs.chmod(path, options.socketMode);
+  if (path !== undefined && options.socketMode !== undefined) await fs.promises.chmod(path, options.socketMode);
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= stop(door, server, options.gracefulTimeout ?? UWSGI_DEFAULTS.gracefulTimeout));
   options.signal?.addEventListener('abort', () => void close(), { once: true });

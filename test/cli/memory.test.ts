@@ -1,7 +1,7 @@
 // What the master and a worker load, which is most of what they weigh (docs/deploy-process.md,
 // "Memory"): the master runs no application, so none of the serving code; neither loads node:tls
 // without TLS, nor undici (an ES import of node:http reads its WebSocket getters, which load it on
-// Node 22 and later).
+// Node 22 and later), nor what ES imports of node:fs and node:util would load.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -63,6 +63,16 @@ describe('memory: what the processes load', () => {
       const heavy = (list: string[], names: RegExp) => list.filter((m) => names.test(m));
       assert.deepEqual(heavy(master, /^NativeModule (_http_server|_http_client|tls|internal\/deps\/undici\/undici)$/), []);
       assert.deepEqual(heavy(workers[0]!, /^NativeModule (tls|internal\/deps\/undici\/undici)$/), []);
+      // What an ES import of node:fs or node:util loads by reading every export (fs.promises brings
+      // fs/promises, readline and the REPL history; util brings assert's diff and worker_threads), the
+      // performance global (perf_hooks), and node:dns/promises for a bind that is already an address:
+      // 3.5 MB of RSS together, none of it used (scripts/check-layers.mjs, NO_ESM_IMPORT).
+      // Node 20's ES module loader reads every module through fs/promises itself (22 and later read
+      // synchronously), so there only the rest is ours to avoid.
+      const loaderFs =
+        Number(process.versions.node.split('.')[0]) < 22 ? '' : 'internal\\/fs\\/promises|internal\\/readline\\/interface|internal\\/repl\\/history|';
+      assert.deepEqual(heavy(master, new RegExp(`^NativeModule (${loaderFs}internal\\/util\\/diff|perf_hooks|dns\\/promises)$`)), []);
+      assert.deepEqual(heavy(workers[0]!, new RegExp(`^NativeModule (${loaderFs}internal\\/util\\/diff)$`)), []);
       assert.ok(workers[0]!.includes('NativeModule net'), 'the lists are of the modules loaded');
     } finally {
       rmSync(dir, { recursive: true, force: true });
