@@ -116,6 +116,17 @@ describe('Input: linear in the bytes, whatever the number of pieces', () => {
     return performance.now() - t0;
   }
 
+  /**
+   * The least of three timings: a garbage collection (400,000 pieces are 400,000 objects) or another
+   * process landing in one run does not count. A single timing failed CI once: 3 ms for 100,000 pieces,
+   * then 70 ms for 400,000, where the code is linear (the other runs of the same test: 4-5x).
+   */
+  async function best(n: number, fn: (input: Input) => Promise<unknown>): Promise<number> {
+    let least = Infinity;
+    for (let i = 0; i < 3; i++) least = Math.min(least, await time(n, fn));
+    return least;
+  }
+
   // Quadratic code takes 16 times as long for 4 times the pieces; linear code 4 times. The ratio is
   // asserted under 10 (noise on a loaded machine), after a warm-up run so the JIT is not measured.
   for (const [what, fn] of [
@@ -131,8 +142,8 @@ describe('Input: linear in the bytes, whatever the number of pieces', () => {
   ] as const) {
     it(`${what}: 4x the pieces costs < 10x the time`, async () => {
       await time(50_000, fn);
-      const small = await time(100_000, fn);
-      const large = await time(400_000, fn);
+      const small = await best(100_000, fn);
+      const large = await best(400_000, fn);
       assert.ok(large / small < 10, `${Math.round(small)} ms for 100,000 pieces, ${Math.round(large)} ms for 400,000`);
     });
   }
