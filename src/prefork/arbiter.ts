@@ -62,14 +62,11 @@ const STACK_BUDGET_MS = 3000;
 
 /**
  * The master's clock for heartbeats and deadlines, in ms: monotonic, so a wall-clock jump (NTP, a VM
- * restored from a snapshot) never looks like a silent worker. process.hrtime, not performance.now():
+ * restored from a snapshot) never looks like a silent worker. process.hrtime.bigint, not performance.now():
  * the first read of the `performance` global loads node:perf_hooks and its ten internal modules, 1.5 MB
  * of the master's memory for one clock.
  */
-const clock = (): number => {
-  const [s, ns] = process.hrtime();
-  return s * 1e3 + ns / 1e6;
-};
+const clock = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** A loop turn this much later than its sleep means the master itself stalled (the loop's own work is ~ms). */
 const STALL_MS = 2000;
