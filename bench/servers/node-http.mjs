@@ -21,8 +21,9 @@ const { port, app } = args();
 const workers = Number(process.argv[4] ?? 1);
 const reusePort = process.argv[5] === 'reuseport';
 // An older listen() ignores the option: the workers would share one socket without a word.
-if (reusePort && reusePortMissing()) {
-  process.stderr.write(`node-http.mjs: ${reusePortMissing()}\n`);
+const noReusePort = reusePort ? reusePortMissing() : null;
+if (noReusePort) {
+  process.stderr.write(`node-http.mjs: ${noReusePort}\n`);
   process.exit(2);
 }
 
