@@ -84,7 +84,6 @@ function run(s: string, from: number, to: number, table: Uint8Array): boolean {
  * empty host (RFC 9110 §4.2.1); `needPort`: authority-form has a port.
  */
 export function isHostPort(s: string, from = 0, to = s.length, needHost = false, needPort = false): boolean {
-  let end = to;
   let colon = -1;
   if (s.charCodeAt(from) === 91) {
     const close = s.indexOf(']', from);
@@ -93,13 +92,19 @@ export function isHostPort(s: string, from = 0, to = s.length, needHost = false,
       if (s.charCodeAt(close + 1) !== 58) return false;
       colon = close + 1;
     }
-    end = close + 1;
   } else {
-    colon = s.lastIndexOf(':', to - 1);
-    if (colon < from) colon = -1;
-    if (colon !== -1) end = colon;
-    if (!run(s, from, end, HOST)) return false;
-    if (needHost && end === from) return false;
+    // One pass: host bytes up to the first ':', digits after it (a second ':' is not a digit). This
+    // runs on every request's Host; lastIndexOf on a sliced string is a call into the runtime.
+    let i = from;
+    for (; i < to; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 58) break;
+      if (c >= 128 || !HOST[c]) return false;
+      if (c === 37 && (i + 2 >= to || hex(s.charCodeAt(i + 1)) === -1 || hex(s.charCodeAt(i + 2)) === -1)) return false;
+    }
+    if (needHost && i === from) return false;
+    if (i === to) return !needPort;
+    colon = i;
   }
   if (colon === -1) return !needPort;
   for (let i = colon + 1; i < to; i++) {
