@@ -44,6 +44,16 @@ export const uninitialized: (n: number) => Uint8Array<ArrayBuffer> = NodeBuffer 
 /** Bytes in the UTF-8 encoding of `s` (its length when, and only when, every char is ASCII). */
 export const utf8Length: (s: string) => number = NodeBuffer ? (s) => NodeBuffer.byteLength(s, 'utf8') : (s) => encoder.encode(s).length;
 
+/**
+ * Every char of `s` is ASCII (so its UTF-8 bytes are its chars, one each). A short string is looked at in
+ * JavaScript: Buffer.byteLength is a call into C++ that costs more than a loop over a hello's 14 chars.
+ */
+export function isAscii(s: string): boolean {
+  if (s.length > 64) return utf8Length(s) === s.length;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
 export function toBytes(chunk: Uint8Array | string): Uint8Array {
   if (typeof chunk === 'string') return utf8(chunk);
   return chunk;

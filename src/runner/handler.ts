@@ -6,7 +6,7 @@
 // Promise (the whole response goes to the sink in one `end()` call, with a computed
 // Content-Length); synchronous iterables await only when the sink asks for backpressure.
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../spec.js';
-import { EMPTY, concat, toBytes, utf8, utf8Length } from '../protocol/bytes.js';
+import { EMPTY, concat, isAscii, toBytes, utf8 } from '../protocol/bytes.js';
 import { reasonPhrase } from '../protocol/status.js';
 import { isNoContentStatus } from '../protocol/bodyless.js';
 import { AssertionError, checkHeaders, checkStatus, describe } from './checks.js';
@@ -219,7 +219,7 @@ class Exchange {
     if (chunks.length === 1 && typeof chunks[0] === 'string' && this.sink.endAscii !== undefined) {
       const text = chunks[0];
       // UTF-8 is one byte per char exactly when every char is ASCII; a short text is the case that pays.
-      if (text.length <= ASCII_MAX && utf8Length(text) === text.length) return this.sendAscii(text);
+      if (text.length <= ASCII_MAX && isAscii(text)) return this.sendAscii(text);
     }
     const parts: Uint8Array[] = [];
     let total = 0;
