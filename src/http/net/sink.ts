@@ -24,6 +24,28 @@ function httpDate(now = Date.now()): string {
   return dateText;
 }
 
+// The end of most heads, Date to the empty line, built once a second per door setting rather than by
+// four concatenations per response.
+let tailSecond = 0;
+let tailKeep = '';
+let tailKeepHeader = '';
+let tailClose = '';
+function headTail(now: number, keepAlive: boolean, keepAliveHeader: string): string {
+  const second = Math.floor(now / 1000);
+  if (second !== tailSecond || keepAliveHeader !== tailKeepHeader) {
+    const date = 'Date: ' + httpDate(now) + '\r\n';
+    tailSecond = second;
+    tailKeepHeader = keepAliveHeader;
+    tailKeep = date + keepAliveHeader + '\r\n';
+    tailClose = date + 'Connection: close\r\n\r\n';
+  }
+  return keepAlive ? tailKeep : tailClose;
+}
+
+// The status line of the last status answered: most responses repeat it.
+let lastStatus = '';
+let lastStatusLine = '';
+
 export class NetSink implements Sink {
   /** The serialised head, until it leaves with the first write. */
   private pendingHead: string | null = null;
@@ -64,7 +86,9 @@ export class NetSink implements Sink {
     // request body unread which cannot be dropped after it (unknown or large remainder): the client
     // learns it from the head, never from a reset after it.
     if (close || conn.door.draining || !conn.unreadBodyDroppable) conn.keepAlive = false;
-    let s = 'HTTP/1.1 ' + status + '\r\n';
+    let s: string;
+    if (status === lastStatus) s = lastStatusLine;
+    else s = lastStatusLine = 'HTTP/1.1 ' + (lastStatus = status) + '\r\n';
     let hasDate = false;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
@@ -72,19 +96,19 @@ export class NetSink implements Sink {
       s += name + ': ' + h[1] + '\r\n';
       if (name.length === 4 && !hasDate && name.toLowerCase() === 'date') hasDate = true;
     }
-    if (!hasDate) s += 'Date: ' + httpDate(conn.door.now) + '\r\n';
     this.bodyless = bodyless;
     if (!bodyless && length < 0) {
       if (conn.versionMinor === 1) {
+        if (!hasDate) s += 'Date: ' + httpDate(conn.door.now) + '\r\n';
+        hasDate = true;
         s += 'Transfer-Encoding: chunked\r\n';
         this.chunked = true;
       } else conn.keepAlive = false; // HTTP/1.0: the end of the body is the end of the connection
     }
     // As node:http does: say that the connection stays open and for how long it may idle, so that a
     // client does not reuse a connection the server is about to close.
-    if (!conn.keepAlive) s += 'Connection: close\r\n';
-    else s += conn.door.keepAliveHeader;
-    this.pendingHead = s + '\r\n';
+    if (hasDate) this.pendingHead = s + (conn.keepAlive ? conn.door.keepAliveHeader : 'Connection: close\r\n') + '\r\n';
+    else this.pendingHead = s + headTail(conn.door.now, conn.keepAlive, conn.door.keepAliveHeader);
   }
 
   write(chunk: Uint8Array): boolean {
