@@ -1207,10 +1207,11 @@ function treeStats(procs) {
   return { ticks, rssMb: rssKb / 1024, maxRssMb: maxKb / 1024, peakMb: hwmKb / 1024, count, eachMb: each, eachOwnMb: eachOwn };
 }
 
+/** The machine's CPU ticks so far: busy (ours and other programs'), and steal (the hypervisor ran another guest). */
 function busyTicks() {
   const f = (readText('/proc/stat') ?? '').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
-  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+  return { busy: f[0] + f[1] + f[2] + f[5] + f[6], steal: f[7] || 0 };
 }
 
 let wrkChild = null;
@@ -1354,7 +1355,10 @@ async function measure(row, scenario, round, opts) {
       seconds: opts.seconds,
       via: server.via,
       serverCpu: cpu,
-      otherCpu: Math.max(0, (busy1 - busy0) / CLK_TCK - cpu - (Number.isNaN(r.wrkCpu) ? 0 : r.wrkCpu)),
+      otherCpu: Math.max(0, (busy1.busy - busy0.busy) / CLK_TCK - cpu - (Number.isNaN(r.wrkCpu) ? 0 : r.wrkCpu)),
+      // Time the virtual machine's CPUs were runnable but not running (a busy host): the rounds of one
+      // row differ most when this does.
+      stealCpu: (busy1.steal - busy0.steal) / CLK_TCK,
       rss: after.rssMb,
       maxRss: after.maxRssMb,
       peakRss: after.peakMb,
@@ -1407,6 +1411,7 @@ function summarize(runs) {
     cpu: get('serverCpu'),
     wrkCpu: get('wrkCpu'),
     other: get('otherCpu'),
+    steal: get('stealCpu'),
     perCpu: median(runs.map((r) => (r.serverCpu > 0 ? r.requests / r.serverCpu : NaN))),
     mibPerCpu: median(runs.map((r) => (r.serverCpu > 0 ? (r.mibps * r.seconds) / r.serverCpu : NaN))),
     errors: ['connect', 'read', 'write', 'timeout'].map((k) => [k, median(runs.map((r) => r.errors[k]))]).filter(([, v]) => v > 0),
@@ -1447,6 +1452,7 @@ function scenarioTable(scenario, results, opts) {
   const align = head.map((h) => (h === 'row' || h === 'notes' ? '---' : '---:'));
   const lines = [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`];
   const others = [];
+  const steals = [];
   for (const id of scenario.rows) {
     const row = ROW.get(id);
     const r = res.get(id);
@@ -1462,6 +1468,7 @@ function scenarioTable(scenario, results, opts) {
     }
     const s = summarize(r.runs);
     others.push(s.other);
+    steals.push(s.steal);
     if (r.via) notes.push(r.via);
     if (s.wrkCpu >= 0.9 * opts.seconds) notes.push('wrk-bound');
     if (row.compareTo && results.get(scenario.id).get(row.compareTo)?.runs.length) {
@@ -1501,7 +1508,7 @@ function scenarioTable(scenario, results, opts) {
   const out = [
     `### ${scenario.title}`,
     '',
-    `\`${scenario.id}\`: ${load}. Other programs used a median ${median(others).toFixed(1)} CPU-s per run.${scenario.text ? ' ' + scenario.text : ''}`,
+    `\`${scenario.id}\`: ${load}. Other programs used a median ${median(others).toFixed(1)} CPU-s per run${steals.some((v) => v > 0) ? `; the host took a median ${median(steals).toFixed(1)} CPU-s per run from this machine's CPUs (steal: runnable, not running)` : ''}.${scenario.text ? ' ' + scenario.text : ''}`,
     '',
     ...lines,
     '',
@@ -1717,6 +1724,19 @@ function machine() {
   return `${cores} × ${os.cpus()[0]?.model?.trim() ?? 'CPU'}, ${mem} GiB, ${osName}, kernel ${os.release()}`;
 }
 
+/** package.json's engines.node, e.g. '>=22.12'. */
+function enginesRange() {
+  return JSON.parse(readFileSync(rel('package.json'), 'utf8')).engines?.node ?? '';
+}
+
+/** The running Node is older than engines.node's minimum (a `>=X.Y` range). */
+function belowEngines() {
+  const m = /^>=\s*(\d+)(?:\.(\d+))?/.exec(enginesRange());
+  if (m === null) return false;
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major < Number(m[1]) || (major === Number(m[1]) && minor < Number(m[2] ?? 0));
+}
+
 function report(results, opts, started, command) {
   const date = started.toISOString().replace(/\.\d+Z$/, 'Z');
   const vs = versions();
@@ -1730,11 +1750,16 @@ function report(results, opts, started, command) {
     '',
     `- **Date**: ${date}`,
     `- **Command**: \`${command}\``,
+    ...(belowEngines()
+      ? [
+          `- **Node.js ${process.version} is below the package's engines (${enginesRange()})**: these rows measure a runtime tsgi does not support. Run the bench on a supported Node, e.g. \`npm run bench:node24\``,
+        ]
+      : []),
     `- **Machine**: ${machine()}`,
     `- **Load**: wrk, one thread, from a second process; ${pinning}`,
     `- **Rounds**: ${opts.rounds} × ${opts.seconds} s after a ${opts.warmup} s warm-up, each server started fresh for each run; medians${opts.rounds > 1 ? ' (range: lowest and highest req/s)' : ''}`,
     "- **RSS**: summed over the server's processes after the measured run (nginx included in the nginx → X rows), then in brackets the process count and each process, the group leader first (for tsgi: the master, then the worker, to set against node:http's one process), or the largest one when there are more than three. *Memory per deployment*, after the tables, sets the hello rows side by side. RSS counts the pages of the node binary and its libraries that every Node process maps and shares (about 37 MB of an idle process); the master target also gives the master's own pages (private, from /proc/PID/smaps_rollup), what one more process really costs the machine",
-    '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here)',
+    '- **req per server CPU-s** (MiB per server CPU-s for the big bodies): work done per CPU-second the server (all its processes) used; the figure that depends least on how busy the machine was. *wrk-bound*: wrk used ≥ 90% of its core, so the row measures the client. "Other programs used" under each table: CPU-seconds used during a run by neither the server nor wrk (a noisy machine shows here), and, when there was any, the CPU time the host took from this virtual machine (steal: a noisy host shows there)',
     '',
     '| component | version |',
     '|---|---|',
@@ -1770,6 +1795,11 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2), process.env);
   const scenarios = SCENARIOS.filter((s) => matches(opts.only, s.id) || (s.group !== undefined && opts.only.length > 0 && matches(opts.only, s.group)));
   if (scenarios.length === 0) fail(`no scenario matches ${opts.only.join(',')}; see --list`);
+  if (belowEngines() && !opts.list) {
+    process.stderr.write(
+      `bench: Node.js ${process.version} is below the package's engines (${enginesRange()}): the tsgi rows run on a Node it does not support; \`npm run bench:node24\` runs the bench on Node 24 (from the npm registry)\n`,
+    );
+  }
   // --all, or rows named with --servers, add the scenario's extra rows.
   for (const s of scenarios) if (opts.all || opts.servers.length > 0) s.rows = [...s.rows, ...(s.extra ?? [])];
   const plan = scenarios
