@@ -2,13 +2,20 @@
 // the timeouts are coarse (seconds) and a setTimeout with its clearTimeout is paid on every request
 // (every connection, behind nginx's uwsgi). Used by the net engine's door and the uwsgi door.
 
-/** Runs `tick(now)` every `everyMs` while started; `tick` answers false when nothing is left to watch. */
+/**
+ * Runs `tick(now, late)` every `everyMs` while started; `tick` answers false when nothing is left to
+ * watch. `late` is how much later than due this tick runs, 0 unless the event loop was held (an
+ * application that ran synchronously for seconds): a door whose deadlines count from a clock read at
+ * the last tick moves them on by that much, so that the time the server itself stood still is not
+ * counted against its clients.
+ */
 export class Sweep {
   private timer: ReturnType<typeof setInterval> | null = null;
+  private last = 0;
 
   constructor(
-    private readonly everyMs: number,
-    private readonly tick: (now: number) => boolean,
+    readonly everyMs: number,
+    private readonly tick: (now: number, late: number) => boolean,
   ) {}
 
   /** How often a door sweeps for its shortest timeout: an eighth of it, from 20 ms to 250 ms. */
@@ -23,8 +30,13 @@ export class Sweep {
   /** Starts the interval (unref'd: it never keeps the process alive by itself); no-op when running. */
   start(): void {
     if (this.timer !== null) return;
+    this.last = Date.now();
     this.timer = setInterval(() => {
-      if (!this.tick(Date.now())) this.stop();
+      const now = Date.now();
+      // A tick up to one period late is the timer's ordinary jitter under load.
+      const late = now - this.last > 2 * this.everyMs ? now - this.last - this.everyMs : 0;
+      this.last = now;
+      if (!this.tick(now, late)) this.stop();
     }, this.everyMs);
     this.timer.unref();
   }

@@ -64,8 +64,8 @@ function ignore(): void {}
  * a few times a second rather than a timer per connection (nginx opens a connection per request, and a
  * setTimeout and its clearTimeout were ~1% of the backend's CPU behind it).
  */
-export function checkDeadline(socket: Socket, now: number): void {
-  (socket as Partial<OwnedSocket>)[CONN]?.check(now);
+export function checkDeadline(socket: Socket, now: number, late = 0): void {
+  (socket as Partial<OwnedSocket>)[CONN]?.check(now, late);
 }
 const NO_BODY: BodyFraming = { kind: 'none' };
 
@@ -110,7 +110,9 @@ export class Connection {
     this.owner.requestDone();
   }
 
-  check(now: number): void {
+  /** `late`: how long the event loop was held before this check (Sweep): that time is not the front end's. */
+  check(now: number, late = 0): void {
+    if (late > 0) this.deadline += late;
     if (now < this.deadline || this.phase !== 'vars') return;
     this.deadline = Infinity;
     this.refuse(new PacketError('truncated', `no complete packet within ${this.s.headerTimeout} ms`));

@@ -100,8 +100,8 @@ export class UwsgiDoor implements ConnectionOwner {
       },
     };
     this.onConnection = this.onConnection.bind(this);
-    this.sweep = new Sweep(Sweep.period(this.settings.headerTimeout), (now) => {
-      for (const socket of this.sockets) checkDeadline(socket, now);
+    this.sweep = new Sweep(Sweep.period(this.settings.headerTimeout), (now, late) => {
+      for (const socket of this.sockets) checkDeadline(socket, now, late);
       return this.sockets.size > 0;
     });
   }

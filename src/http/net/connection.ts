@@ -143,9 +143,6 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
-    // One clock read per read from the socket: the deadlines this read leads to count from here, even
-    // when the sweep's own tick is late (an application that held the event loop for seconds).
-    this.door.now = Date.now();
     const body = this.body;
     if (body !== null && !body.complete) {
       const took = body.feed(chunk);
@@ -212,7 +209,7 @@ export class Connection {
       throw err;
     }
     this.clientCloses = !framing.keepAlive;
-    this.keepAlive = framing.keepAlive && !door.draining && !door.oneShot.has(this.socket);
+    this.keepAlive = framing.keepAlive && !door.draining && !door.isOneShot(this.socket);
     this.busy = true;
     const sink = new NetSink(this);
     this.sink = sink;
@@ -398,7 +395,7 @@ export class Connection {
   private destroySoon(): void {
     // A client that never reads cannot hold the socket open: the door's sweep destroys it LINGER_MS
     // after the last byte of the response left (and the send timeout cuts a client that stops reading).
-    this.deadline = this.door.now + LINGER_MS;
+    this.deadline = this.door.now + this.door.slack + LINGER_MS;
     this.waiting = 'closing';
   }
 
@@ -447,7 +444,13 @@ export class Connection {
   private arm(what: Exclude<Wait, 'closing'>): void {
     const ms = this.timeoutOf(what);
     this.waiting = what;
-    this.deadline = ms > 0 ? this.door.now + ms : Infinity;
+    this.deadline = ms > 0 ? this.door.now + this.door.slack + ms : Infinity;
+  }
+
+  /** The event loop was held for `ms` (the door's sweep ran that late): that time is not the client's. */
+  postpone(ms: number): void {
+    if (this.deadline !== Infinity) this.deadline += ms;
+    this.sentAt += ms;
   }
 
   private timeoutOf(what: Wait): number {
