@@ -220,7 +220,7 @@ export class WSGIServer {
   async handleRequest(): Promise<void> {
     const socket = await this.next();
     if (socket === null) return;
-    this.door.oneShot.add(socket);
+    this.door.markOneShot(socket);
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
     this.dispatch(socket);
     await closed;

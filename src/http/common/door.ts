@@ -32,7 +32,20 @@ export class DoorCore {
   draining = false;
   private idleWaiters: Array<() => void> = [];
   /** Sockets that may carry one request only (wsgiref's handleRequest()). */
-  readonly oneShot = new WeakSet<Socket>();
+  private readonly oneShot = new WeakSet<Socket>();
+  /** Whether any socket was ever marked one-shot: a server that never uses handleRequest() asks no WeakSet per request. */
+  private anyOneShot = false;
+
+  /** Marks `socket` as carrying one request only. */
+  markOneShot(socket: Socket): void {
+    this.anyOneShot = true;
+    this.oneShot.add(socket);
+  }
+
+  /** Whether `socket` may carry one request only. */
+  isOneShot(socket: Socket): boolean {
+    return this.anyOneShot && this.oneShot.has(socket);
+  }
 
   constructor(
     readonly app: Application,

@@ -273,7 +273,7 @@ export class HttpDoor extends DoorCore implements SinkDoor {
     }
     // frameRequest() decides persistence, as on the net engine: H20, an HTTP/1.0 message with
     // Transfer-Encoding, closes after it (llhttp would honour `Connection: keep-alive` there).
-    const keepAlive = framing.keepAlive && !this.draining && !this.oneShot.has(req.socket);
+    const keepAlive = framing.keepAlive && !this.draining && !this.isOneShot(req.socket);
     if (!keepAlive) this.last.add(req.socket);
     this.inFlight++;
     const sink = new ResponseSink(res, keepAlive, this, source);
