@@ -93,18 +93,13 @@ export function isHostPort(s: string, from = 0, to = s.length, needHost = false,
       colon = close + 1;
     }
   } else {
-    // One pass: host bytes up to the first ':', digits after it (a second ':' is not a digit). This
-    // runs on every request's Host; lastIndexOf on a sliced string is a call into the runtime.
-    let i = from;
-    for (; i < to; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 58) break;
-      if (c >= 128 || !HOST[c]) return false;
-      if (c === 37 && (i + 2 >= to || hex(s.charCodeAt(i + 1)) === -1 || hex(s.charCodeAt(i + 2)) === -1)) return false;
-    }
-    if (needHost && i === from) return false;
-    if (i === to) return !needPort;
-    colon = i;
+    // The first ':' (not the last: a host has none, and a second one is not a port digit). This runs on
+    // every request's Host; lastIndexOf on a sliced string is a call into the runtime, indexOf is not.
+    colon = s.indexOf(':', from);
+    if (colon >= to) colon = -1;
+    const end = colon === -1 ? to : colon;
+    if (!run(s, from, end, HOST)) return false;
+    if (needHost && end === from) return false;
   }
   if (colon === -1) return !needPort;
   for (let i = colon + 1; i < to; i++) {
