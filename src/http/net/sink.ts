@@ -24,20 +24,20 @@ function httpDate(now = Date.now()): string {
   return dateText;
 }
 
-// The end of most heads, Date to the empty line, built once a second per door setting rather than by
-// four concatenations per response.
-let tailSecond = 0;
+// The end of most heads, Date to the empty line, built when httpDate's text changes (once a second) or
+// another door's keep-alive line asks, rather than by four concatenations per response.
+let tailDate = '';
 let tailKeep = '';
 let tailKeepHeader = '';
 let tailClose = '';
 function headTail(now: number, keepAlive: boolean, keepAliveHeader: string): string {
-  const second = Math.floor(now / 1000);
-  if (second !== tailSecond || keepAliveHeader !== tailKeepHeader) {
-    const date = 'Date: ' + httpDate(now) + '\r\n';
-    tailSecond = second;
+  const date = httpDate(now);
+  if (date !== tailDate || keepAliveHeader !== tailKeepHeader) {
+    const line = 'Date: ' + date + '\r\n';
+    tailDate = date;
     tailKeepHeader = keepAliveHeader;
-    tailKeep = date + keepAliveHeader + '\r\n';
-    tailClose = date + 'Connection: close\r\n\r\n';
+    tailKeep = line + keepAliveHeader + '\r\n';
+    tailClose = line + 'Connection: close\r\n\r\n';
   }
   return keepAlive ? tailKeep : tailClose;
 }
