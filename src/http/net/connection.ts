@@ -19,6 +19,7 @@ import { parseHead, type Head } from '../../protocol/head.js';
 import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
+import { readInto } from './reads.js';
 
 /** The request at the start of `buf` (after any empty lines) is a HEAD. */
 function isHead(buf: Buffer): boolean {
@@ -46,6 +47,19 @@ export const DISCARD_MAX = 1024 * 1024;
 // garbage the next collection walks.
 const CONN = Symbol('tsgi.net.connection');
 type OwnedSocket = Socket & { [CONN]: Connection };
+// Reads go into one buffer all connections share (reads.ts), except while a request body is being
+// read: the body's pieces are handed to wsgi.input as they are, so each such read gets a buffer of its
+// own. A view of SHARED is valid only until the next read of any connection: whatever is kept beyond
+// the read that brought it (a head not yet complete, a pipelined request, body bytes that came with
+// the head) is copied out first (Connection.onRead, openBody).
+const READ_SIZE = 64 * 1024;
+const SHARED = Buffer.allocUnsafeSlow(READ_SIZE);
+/** A body read of less than this is copied out and its buffer used again: a kept buffer is at most twice the bytes it holds. */
+const KEEP_WHOLE = READ_SIZE / 2;
+const isShared = (b: Buffer): boolean => b.buffer === SHARED.buffer;
+/** The connection whose read was just delivered (Connection.nextSocketBuffer). */
+let lastReader: Connection | null = null;
+
 /** A reset: 'close' follows and says what matters. */
 function ignore(): void {}
 function destroyAfterFinish(this: Socket): void {
@@ -54,7 +68,18 @@ function destroyAfterFinish(this: Socket): void {
 
 export class Connection {
   private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
-    this[CONN].onData(chunk);
+    this[CONN].onData(chunk, false);
+  }
+  private static onSocketRead(this: Socket, n: number, buf: Buffer): void {
+    const c = (this as OwnedSocket)[CONN];
+    lastReader = c;
+    c.onRead(n, buf);
+  }
+  // Node calls this right after onSocketRead, for the same socket, without `this`.
+  private static nextSocketBuffer(): Buffer {
+    const c = lastReader;
+    lastReader = null;
+    return c === null ? SHARED : c.nextBuffer();
   }
   private static onSocketEnd(this: OwnedSocket): void {
     this[CONN].onEnd();
@@ -91,13 +116,18 @@ export class Connection {
   keepAlive = true;
   versionMinor = 1;
 
+  /** A buffer of this connection's own, lent for the next body read and not kept (the bytes were copied out of it). */
+  private spare: Buffer | null = null;
+
+  /** `ownReads`: the socket is a plain one the door's server accepted, whose reads may go into SHARED (reads.ts). */
   constructor(
     readonly door: NetDoor,
     readonly socket: Socket,
+    ownReads = false,
   ) {
     this.sentAt = door.now;
     (socket as OwnedSocket)[CONN] = this;
-    socket.on('data', Connection.onSocketData);
+    if (!ownReads || !readInto(socket, SHARED, Connection.onSocketRead, Connection.nextSocketBuffer)) socket.on('data', Connection.onSocketData);
     socket.on('end', Connection.onSocketEnd);
     socket.on('error', ignore);
     socket.on('close', Connection.onSocketClose);
@@ -141,11 +171,43 @@ export class Connection {
 
   // ------------------------------------------------------------------ input
 
-  private onData(chunk: Buffer): void {
+  /** `n` bytes were read into `buf` (SHARED, or a buffer nextBuffer() lent this connection). */
+  private onRead(n: number, buf: Buffer): void {
+    if (buf === SHARED) {
+      this.onData(buf.subarray(0, n), true);
+      // Nothing may keep a view of SHARED past this read.
+      if (this.buf !== null && isShared(this.buf)) this.buf = Buffer.from(this.buf);
+      return;
+    }
+    // A body read into a buffer of its own: kept whole when it is mostly full, else copied out.
+    let chunk: Buffer;
+    if (n >= KEEP_WHOLE) {
+      chunk = buf.subarray(0, n);
+      this.spare = null;
+    } else {
+      chunk = Buffer.allocUnsafe(n);
+      buf.copy(chunk, 0, 0, n);
+      this.spare = buf;
+    }
+    this.onData(chunk, false);
+  }
+
+  /** The buffer of the next read: one of this connection's own while a request body is being read. */
+  private nextBuffer(): Buffer {
+    const body = this.body;
+    if (body === null || body.complete || this.closing) {
+      this.spare = null;
+      return SHARED;
+    }
+    return this.spare ?? Buffer.allocUnsafeSlow(READ_SIZE);
+  }
+
+  /** `shared`: `chunk` is a view of SHARED (copied before anything keeps it). */
+  private onData(chunk: Buffer, shared: boolean): void {
     if (this.closing) return;
     const body = this.body;
     if (body !== null && !body.complete) {
-      const took = body.feed(chunk);
+      const took = body.feed(shared ? Buffer.from(chunk) : chunk);
       if (body.complete && (this.waiting === 'request' || this.waiting === 'discard')) this.disarm();
       if (took === chunk.length) {
         if (this.discarding && (body.complete || body.failed)) this.discarded();
@@ -238,7 +300,8 @@ export class Connection {
     this.body = body;
     environ['wsgi.input'] = new Input(body, framing.length);
     if (this.buf !== null) {
-      const took = body.feed(this.buf);
+      // Body bytes that came in the head's read: the queue keeps them, so not as a view of SHARED.
+      const took = body.feed(isShared(this.buf) ? Buffer.from(this.buf) : this.buf);
       this.buf = took === this.buf.length ? null : this.buf.subarray(took);
     }
     if (!body.complete) this.arm('request');

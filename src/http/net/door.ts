@@ -32,7 +32,9 @@ export class NetDoor extends DoorCore {
   createServer(): net.Server {
     // allowHalfOpen: a client that sends its request and shuts down its side still gets the answer.
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
-    server.on('connection', (socket: Socket) => this.accept(socket));
+    // A plain socket reads into the engine's own buffers (reads.ts); a TLS one (serve() emits its
+    // decrypted sockets here) reads through TLS.
+    server.on('connection', (socket: Socket) => this.accept(socket, socket.constructor === net.Socket));
     server.on('close', () => this.sweep.stop());
     return server;
   }
@@ -66,13 +68,13 @@ export class NetDoor extends DoorCore {
     return this.sweep.everyMs;
   }
 
-  /** Takes a connection (the server's, or one handed over: TLS, handleRequest()). */
-  accept(socket: Socket): Connection {
+  /** Takes a connection (the server's, or one handed over: TLS, handleRequest()); `ownReads`: see Connection. */
+  accept(socket: Socket, ownReads = false): Connection {
     if (!this.sweep.running) {
       this.now = Date.now();
       this.sweep.start();
     }
-    const c = new Connection(this, socket);
+    const c = new Connection(this, socket, ownReads);
     this.connections.add(c);
     return c;
   }
