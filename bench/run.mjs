@@ -671,7 +671,8 @@ const ROWS = [
     pinned: true,
     note: 'fixed bytes per read, no parsing: no Node server can do less',
     notes: {
-      upload: 'finds the head end and Content-Length, counts the body bytes of each read (a new buffer per read), keeps none: no Node server can hand an upload to its application with less',
+      upload:
+        'finds the head end and Content-Length, counts the body bytes of each read (a new buffer per read), keeps none: no Node server can hand an upload to its application with less',
     },
     start: ({ app, port }) => {
       if (app !== 'hello' && app !== 'upload') throw new Skip(`the floor answers hello and upload only, not ${app}`);
