@@ -3,6 +3,8 @@
 // response head) and callgrind counts the instructions. `npm run bench:instructions` counts whole servers,
 // where the kernel and Node's streams are most of every request; this isolates the part tsgi writes, so a
 // change of a few percent in it shows (repeated runs: within ~5%, from when the collector runs; run a comparison twice).
+// The stand-in hands each read over as a 'data' event (the engine's path for a socket it cannot read into its
+// own buffer, src/http/net/reads.ts): what node's socket costs per read either way is not counted here.
 //
 //   node bench/engine-js.mjs [--worker] [DIST]      (npm run build first; valgrind: apt-get install valgrind)
 //
