@@ -35,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileApps } from './apps/compile.mjs';
+import { descendants } from './proc.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'dist/cli/main.js');
@@ -202,21 +203,6 @@ async function freePort() {
   return port;
 }
 
-/** The pids of every callgrind process of the tree started as `pid` (valgrind traces children into new pids). */
-function tree(pid) {
-  const parents = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {}
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) for (const [child, parent] of parents) if (parent === out[i]) out.push(child);
-  return out;
-}
-
 function control(flag, pids) {
   const r = spawnSync('callgrind_control', [flag, ...pids.map(String)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`callgrind_control ${flag}: ${r.stderr || r.stdout}`);
@@ -243,7 +229,7 @@ async function measure(scenario, server, apps) {
     }
     await load(scenario, port, WARMUP);
     await sleep(300);
-    const pids = tree(child.pid);
+    const pids = descendants(child.pid);
     control('--zero', pids);
     await load(scenario, port, REQUESTS);
     control('--dump', pids);
@@ -259,7 +245,7 @@ async function measure(scenario, server, apps) {
     child.kill('SIGTERM');
     await Promise.race([new Promise((r) => child.once('exit', r)), sleep(20_000)]);
     if (child.exitCode === null)
-      for (const pid of tree(child.pid))
+      for (const pid of descendants(child.pid))
         try {
           process.kill(pid, 'SIGKILL');
         } catch {}

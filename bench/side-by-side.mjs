@@ -19,10 +19,10 @@
 // (this checkout's dist/: `npm run build` first), and with --baseline the same two from DIR/dist. Needs wrk
 // and taskset. Servers listen on 127.0.0.1 only and are stopped before the script ends.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, descendants } from './proc.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -61,35 +61,6 @@ if (o.baseline) {
   rows.push(['baseline --single-process', tsgi(dist, '--single-process')], ['baseline (1 worker)', tsgi(dist)]);
 }
 
-/** The process and its descendants (the tsgi master's worker). */
-function tree(pid) {
-  const kids = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const parent = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(parent)) kids.set(parent, []);
-      kids.get(parent).push(Number(d));
-    } catch {}
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
-  return out;
-}
-const TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** CPU seconds (user + system) of the processes. */
-function cpu(pids) {
-  let t = 0;
-  for (const p of pids) {
-    try {
-      const st = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      t += Number(f[11]) + Number(f[12]);
-    } catch {}
-  }
-  return t / TCK;
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const wrk = (port, seconds) =>
   execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c50', ...(o.close ? ['-H', 'Connection: close'] : []), `-d${seconds}s`, `http://127.0.0.1:${port}/`], {
@@ -122,10 +93,10 @@ try {
     for (let w = 0; w < WINDOWS; w++) {
       const order = w % 2 === 0 ? [...servers.keys()] : [...servers.keys()].reverse();
       for (const k of order) {
-        const pids = tree(servers[k].child.pid);
-        const c0 = cpu(pids);
+        const pids = descendants(servers[k].child.pid);
+        const c0 = cpuSeconds(pids);
         const out = wrk(servers[k].port, SECONDS);
-        sums[k].cpu += cpu(pids) - c0;
+        sums[k].cpu += cpuSeconds(pids) - c0;
         sums[k].n += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
       }
     }
