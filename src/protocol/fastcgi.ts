@@ -2,6 +2,7 @@
 // incremental parser, name-value pairs and the encoders. Pure: no Node imports, so it can be tested
 // (and fuzzed) byte by byte without sockets.
 import { nativeString, latin1Bytes } from './bytes.js';
+import { internName } from './intern.js';
 import { TsgiError } from '../errors.js';
 
 /** Record types (spec §8). */
@@ -167,7 +168,8 @@ export function decodePairs(data: Uint8Array): Array<[string, string]> {
     if (nameLength > n - i || valueLength > n - i - nameLength) {
       throw new ProtocolError(`a name-value pair announces ${nameLength}+${valueLength} bytes, ${n - i} remain`);
     }
-    const name = nativeString(data.subarray(i, i + nameLength));
+    // Names as V8 keys them already (./intern.ts): the same few dozen params come on every request.
+    const name = nameLength > 0 ? internName(data, i, nameLength) : '';
     i += nameLength;
     const value = nativeString(data.subarray(i, i + valueLength));
     i += valueLength;

@@ -5,6 +5,7 @@
 // give the same answer. Every length read from the wire is checked against what is left of the block
 // before it is used (research/reliability.md (e) U3–U8, U15).
 import { nativeString } from './bytes.js';
+import { internName } from './intern.js';
 import { TsgiError, type ErrorCode } from '../errors.js';
 
 /** The u16 datasize field cannot say more; also the default buffer (uWSGI's 4 KiB is a common complaint). */
@@ -190,7 +191,7 @@ export function parseVars(block: Uint8Array): Array<[string, string]> {
     p += 2;
     if (kl === 0) throw new PacketError('empty-key', `an empty key at offset ${p - 2}`);
     if (p + kl > end) throw new PacketError('key-overrun', `a ${kl}-byte key at offset ${p} runs past the ${end}-byte vars block`);
-    const key = text.slice(p, p + kl);
+    const key = internName(block, p, kl);
     p += kl;
     if (p + 2 > end) throw new PacketError('value-overrun', `the value length of ${quote(key)} runs past the vars block`);
     const vl = block[p]! | (block[p + 1]! << 8);
