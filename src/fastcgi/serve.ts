@@ -6,6 +6,7 @@ import { EMPTY_INPUT } from '../runner/input.js';
 import { FileWrapper } from '../util.js';
 import { VERSION } from '../version.js';
 import { allowList, type AllowCheck } from '../server/trust.js';
+import { OpenList } from '../server/open-list.js';
 import { Connection, type ConnectionSettings, type DoorHooks } from './connection.js';
 import { OPTION_DEFAULTS } from '../settings/defaults.js';
 
@@ -83,7 +84,7 @@ export class FastcgiDoor implements DoorHooks {
   private idleWaiters: Array<() => void> = [];
   private goneWaiters: Array<() => void> = [];
   draining = false;
-  readonly connections = new Set<Connection>();
+  readonly connections = new OpenList<Connection>();
 
   constructor(app: Application, options: FastcgiOptions = {}) {
     const d = FASTCGI_DEFAULTS;

@@ -5,6 +5,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import type { Application } from '../spec.js';
 import { clearUnixPath } from '../server/sockets.js';
+import { OpenList } from '../server/open-list.js';
 import { NetDoor } from './net/door.js';
 import type { DoorCore } from './common/door.js';
 import { HTTP_DEFAULTS, HttpDoor, type HttpOptions } from './node/server.js';
@@ -163,7 +164,7 @@ export class WSGIServer {
   private forever = false;
   private stopped = false;
   /** Connections handed to the http server, closed by close() if still open after the drain. */
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new OpenList<net.Socket>();
 
   private constructor(
     private readonly door: HttpDoor,

@@ -11,6 +11,7 @@ import { checkDeadline, Connection, type ConnectionOwner, type ConnectionSetting
 import { MAX_VARS_SIZE } from '../protocol/uwsgi.js';
 import { OPTION_DEFAULTS } from '../settings/defaults.js';
 import { Sweep } from '../server/sweep.js';
+import { OpenList } from '../server/open-list.js';
 
 export interface UwsgiOptions {
   /** Address to bind; default 127.0.0.1. Ignored when `path` is given. */
@@ -69,7 +70,7 @@ export class UwsgiDoor implements ConnectionOwner {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   /** Every open socket, so that close() can cut the ones still open after the grace period. */
-  readonly sockets = new Set<Socket>();
+  readonly sockets = new OpenList<Socket>();
   /**
    * Checks every open connection's header deadline, as often as an eighth of the timeout (20 ms to
    * 250 ms): a packet that has not arrived is cut at most that much after its timeout. Runs while

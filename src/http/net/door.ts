@@ -11,10 +11,11 @@ import { Connection } from './connection.js';
 import type { Limits } from '../../protocol/head.js';
 import type { RunOptions } from '../../runner/handler.js';
 import { Sweep } from '../../server/sweep.js';
+import { OpenList } from '../../server/open-list.js';
 
 export class NetDoor extends DoorCore {
   readonly limits: Limits;
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new OpenList<Connection>();
   /** The header lines of a response that keeps the connection open. */
   readonly keepAliveHeader: string;
 

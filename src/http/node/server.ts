@@ -17,6 +17,7 @@ import { reasonPhrase } from '../../protocol/status.js';
 import type { HttpOptions } from '../common/options.js';
 import { ResponseSink, type SinkDoor } from './sink.js';
 import { RequestSource } from './source.js';
+import { OpenList } from '../../server/open-list.js';
 
 export { HTTP_DEFAULTS, type HttpOptions } from '../common/options.js';
 
@@ -39,7 +40,7 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
  */
 export class HttpDoor extends DoorCore implements SinkDoor {
   /** Every open connection (for the graceful stop). */
-  private readonly sockets = new Set<HttpSocket>();
+  private readonly sockets = new OpenList<HttpSocket>();
   /** Connections closing: write side ended, destroyed after LINGER_MS or when the client closes. */
   private readonly lingering = new WeakSet<Socket>();
   /** Drain-idle timers, during a graceful stop. */
