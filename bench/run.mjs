@@ -51,6 +51,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NOT_FOUND_BODY, REQUESTS as ROUTE_REQUESTS, routeBody } from './github-routes.mjs';
 import { TS_APPS, compileApps } from './apps/compile.mjs';
+import { frontConf, nginxArgs, nginxConf } from './nginx.mjs';
 import { reusePortMissing } from './servers/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -511,68 +512,7 @@ async function httpCheck(port, scenario, light) {
 // ---------------------------------------------------------------------------------------------------
 // nginx
 
-function nginxConf(dir, listenPort, location, upstream = '') {
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d), { recursive: true });
-  const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-master_process on;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    sendfile on;
-    tcp_nopush on;
-    client_max_body_size 4m;
-    client_body_buffer_size 2m;
-    client_body_temp_path ${dir}/body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-    ${upstream}
-    server {
-        listen 127.0.0.1:${listenPort};
-        server_name localhost;
-        root ${dir}/www;
-        location / {
-            ${location}
-        }
-    }
-}
-`,
-  );
-  return conf;
-}
-
-const nginxSpec = (dir, conf) => ({ cmd: which('nginx') ?? 'nginx', args: ['-p', dir, '-c', conf, '-e', `${dir}/error.log`] });
-
-/** The location of nginx in front of a uwsgi or FastCGI backend on 127.0.0.1:back. */
-function frontConf(dir, port, proto, back) {
-  if (proto === 'uwsgi') {
-    // nginx keeps no upstream connection alive over uwsgi (the protocol ends a response by closing).
-    return nginxConf(
-      dir,
-      port,
-      `include ${rel('bench/nginx/uwsgi_params')};
-            uwsgi_pass 127.0.0.1:${back};
-            uwsgi_max_temp_file_size 0;`,
-    );
-  }
-  return nginxConf(
-    dir,
-    port,
-    `include ${rel('bench/nginx/fastcgi_params')};
-            fastcgi_pass backend;
-            fastcgi_keep_conn on;
-            fastcgi_max_temp_file_size 0;`,
-    `upstream backend { server 127.0.0.1:${back}; keepalive 64; }`,
-  );
-}
+const nginxSpec = (dir, conf) => ({ cmd: which('nginx') ?? 'nginx', args: nginxArgs(dir, conf) });
 
 /** Static files for the nginx ceiling rows: 1 MiB and 100 MiB of 'x'. */
 function ceilingFiles() {
@@ -1570,25 +1510,29 @@ const TARGETS = [
   { what: '`Connection: close`: ≥ 1.0× node:http', scenario: 'hello-close', row: 'tsgi', ref: 'node', min: 1.0, floor: 'node-net' },
   { what: 'nginx → tsgi over uwsgi: ≥ 0.9× nginx → the floor', scenario: 'hello', row: 'nginx-tsgi-uwsgi', ref: 'nginx-node-uwsgi', min: 0.9 },
   { what: '1 MiB upload: ≥ 2× node:http', scenario: 'upload', row: 'tsgi', ref: 'node', min: 2, floor: 'node-net' },
-  { what: '1 MiB upload: ≥ 0.6× uWSGI', scenario: 'upload', row: 'tsgi', ref: 'uwsgi', min: 0.6 },
+  { what: '1 MiB upload: ≥ 0.6× uWSGI', scenario: 'upload', row: 'tsgi', ref: 'uwsgi', min: 0.6, floor: 'node-net' },
   { what: 'streamed 100 MiB upload: ≥ 1.5× node:http', scenario: 'upload-stream', row: 'tsgi', ref: 'node', min: 1.5, mib: true, floor: 'node-net' },
   { what: '`--single-process` RSS: ≤ 1.2× node:http', scenario: 'hello', row: 'tsgi-single', ref: 'node', maxRss: 1.2 },
   { what: 'the master of `tsgi APP`: ≤ 45 MB', scenario: 'hello', row: 'tsgi', masterMb: 45, floor: 'node-fork' },
 ];
 
 /**
- * The order of a round's rows with each `everyRound` target's row right beside its reference (before
- * it in odd rounds, after it in even ones): the pair a round's verdict compares is then measured
- * seconds apart, not across the other rows' runs, over which this host's speed moved by a third
- * (node:http's CPU per request: 14.1 then 18.8 µs in two runs of the same server a minute apart).
+ * The order of a round's rows with each rate target's row right beside its reference (before it in
+ * odd rounds, after it in even ones): the pair a target compares is then measured seconds apart, not
+ * across the other rows' runs, over which this host's speed moved by a third (node:http's CPU per
+ * request: 14.1 then 18.8 µs in two runs of the same server a minute apart). A row that two targets
+ * compare stays beside the reference of the first (`everyRound` targets come first).
  */
 function pairRounds(order, scenarioId, round) {
   let out = order;
-  for (const t of TARGETS) {
-    if (!t.everyRound || t.scenario !== scenarioId) continue;
+  const placed = new Set();
+  const rateTargets = TARGETS.filter((t) => t.ref && !t.maxRss && t.scenario === scenarioId);
+  for (const t of [...rateTargets.filter((x) => x.everyRound), ...rateTargets.filter((x) => !x.everyRound)]) {
+    if (placed.has(t.row)) continue;
     const ref = out.find((r) => r.id === t.ref);
     const row = out.find((r) => r.id === t.row);
     if (!ref || !row) continue;
+    placed.add(t.row);
     out = out.filter((r) => r !== row);
     const at = out.indexOf(ref);
     out.splice(round % 2 === 0 ? at + 1 : at, 0, row);
