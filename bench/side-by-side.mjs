@@ -13,15 +13,22 @@
 // the report of record (its targets, every peer, RSS); this is for a verdict near its line, or an A/B of two
 // builds (`--baseline DIR`).
 //
-//   node bench/side-by-side.mjs [--procs N] [--windows N] [--seconds S] [--close] [--baseline DIR]
+//   node bench/side-by-side.mjs [--procs N] [--windows N] [--seconds S] [--close | --uwsgi] [--baseline DIR]
 //
 // Rows: node:http, the floor (bench/servers/node-net.mjs), tsgi `--single-process` and tsgi with one worker
 // (this checkout's dist/: `npm run build` first), and with --baseline the same two from DIR/dist. Needs wrk
 // and taskset. Servers listen on 127.0.0.1 only and are stopped before the script ends.
+//
+// --uwsgi: nginx over uwsgi in front of each row (the target "nginx -> tsgi over uwsgi >= 0.9x nginx -> the
+// floor"): an nginx of its own per row, on core 0 with its backend, wrk on the nginx; a server's CPU is its
+// nginx's and its backend's, as in `npm run bench`, and the ratios are × the floor (node:http has no uwsgi).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { frontConf, nginxArgs } from './nginx.mjs';
 import { cpuSeconds, descendants } from './proc.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,13 +38,14 @@ const { values: o } = parseArgs({
     windows: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '1' },
     close: { type: 'boolean', default: false },
+    uwsgi: { type: 'boolean', default: false },
     baseline: { type: 'string' },
   },
 });
 const PROCS = Number(o.procs);
 const WINDOWS = Number(o.windows);
 const SECONDS = Number(o.seconds);
-for (const tool of ['wrk', 'taskset']) {
+for (const tool of ['wrk', 'taskset', ...(o.uwsgi ? ['nginx'] : [])]) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     process.stderr.write(`side-by-side: ${tool} is missing (apt-get install wrk util-linux)\n`);
     process.exit(2);
@@ -49,10 +57,10 @@ const { compileApps } = await import('./apps/compile.mjs');
 const HELLO = path.join(root, (await compileApps(root)).hello);
 const tsgi =
   (dist, ...extra) =>
-  (port) => [path.join(dist, 'cli/main.js'), HELLO, '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', ...extra];
+  (port) => [path.join(dist, 'cli/main.js'), HELLO, '--bind', `${o.uwsgi ? 'uwsgi://' : ''}127.0.0.1:${port}`, '--log-level', 'warning', ...extra];
 const rows = [
-  ['node:http', (port) => [path.join(root, 'bench/servers/node-http.mjs'), String(port), 'hello']],
-  ['floor', (port) => [path.join(root, 'bench/servers/node-net.mjs'), String(port), 'http']],
+  ...(o.uwsgi ? [] : [['node:http', (port) => [path.join(root, 'bench/servers/node-http.mjs'), String(port), 'hello']]]),
+  ['floor', (port) => [path.join(root, 'bench/servers/node-net.mjs'), String(port), o.uwsgi ? 'uwsgi' : 'http']],
   ['tsgi --single-process', tsgi(path.join(root, 'dist'), '--single-process')],
   ['tsgi (1 worker)', tsgi(path.join(root, 'dist'))],
 ];
@@ -73,27 +81,40 @@ const perProc = rows.map(() => []);
 let servers = [];
 const stopAll = () => {
   for (const s of servers) {
-    try {
-      process.kill(-s.child.pid, 'SIGTERM');
-    } catch {}
+    for (const c of [s.child, s.front]) {
+      try {
+        if (c) process.kill(-c.pid, 'SIGTERM');
+      } catch {}
+    }
+    if (s.dir) rmSync(s.dir, { recursive: true, force: true });
   }
   servers = [];
 };
 process.on('exit', stopAll);
 try {
   for (let p = 0; p < PROCS; p++) {
+    // With --uwsgi, the backend listens 100 ports up and its nginx on the row's port.
+    const back = o.uwsgi ? 100 : 0;
     servers = rows.map(([name, args], k) => ({
       name,
       port: base + k,
-      child: spawn('taskset', ['-c', '0', process.execPath, ...args(base + k)], { stdio: 'ignore', detached: true, cwd: root }),
+      child: spawn('taskset', ['-c', '0', process.execPath, ...args(base + back + k)], { stdio: 'ignore', detached: true, cwd: root }),
     }));
+    if (o.uwsgi) {
+      for (const s of servers) {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'tsgi-side-nginx-'));
+        const conf = frontConf(dir, s.port, 'uwsgi', s.port + back);
+        s.front = spawn('taskset', ['-c', '0', 'nginx', ...nginxArgs(dir, conf)], { stdio: 'ignore', detached: true });
+        s.dir = dir;
+      }
+    }
     await sleep(1500);
     for (const s of servers) wrk(s.port, 1); // warm-up
     const sums = servers.map(() => ({ n: 0, cpu: 0 }));
     for (let w = 0; w < WINDOWS; w++) {
       const order = w % 2 === 0 ? [...servers.keys()] : [...servers.keys()].reverse();
       for (const k of order) {
-        const pids = descendants(servers[k].child.pid);
+        const pids = [servers[k].child, servers[k].front].filter(Boolean).flatMap((c) => descendants(c.pid));
         const c0 = cpuSeconds(pids);
         const out = wrk(servers[k].port, SECONDS);
         sums[k].cpu += cpuSeconds(pids) - c0;
@@ -113,7 +134,8 @@ try {
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const ref = perProc[0];
-process.stdout.write(`\nreq per server CPU-s, ${o.close ? 'Connection: close' : 'keep-alive'} hello; × node:http of the same process set (median, range):\n`);
+const what = o.uwsgi ? 'nginx over uwsgi' : o.close ? 'Connection: close' : 'keep-alive';
+process.stdout.write(`\nreq per server CPU-s, ${what} hello; × ${rows[0][0]} of the same process set (median, range):\n`);
 for (let k = 0; k < rows.length; k++) {
   const ratios = perProc[k].map((v, p) => v / ref[p]);
   process.stdout.write(
