@@ -13,6 +13,7 @@
 //   BENCH_ONLY=hello* BENCH_SERVERS=tsgi* BENCH_ROUNDS=5 BENCH_SECONDS=10 npm run bench
 //   BENCH_TSGI_LAUNCHER=1   nginx -> tsgi rows through bench/servers/tsgi-door.mjs, not the CLI
 //   BENCH_TSGI_ARGS='...'   more CLI flags for every tsgi row
+//   BENCH_SIDE_BY_SIDE=0 / BENCH_SIDE_PROCS=N   no side-by-side run for the Targets / its process sets (5)
 //   BENCH_KEEP_TMP=1        keep the scratch folder (server logs, nginx configs) under $TMPDIR/tsgi-bench-*
 //
 // On a fresh machine it installs what is missing: wrk, nginx-light, uwsgi-core, uwsgi-plugin-python3,
@@ -76,6 +77,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --no-install         never apt-get / npm install missing peers (env BENCH_NO_INSTALL=1)
   --no-build           do not run npm run build first
   --all                also the extra rows of each scenario (env BENCH_ALL=1; about twice as long)
+  --no-side-by-side    do not run bench/side-by-side.mjs for the Targets (env BENCH_SIDE_BY_SIDE=0)
   --list               list scenarios and rows, then exit
 `;
 
@@ -93,6 +95,7 @@ function parseOptions(argv, env) {
     build: true,
     list: false,
     all: env.BENCH_ALL === '1',
+    sideBySide: env.BENCH_SIDE_BY_SIDE !== '0',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -138,6 +141,9 @@ function parseOptions(argv, env) {
         break;
       case '--all':
         o.all = true;
+        break;
+      case '--no-side-by-side':
+        o.sideBySide = false;
         break;
       case '-h':
       case '--help':
@@ -1506,9 +1512,25 @@ const TARGETS = [
     min: 1.4,
     everyRound: true,
     floor: 'node-net',
+    side: { mode: 'keep-alive', row: 'tsgi', floor: 'node-net' },
   },
-  { what: '`Connection: close`: ≥ 1.0× node:http', scenario: 'hello-close', row: 'tsgi', ref: 'node', min: 1.0, floor: 'node-net' },
-  { what: 'nginx → tsgi over uwsgi: ≥ 0.9× nginx → the floor', scenario: 'hello', row: 'nginx-tsgi-uwsgi', ref: 'nginx-node-uwsgi', min: 0.9 },
+  {
+    what: '`Connection: close`: ≥ 1.0× node:http',
+    scenario: 'hello-close',
+    row: 'tsgi',
+    ref: 'node',
+    min: 1.0,
+    floor: 'node-net',
+    side: { mode: 'close', row: 'tsgi', floor: 'node-net' },
+  },
+  {
+    what: 'nginx → tsgi over uwsgi: ≥ 0.9× nginx → the floor',
+    scenario: 'hello',
+    row: 'nginx-tsgi-uwsgi',
+    ref: 'nginx-node-uwsgi',
+    min: 0.9,
+    side: { mode: 'uwsgi', row: 'tsgi' },
+  },
   { what: '1 MiB upload: ≥ 2× node:http', scenario: 'upload', row: 'tsgi', ref: 'node', min: 2, floor: 'node-net' },
   { what: '1 MiB upload: ≥ 0.6× uWSGI', scenario: 'upload', row: 'tsgi', ref: 'uwsgi', min: 0.6, floor: 'node-net' },
   { what: 'streamed 100 MiB upload: ≥ 1.5× node:http', scenario: 'upload-stream', row: 'tsgi', ref: 'node', min: 1.5, mib: true, floor: 'node-net' },
@@ -1564,7 +1586,27 @@ function rateVerdict(t, runs, refRuns) {
   return { text, met, short };
 }
 
-function targetsSection(results) {
+/**
+ * A target's figures from bench/side-by-side.mjs (`side`: its JSON for the target's mode): the ratio of the
+ * target's row to the reference within each set of processes, the median and the range; met when the
+ * median is at the line, or every set for an every-round target.
+ */
+function sideVerdict(t, side) {
+  const ratiosOf = (id) => side.rows.find((r) => r.id === id)?.ratios ?? [];
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const figure = (a) => `${median(a).toFixed(2)}× (${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)})`;
+  const rows = ratiosOf(t.side.row);
+  if (rows.length === 0) return null;
+  const isMet = (a) => (t.everyRound ? a.every((x) => x >= t.min) : median(a) >= t.min);
+  let text = `side by side (${side.procs} process sets × ${side.windows} windows of ${side.seconds} s, per server CPU-s, median and range): ${figure(rows)}`;
+  const floor = t.side.floor ? ratiosOf(t.side.floor) : [];
+  if (floor.length > 0) text += `, the floor ${figure(floor)}`;
+  const met = isMet(rows);
+  const short = t.everyRound ? `${Math.min(...rows).toFixed(2)}× in its lowest process set` : `${median(rows).toFixed(2)}×`;
+  return { text, met, floorMet: floor.length > 0 ? isMet(floor) : null, short, floorShort: floor.length > 0 ? figure(floor) : '' };
+}
+
+function targetsSection(results, sides = {}) {
   const lines = ['| target | measured | verdict |', '| --- | --- | --- |'];
   const runsOf = (scenario, id) => results.get(scenario)?.get(id)?.runs ?? [];
   for (const t of TARGETS) {
@@ -1604,13 +1646,24 @@ function targetsSection(results) {
       measured = `${v.text}; the floor (${t.floor}): ${f.text}`;
       if (!v.met && !f.met) verdict = `unreachable: the floor is ${f.short}`;
     }
+    // Side by side, where it ran, decides: its pairs are measured within one set of processes, seconds
+    // apart, where the rounds above compare fresh processes run one after another.
+    const side = t.side && sides[t.side.mode] ? sideVerdict(t, sides[t.side.mode]) : null;
+    if (side) {
+      measured = `${side.text}. The rounds above: ${measured} (${verdict})`;
+      verdict = side.met
+        ? 'met (side by side)'
+        : side.floorMet === false
+          ? `unreachable: side by side the floor is ${side.floorShort}`
+          : 'missed (side by side)';
+    }
     lines.push(`| ${t.what} | ${cell(measured)} | ${verdict} |`);
   }
   if (lines.length === 2) return '';
   return [
     '### Targets (issue 15)',
     '',
-    "Worked out from this run's tables; the verdict is on the per-CPU-second ratio, and on each round's per-CPU-second pair where the target says every round (both figures of each round are shown). Where a floor row was measured, its figure stands next to tsgi's, and a target that the floor itself misses is *unreachable*: no server on Node could meet it in this run.",
+    "Worked out from this run's tables; the verdict is on the per-CPU-second ratio, and on each round's per-CPU-second pair where the target says every round (both figures of each round are shown). Where a floor row was measured, its figure stands next to tsgi's, and a target that the floor itself misses is *unreachable*: no server on Node could meet it in this run. For the keep-alive, `Connection: close` and nginx-over-uwsgi targets, bench/side-by-side.mjs ran after the tables (unless `--no-side-by-side`): every server up at once, wrk's 1-s windows alternating between them, each ratio taken within one set of processes (the median over the sets; for an every-round target, every set); where it ran, its verdict is the one given, and the rounds' figures and verdict follow it. On this shared host a server's rate moved by a third between runs a minute apart, which a comparison of separate 3-s runs cannot tell from the servers' own difference.",
     '',
     ...lines,
     '',
@@ -1682,7 +1735,7 @@ function belowEngines() {
   return major < Number(m[1]) || (major === Number(m[1]) && minor < Number(m[2] ?? 0));
 }
 
-function report(results, opts, started, command) {
+function report(results, opts, started, command, sides = {}) {
   const date = started.toISOString().replace(/\.\d+Z$/, 'Z');
   const vs = versions();
   const pinning = PIN
@@ -1730,11 +1783,34 @@ function report(results, opts, started, command) {
   ];
   const tables = SCENARIOS.filter((s) => results.has(s.id)).map((s) => scenarioTable(s, results, opts));
   const memory = memorySection(results);
-  const targets = targetsSection(results);
+  const targets = targetsSection(results, sides);
   return head.join('\n') + '\n' + tables.join('\n') + (memory ? '\n' + memory : '') + (targets ? '\n' + targets : '');
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/**
+ * Runs bench/side-by-side.mjs for each mode a target of this run needs (its row and reference were
+ * measured): keep-alive, `--close`, `--uwsgi`; with BENCH_BASELINE's rows too. Returns its JSON by mode.
+ */
+function sideBySide(results) {
+  const ran = (scenario, id) => (results.get(scenario)?.get(id)?.runs.length ?? 0) > 0;
+  const modes = new Set();
+  for (const t of TARGETS) if (t.side && ran(t.scenario, t.row) && ran(t.scenario, t.ref)) modes.add(t.side.mode);
+  const out = {};
+  for (const mode of modes) {
+    const file = path.join(tmpRoot, `side-by-side-${mode}.json`);
+    const args = [rel('bench/side-by-side.mjs'), '--procs', process.env.BENCH_SIDE_PROCS || '5', '--windows', '3', '--json', file];
+    if (mode !== 'keep-alive') args.push(`--${mode}`);
+    if (process.env.BENCH_BASELINE) args.push('--baseline', process.env.BENCH_BASELINE);
+    log(`bench: side by side, ${mode} (${path.relative(root, args[0])} ${args.slice(1).join(' ')})`);
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 15 * 60_000 });
+    for (const line of (r.stdout ?? '').trimEnd().split('\n')) log(`  ${line}`);
+    if (r.status === 0 && existsSync(file)) out[mode] = JSON.parse(readFileSync(file, 'utf8'));
+    else log(`bench: side by side, ${mode}: failed (exit ${r.status}); the Targets use the rounds alone`);
+  }
+  return out;
+}
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2), process.env);
@@ -1823,7 +1899,8 @@ async function main() {
     }
   }
 
-  const md = report(results, opts, started, command);
+  const sides = opts.sideBySide ? sideBySide(results) : {};
+  const md = report(results, opts, started, command, sides);
   process.stdout.write('\n' + md);
   if (opts.docs) {
     const file = path.resolve(root, opts.docs);

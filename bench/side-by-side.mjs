@@ -14,6 +14,7 @@
 // builds (`--baseline DIR`).
 //
 //   node bench/side-by-side.mjs [--procs N] [--windows N] [--seconds S] [--close | --uwsgi] [--baseline DIR]
+//                               [--json FILE]
 //
 // Rows: node:http, the floor (bench/servers/node-net.mjs), tsgi `--single-process` and tsgi with one worker
 // (this checkout's dist/: `npm run build` first), and with --baseline the same two from DIR/dist. Needs wrk
@@ -22,8 +23,9 @@
 // --uwsgi: nginx over uwsgi in front of each row (the target "nginx -> tsgi over uwsgi >= 0.9x nginx -> the
 // floor"): an nginx of its own per row, on core 0 with its backend, wrk on the nginx; a server's CPU is its
 // nginx's and its backend's, as in `npm run bench`, and the ratios are × the floor (node:http has no uwsgi).
+// --json FILE: also write each row's figures there (`npm run bench` reads them for its Targets section).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +42,7 @@ const { values: o } = parseArgs({
     close: { type: 'boolean', default: false },
     uwsgi: { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    json: { type: 'string' },
   },
 });
 const PROCS = Number(o.procs);
@@ -58,15 +61,16 @@ const HELLO = path.join(root, (await compileApps(root)).hello);
 const tsgi =
   (dist, ...extra) =>
   (port) => [path.join(dist, 'cli/main.js'), HELLO, '--bind', `${o.uwsgi ? 'uwsgi://' : ''}127.0.0.1:${port}`, '--log-level', 'warning', ...extra];
+// [label, argv for a port, the id of the same server in `npm run bench`]
 const rows = [
-  ...(o.uwsgi ? [] : [['node:http', (port) => [path.join(root, 'bench/servers/node-http.mjs'), String(port), 'hello']]]),
-  ['floor', (port) => [path.join(root, 'bench/servers/node-net.mjs'), String(port), o.uwsgi ? 'uwsgi' : 'http']],
-  ['tsgi --single-process', tsgi(path.join(root, 'dist'), '--single-process')],
-  ['tsgi (1 worker)', tsgi(path.join(root, 'dist'))],
+  ...(o.uwsgi ? [] : [['node:http', (port) => [path.join(root, 'bench/servers/node-http.mjs'), String(port), 'hello'], 'node']]),
+  ['floor', (port) => [path.join(root, 'bench/servers/node-net.mjs'), String(port), o.uwsgi ? 'uwsgi' : 'http'], 'node-net'],
+  ['tsgi --single-process', tsgi(path.join(root, 'dist'), '--single-process'), 'tsgi-single'],
+  ['tsgi (1 worker)', tsgi(path.join(root, 'dist')), 'tsgi'],
 ];
 if (o.baseline) {
   const dist = path.join(path.resolve(o.baseline), 'dist');
-  rows.push(['baseline --single-process', tsgi(dist, '--single-process')], ['baseline (1 worker)', tsgi(dist)]);
+  rows.push(['baseline --single-process', tsgi(dist, '--single-process'), 'tsgi-single-base'], ['baseline (1 worker)', tsgi(dist), 'tsgi-base']);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -141,4 +145,15 @@ for (let k = 0; k < rows.length; k++) {
   process.stdout.write(
     `  ${rows[k][0].padEnd(26)} ${String(Math.round(median(perProc[k]))).padStart(7)}  ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})\n`,
   );
+}
+if (o.json) {
+  const json = {
+    mode: o.uwsgi ? 'uwsgi' : o.close ? 'close' : 'keep-alive',
+    procs: PROCS,
+    windows: WINDOWS,
+    seconds: SECONDS,
+    reference: rows[0][2],
+    rows: rows.map(([label, , id], k) => ({ id, label, perCpu: perProc[k], ratios: perProc[k].map((v, p) => v / ref[p]) })),
+  };
+  writeFileSync(o.json, `${JSON.stringify(json, null, 2)}\n`);
 }
