@@ -84,7 +84,7 @@ export interface BodyOptions {
 type Waiter = { resolve: (b: Uint8Array | null) => void; reject: (e: Error) => void; wakes: boolean };
 
 export class BodyQueue implements ByteSource {
-  private readonly pieces = new Pieces();
+  private readonly pieces: Pieces;
   private readonly decoder: ChunkedDecoder | null;
   private readonly length: number | undefined;
   /** Bytes of the body taken so far (decoded). */
@@ -123,6 +123,8 @@ export class BodyQueue implements ByteSource {
     this.highWater = o.highWater ?? HIGH_WATER;
     this.lowWater = o.lowWater ?? LOW_WATER;
     this.given = o.given === true;
+    // Lent to no one else either way; views of a giving door's buffers are kept (see Pieces).
+    this.pieces = new Pieces(false, this.given);
     if (f.kind === 'length' && f.length === 0) this.complete = true;
   }
 

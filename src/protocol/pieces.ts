@@ -19,6 +19,12 @@
 // so the result is a view of the piece's own buffer and no buffer is allocated (a 1 MiB upload read by
 // read(65536): one allocation instead of sixteen, which the garbage collector also no longer frees).
 // Only bytes of the piece's own range are ever written, and only bytes no one was handed.
+//
+// A piece that continues the last one held in the same buffer (the net engine reads a body into 64 KiB
+// buffers, each read after the one before, so that a buffer holds 64 KiB of the body at 64 KiB
+// offsets) becomes part of it: the bytes are already contiguous, so read(65536) is handed a whole
+// buffer with no copy. Such a door's pieces (`keepViews`) are kept as views however small against
+// their buffer: the buffer is filled with the same body's bytes, not held for a few of them.
 import type { Bytes } from '../spec.js';
 import { EMPTY, uninitialized } from './bytes.js';
 
@@ -30,8 +36,15 @@ const COPY_BELOW = 1024;
 const SLAB = 16 * 1024;
 
 export class Pieces {
-  /** @param given The pieces are handed over, not lent: bytes of them copied out may be overwritten. */
-  constructor(private readonly given = false) {}
+  /**
+   * @param given The pieces are handed over, not lent: bytes of them copied out may be overwritten.
+   * @param keepViews The pieces are views of buffers the door fills in order with the body: a view of
+   *   1 KiB or more is kept as it is, however large its buffer.
+   */
+  constructor(
+    private readonly given = false,
+    private readonly keepViews = given,
+  ) {}
 
   private list: Bytes[] = [];
   /** The first piece still held: list[head]. */
@@ -66,7 +79,22 @@ export class Pieces {
     const n = p.length;
     if (n === 0) return;
     this.size += n;
-    if (n >= COPY_BELOW && (n > SLAB || 4 * n >= p.buffer.byteLength)) {
+    const list = this.list;
+    const last = list.length - 1;
+    if (this.runTo === this.runFrom && last >= this.head) {
+      const q = list[last]!;
+      if (q.buffer === p.buffer && q.byteOffset + q.length === p.byteOffset) {
+        // The bytes that follow the last piece in its buffer: one longer view. A search that had
+        // gone past the last piece resumes at its start.
+        if (this.cursor > last) {
+          this.cursor = last;
+          this.cursorBase -= q.length;
+        }
+        list[last] = new Uint8Array(q.buffer, q.byteOffset, q.length + n);
+        return;
+      }
+    }
+    if (n >= COPY_BELOW && (n > SLAB || this.keepViews || 4 * n >= p.buffer.byteLength)) {
       this.seal();
       this.list.push(onArrayBuffer(p) ? p : new Uint8Array(p));
       return;

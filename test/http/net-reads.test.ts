@@ -192,11 +192,11 @@ describe('net engine: reads into the shared buffer', () => {
     }
   });
 
-  it("keeps a body sent in small pieces (small reads copied out of the connection's own buffer)", async () => {
+  it('keeps a body sent in small pieces (each read after the last in the body buffer)', async () => {
     const a = new Client(port);
     const b = new Client(port);
     try {
-      // Pieces of 4,000 and 20,000 bytes: reads too small to keep a 64 KiB buffer for each.
+      // Pieces of 4,000 and 20,000 bytes: many reads into each 64 KiB body buffer, read meanwhile.
       const body = bytes(7, 120_000);
       a.write(`POST /drip?50 HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n`);
       for (let at = 0, k = 0; at < body.length; k++) {
@@ -236,6 +236,89 @@ describe('net engine: reads into the shared buffer', () => {
       );
     } finally {
       for (const c of clients) c.close();
+    }
+  });
+});
+
+describe('net engine: a body read into buffers that line up with it', () => {
+  // What each read(65536) was handed: the whole of a 64 KiB buffer, or not.
+  const handed: string[] = [];
+  // Bytes copied by JavaScript in runs of 1 KiB or more while the test runs: the joins of wsgi.input
+  // (src/protocol/pieces.ts) copy with Uint8Array's set() and copyWithin(), and so does Buffer#copy.
+  let copied = 0;
+  const { set, copyWithin } = Uint8Array.prototype;
+  before(() => {
+    Uint8Array.prototype.set = function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+      if (source.length >= 1024) copied += source.length;
+      return set.call(this, source, offset);
+    };
+    Uint8Array.prototype.copyWithin = function (this: Uint8Array, target: number, start: number, end?: number) {
+      const n = (end ?? this.length) - start;
+      if (n >= 1024) copied += n;
+      return copyWithin.call(this, target, start, end);
+    };
+  });
+  after(() => {
+    Uint8Array.prototype.set = set;
+    Uint8Array.prototype.copyWithin = copyWithin;
+  });
+  const recorder: Application = async (environ, start) => {
+    const input = environ['wsgi.input'];
+    const hash = createHash('sha256');
+    let n = 0;
+    for (;;) {
+      const piece = await input.read(65536);
+      if (piece.length === 0) break;
+      hash.update(piece);
+      n += piece.length;
+      handed.push(
+        piece.byteOffset === 0 && piece.buffer.byteLength === 65536 && piece.length === 65536
+          ? 'whole'
+          : `${piece.length}@${piece.byteOffset}/${piece.buffer.byteLength}`,
+      );
+    }
+    const text = `${n} ${hash.digest('hex')}`;
+    start('200 OK', [
+      ['Content-Type', 'text/plain'],
+      ['Content-Length', String(text.length)],
+    ]);
+    return [text];
+  };
+  let server: ServerHandle;
+  before(async () => {
+    server = await serve(recorder, { host: '127.0.0.1', port: 0, log: silentLogger });
+  });
+  after(() => server.close());
+
+  it('hands each read(65536) of a 1 MiB upload one whole buffer, copying nothing, sent whole or in odd pieces', async () => {
+    const a = new Client(server.port);
+    try {
+      for (let k = 0; k < 4; k++) {
+        handed.length = 0;
+        copied = 0;
+        const body = bytes(40 + k, 1024 * 1024);
+        const head = Buffer.from(`POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1');
+        if (k % 2 === 0) a.write(Buffer.concat([head, body]));
+        else {
+          // The head with 1,000 body bytes, then pieces of 7,000 to 90,000 bytes with pauses between.
+          a.write(Buffer.concat([head, body.subarray(0, 1000)]));
+          for (let at = 1000, j = 0; at < body.length; j++) {
+            const size = [7000, 90_000, 33_333, 65_536][j % 4]!;
+            a.write(body.subarray(at, at + size));
+            at += size;
+            if (j % 3 === 0) await sleep(2);
+          }
+        }
+        assert.equal(await a.response(), digest(body));
+        assert.deepEqual(handed, Array(16).fill('whole'), `round ${k}`);
+        // Only the body bytes that arrived before the body was opened (with the head, or while the
+        // request before was finishing; up to the 64 KiB of a read past the head limit) are copied,
+        // once, to the start of the body's buffers: here up to 130 KB. Joining read(65536)'s pieces
+        // used to copy about all of the body (1.05 MB here).
+        assert.ok(copied <= 256 * 1024, `round ${k}: ${copied} bytes of a 1 MiB body were copied`);
+      }
+    } finally {
+      a.close();
     }
   });
 });
