@@ -11,10 +11,10 @@
 // Other pieces are kept as they came (a socket read of a Content-Length body is never copied).
 //
 // Joining pieces (take(n) across a piece boundary) is the one copy PEP 3333 asks for: read(n) gives
-// n contiguous bytes. Socket reads are 64 KiB from the start of the request, so the body's pieces sit
-// a head's length off every read(65536) an application makes, and each read joins two pieces. When
-// the pieces are given, not lent (`given`: the door that fed them keeps no reference, as the net
-// engine with its socket reads), the join is made in place: the bytes of a piece that an earlier join
+// n contiguous bytes. A door whose socket reads are 64 KiB from the start of the request (the uwsgi
+// door's 'data' reads) has the body's pieces sit a head's length off every read(65536) an application
+// makes, and each read joins two pieces. When the pieces are given, not lent (`given`: the door that
+// fed them keeps no reference, as the net engine and the uwsgi door), the join is made in place: the bytes of a piece that an earlier join
 // copied out are dead, and the head piece moves back over them and takes in the bytes that follow it,
 // so the result is a view of the piece's own buffer and no buffer is allocated (a 1 MiB upload read by
 // read(65536): one allocation instead of sixteen, which the garbage collector also no longer frees).

@@ -9,35 +9,42 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Application } from '../../src/spec.js';
+import type { Application, Bytes, Environ, StartResponse } from '../../src/spec.js';
 import { serve, type ServerHandle } from '../../src/http/serve.js';
 import { readInto } from '../../src/http/net/reads.js';
 import { silentLogger } from '../../src/runner/log.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** GET: the path back. POST: waits ?ms, reads the whole body, answers its length and sha256. */
-const app: Application = async (environ, start) => {
-  let text = String(environ.PATH_INFO);
-  if (environ.REQUEST_METHOD === 'POST') {
-    const wait = Number(environ.QUERY_STRING || 0);
-    if (wait > 0) await sleep(wait);
-    const input = environ['wsgi.input'];
-    const hash = createHash('sha256');
-    let n = 0;
-    for (;;) {
-      const piece = await input.read(65536);
-      if (piece.length === 0) break;
-      hash.update(piece);
-      n += piece.length;
-    }
-    text = `${n} ${hash.digest('hex')}`;
+/** Reads the body with read(65536) to its end, showing each piece to `each`; answers its length and sha256. */
+async function digestBody(input: Environ['wsgi.input'], each: (piece: Bytes) => void = () => {}): Promise<string> {
+  const hash = createHash('sha256');
+  let n = 0;
+  for (;;) {
+    const piece = await input.read(65536);
+    if (piece.length === 0) break;
+    hash.update(piece);
+    n += piece.length;
+    each(piece);
   }
+  return `${n} ${hash.digest('hex')}`;
+}
+
+/** A text/plain response of `text`. */
+function answer(start: StartResponse, text: string): string[] {
   start('200 OK', [
     ['Content-Type', 'text/plain'],
     ['Content-Length', String(text.length)],
   ]);
   return [text];
+}
+
+/** GET: the path back. POST: waits ?ms, reads the whole body, answers its length and sha256. */
+const app: Application = async (environ, start) => {
+  if (environ.REQUEST_METHOD !== 'POST') return answer(start, String(environ.PATH_INFO));
+  const wait = Number(environ.QUERY_STRING || 0);
+  if (wait > 0) await sleep(wait);
+  return answer(start, await digestBody(environ['wsgi.input']));
 };
 
 /** A keep-alive client: writes what it is told, returns each response's body in turn. */
@@ -262,28 +269,17 @@ describe('net engine: a body read into buffers that line up with it', () => {
     Uint8Array.prototype.set = set;
     Uint8Array.prototype.copyWithin = copyWithin;
   });
-  const recorder: Application = async (environ, start) => {
-    const input = environ['wsgi.input'];
-    const hash = createHash('sha256');
-    let n = 0;
-    for (;;) {
-      const piece = await input.read(65536);
-      if (piece.length === 0) break;
-      hash.update(piece);
-      n += piece.length;
-      handed.push(
-        piece.byteOffset === 0 && piece.buffer.byteLength === 65536 && piece.length === 65536
-          ? 'whole'
-          : `${piece.length}@${piece.byteOffset}/${piece.buffer.byteLength}`,
-      );
-    }
-    const text = `${n} ${hash.digest('hex')}`;
-    start('200 OK', [
-      ['Content-Type', 'text/plain'],
-      ['Content-Length', String(text.length)],
-    ]);
-    return [text];
-  };
+  const recorder: Application = async (environ, start) =>
+    answer(
+      start,
+      await digestBody(environ['wsgi.input'], (piece) =>
+        handed.push(
+          piece.byteOffset === 0 && piece.buffer.byteLength === 65536 && piece.length === 65536
+            ? 'whole'
+            : `${piece.length}@${piece.byteOffset}/${piece.buffer.byteLength}`,
+        ),
+      ),
+    );
   let server: ServerHandle;
   before(async () => {
     server = await serve(recorder, { host: '127.0.0.1', port: 0, log: silentLogger });
