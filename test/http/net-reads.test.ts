@@ -317,6 +317,33 @@ describe('net engine: a body read into buffers that line up with it', () => {
       a.close();
     }
   });
+
+  it('lines up the buffers of a body that follows another in the same read (pipelined)', async () => {
+    const a = new Client(server.port);
+    try {
+      handed.length = 0;
+      copied = 0;
+      const first = bytes(50, 1000);
+      const second = bytes(51, 256 * 1024);
+      const head = (n: number) => Buffer.from(`POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: ${n}\r\n\r\n`, 'latin1');
+      // One read: two small requests whole and the start of a third; the rest of it a moment later. The
+      // second and third bodies open after the request before them has been answered, with no read
+      // between: the third must not continue the second's buffer.
+      a.write(Buffer.concat([head(first.length), first, head(first.length), first, head(second.length), second.subarray(0, 30_000)]));
+      await sleep(30);
+      a.write(second.subarray(30_000));
+      assert.equal(await a.response(), digest(first));
+      assert.equal(await a.response(), digest(first));
+      assert.equal(await a.response(), digest(second));
+      // The small bodies are a piece each; the third, four whole buffers, its first 30,000 bytes (and the
+      // bytes after them in that read) copied once, the rest not at all (about all of it when its
+      // buffers continued the second body's: each read(65536) then joined two).
+      assert.deepEqual(handed.slice(2), Array(4).fill('whole'));
+      assert.ok(copied <= 100_000, `${copied} bytes copied`);
+    } finally {
+      a.close();
+    }
+  });
 });
 
 describe('readInto on this Node', () => {

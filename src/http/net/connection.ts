@@ -325,8 +325,10 @@ export class Connection {
     this.body = body;
     environ['wsgi.input'] = new Input(body, framing.length);
     if (this.buf !== null) {
-      // Body bytes that came in the head's read: the queue keeps them, so copied to the start of the
-      // body buffer (also when kept from SHARED already: the body's buffers then line up from byte 0).
+      // Body bytes that came in the head's read: the queue keeps them, so copied to the start of a new
+      // body buffer (also when kept from SHARED already, or after a pipelined body before it: the
+      // body's buffers then line up from byte 0).
+      this.bodyBuf = null;
       const took = this.feedCopy(body, this.buf);
       this.buf = took === this.buf.length ? null : this.buf.subarray(took);
     }
