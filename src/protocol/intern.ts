@@ -40,7 +40,8 @@ export function internName(b: Uint8Array, start: number, length: number): string
     const known = slotBytes[slot];
     if (known === undefined) {
       const name = internalized(nativeString(b.subarray(start, start + length)));
-      slotBytes[slot] = b.slice(start, start + length);
+      // A copy (not b.slice(), which on a Buffer is a view): the bytes read may be overwritten later.
+      slotBytes[slot] = new Uint8Array(b.subarray(start, start + length));
       slotNames[slot] = name;
       return name;
     }

@@ -13,6 +13,18 @@ function read(name: string, pad = 3): string {
   return internName(b, pad, name.length);
 }
 
+// First in the file: the later tests fill the table, and a name that finds no free slot is not kept.
+test('internName keeps its own copy of a name: bytes overwritten after it was read change nothing', () => {
+  // The same length and the same bytes where the hash looks (first, last, middle, a quarter in): one slot.
+  const first = 'HTTP_X_AAAAA_B';
+  const second = 'HTTP_X_AAABA_B';
+  const b = Buffer.from(first, 'latin1');
+  assert.equal(internName(b, 0, b.length), first);
+  b.write(second, 'latin1');
+  assert.equal(internName(Buffer.from(second, 'latin1'), 0, second.length), second);
+  assert.equal(internName(Buffer.from(first, 'latin1'), 0, first.length), first);
+});
+
 test('internName answers the string of the bytes, for CGI names and their near misses', () => {
   const names = [
     'REQUEST_METHOD',
