@@ -11,6 +11,7 @@
 // and never replaced: names seen later that land on a full slot are sliced as before (a front end
 // that sends a new name per request cannot fill memory or slow the names that came first).
 import { nativeString } from './bytes.js';
+import { internalized } from './names.js';
 
 const SLOTS = 1024; // a power of two
 const PROBES = 4;
@@ -18,11 +19,6 @@ const MAX_NAME = 64;
 
 const slotBytes: Array<Uint8Array | undefined> = new Array(SLOTS).fill(undefined);
 const slotNames: string[] = new Array(SLOTS).fill('');
-
-/** The same string as V8's property-key table holds (see headerKey in ./names.ts). */
-function internalized(s: string): string {
-  return Object.keys({ [s]: 0 })[0]!;
-}
 
 function slotOf(b: Uint8Array, start: number, length: number): number {
   const h =

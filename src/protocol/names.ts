@@ -20,7 +20,7 @@ export function isHeaderVar(key: string): key is HeaderVar {
  * meets it goes megamorphic at once (its cached name never matches by identity), and every store and
  * load through it then takes the generic path. Object.keys() answers the table's own string.
  */
-function internalized<K extends string>(key: K): K {
+export function internalized<K extends string>(key: K): K {
   return Object.keys({ [key]: 0 })[0] as K;
 }
 
