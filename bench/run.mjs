@@ -1601,9 +1601,7 @@ function sideVerdict(t, side) {
   let text = `side by side (${side.procs} process sets × ${side.windows} windows of ${side.seconds} s, per server CPU-s, median and range): ${figure(rows)}`;
   const floor = t.side.floor ? ratiosOf(t.side.floor) : [];
   if (floor.length > 0) text += `, the floor ${figure(floor)}`;
-  const met = isMet(rows);
-  const short = t.everyRound ? `${Math.min(...rows).toFixed(2)}× in its lowest process set` : `${median(rows).toFixed(2)}×`;
-  return { text, met, floorMet: floor.length > 0 ? isMet(floor) : null, short, floorShort: floor.length > 0 ? figure(floor) : '' };
+  return { text, met: isMet(rows), floorMet: floor.length > 0 ? isMet(floor) : null, floorShort: floor.length > 0 ? figure(floor) : '' };
 }
 
 function targetsSection(results, sides = {}) {
