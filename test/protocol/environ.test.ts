@@ -354,6 +354,40 @@ describe('environFromCgi', () => {
     assert.equal(Object.hasOwn(cgi([...GET, ['REMOTE_PORT', '16540'], ['UWSGI_ROUTER', 'http']]), 'REMOTE_PORT'), false);
   });
 
+  test('the duplicate-key rule holds for the keys left out when empty, and for inherited names, as mergeVars has it', () => {
+    // CONTENT_TYPE, CONTENT_LENGTH, REMOTE_ADDR and REMOTE_PORT are held aside while the vars are read.
+    assert.equal(Object.hasOwn(cgi([...GET, ['CONTENT_TYPE', 'text/plain'], ['CONTENT_TYPE', '']]), 'CONTENT_TYPE'), false, 'the last one wins, empty');
+    assert.equal(cgi([...GET, ['CONTENT_TYPE', ''], ['CONTENT_TYPE', 'text/plain']]).CONTENT_TYPE, 'text/plain');
+    assert.equal(cgi([...GET, ['CONTENT_LENGTH', '5'], ['CONTENT_LENGTH', '5']]).CONTENT_LENGTH, '5');
+    for (const pair of [
+      ['', '5'],
+      ['5', ''],
+      ['5', '6'],
+    ]) {
+      const err = refusal(() => cgi([...GET, ['CONTENT_LENGTH', pair[0]!], ['CONTENT_LENGTH', pair[1]!]]));
+      assert.equal(err.code, 'TSGI_ERR_ENVIRON_DUPLICATE', JSON.stringify(pair));
+    }
+    const peer: Endpoints = { remoteAddress: '::ffff:10.0.0.9', remotePort: 5 };
+    assert.equal(cgi([...GET, ['REMOTE_ADDR', '10.0.0.1'], ['REMOTE_ADDR', '']], MOUNT, peer).REMOTE_ADDR, '10.0.0.9');
+    assert.equal(cgi([...GET, ['REMOTE_ADDR', ''], ['REMOTE_ADDR', '10.0.0.1']], MOUNT, peer).REMOTE_ADDR, '10.0.0.1');
+    assert.equal(Object.hasOwn(cgi([...GET, ['REMOTE_PORT', '1'], ['REMOTE_PORT', 'x']]), 'REMOTE_PORT'), false);
+    const e = cgi([
+      ...GET,
+      ['toString', 'a'],
+      ['toString', 'b'],
+      ['HTTP_CONSTRUCTOR', 'c'],
+      ['REQUEST_METHOD', 'PUT'],
+      ['PATH_INFO', '/a'],
+      ['PATH_INFO', '/b'],
+    ]);
+    assert.deepEqual([e.toString, (e as EnvironRecord).HTTP_CONSTRUCTOR, e.REQUEST_METHOD, e.PATH_INFO], ['b', 'c', 'PUT', '/b']);
+    // What mergeVars gives for the same vars is what the environ holds.
+    const vars: Array<[string, string]> = [...GET, ['HTTP_X', 'a'], ['HTTP_X', 'b'], ['HTTP_COOKIE', 'c=1'], ['HTTP_COOKIE', 'd=2'], ['X', '1'], ['X', '2']];
+    const merged = mergeVars(vars);
+    const env = cgi(vars) as EnvironRecord;
+    for (const [k, v] of merged) assert.equal(env[k], v, k);
+  });
+
   test('refusals: ClientError(400) with an environ code', () => {
     const cases: Array<[Array<[string, string]>, string, RegExp]> = [
       [[['PATH_INFO', '/']], 'TSGI_ERR_ENVIRON_METHOD', /no REQUEST_METHOD/],
