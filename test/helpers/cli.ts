@@ -25,9 +25,18 @@ export function startCli(
     timeoutMs = 15000,
     cwd = ROOT,
     bin,
-  }: { env?: Record<string, string>; timeoutMs?: number; cwd?: string /** another tsgi executable (an installed package's) */; bin?: string } = {},
+    nodeArgs = [],
+  }: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    cwd?: string;
+    /** another tsgi executable (an installed package's) */
+    bin?: string;
+    /** node's own options before the CLI (e.g. --trace-gc) */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<RunningCli> {
-  const [command, argv] = bin ? [bin, args] : [process.execPath, [CLI, ...args]];
+  const [command, argv] = bin ? [bin, args] : [process.execPath, [...nodeArgs, CLI, ...args]];
   const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';

@@ -20,6 +20,7 @@ import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 import { readInto } from './reads.js';
+import { bodyBytesAllocated } from './young-gc.js';
 
 /** The request at the start of `buf` (after any empty lines) is a HEAD. */
 function isHead(buf: Buffer): boolean {
@@ -206,6 +207,7 @@ export class Connection {
     if (b === null || this.bodyFill === b.length) {
       b = this.bodyBuf = Buffer.allocUnsafeSlow(READ_SIZE);
       this.bodyFill = 0;
+      bodyBytesAllocated(READ_SIZE);
     }
     return this.bodyFill === 0 ? b : b.subarray(this.bodyFill);
   }
