@@ -21,10 +21,14 @@
 // Every mode reads with node's `onread` set on the accepted socket, as tsgi's net engine does
 // (src/http/net/reads.ts says how and why), not with 'data' events, which cost a new buffer and a trip
 // through the socket's stream per read: http and uwsgi into one buffer used again for every read, upload
-// into a new buffer per read (see READS). A fourth argument `data` reads with 'data' events instead, to
+// into a new buffer per read (see READS), with a scavenge every 16 MiB of them as tsgi's net engine does. A fourth argument `data` reads with 'data' events instead, to
 // measure that difference.
 import net from 'node:net';
 import { HELLO, listening } from './common.mjs';
+// The upload mode frees its read buffers as tsgi's net engine does, with a scavenge every 16 MiB of them
+// (src/http/net/young-gc.ts says why): without it V8 marks the whole heap every 64 MiB of uploads, and
+// the floor would not be the least a Node server can do.
+import { bodyBytesAllocated } from '../../dist/http/net/young-gc.js';
 
 const MODES = ['http', 'uwsgi', 'upload'];
 const port = Number(process.argv[2]);
@@ -52,7 +56,12 @@ function onReads(socket, onChunk, fresh = false) {
       const first = fresh ? Buffer.allocUnsafeSlow(READ_SIZE) : READS;
       socket[hooks[0]] = first;
       socket[hooks[1]] = (n, buf) => onChunk(buf.subarray(0, n));
-      if (fresh) socket[hooks[2]] = () => Buffer.allocUnsafeSlow(READ_SIZE);
+      if (fresh) {
+        socket[hooks[2]] = () => {
+          bodyBytesAllocated(READ_SIZE);
+          return Buffer.allocUnsafeSlow(READ_SIZE);
+        };
+      }
       socket._handle.useUserBuffer(first);
       return;
     }
