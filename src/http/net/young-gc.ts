@@ -9,8 +9,9 @@
 // every 64 requests (74 in 5 s, 5 scavenges), and callgrind put V8's concurrent marking at 60% of the
 // instructions of a 1 MiB upload. A scavenge costs what is alive in the young generation (a few
 // connections' objects), a mark-compact the whole heap. With a scavenge every 16 MiB the same run
-// makes no mark-compact for the body buffers, and the upload's instructions per request fall by half
-// (docs/engine.md, "request bodies and the GC"). 32 MiB was too close to V8's 64 MB: half the gain.
+// needs no mark-compact for the body buffers, and 1 MiB uploads went from 1.2-1.5x node:http's requests
+// per CPU-second to 2-3x (docs/engine.md, "request bodies and the GC"). 32 MiB was too close to V8's
+// 64 MB: it kept half the mark-compacts.
 //
 // Node gives no call for a minor GC without --expose-gc; the flag set at run time makes `gc` available
 // in a new context (the `v8.setFlagsFromString` example of Node's docs), and is unset right after, so
