@@ -21,8 +21,8 @@
 // Every mode reads with node's `onread` set on the accepted socket, as tsgi's net engine does
 // (src/http/net/reads.ts says how and why), not with 'data' events, which cost a new buffer and a trip
 // through the socket's stream per read: http and uwsgi into one buffer used again for every read, upload
-// into a new buffer per read (see READS), with a scavenge every 16 MiB of them as tsgi's net engine does. A fourth argument `data` reads with 'data' events instead, to
-// measure that difference.
+// into a new buffer per read (see READS), with a scavenge every 16 MiB of them as tsgi's net engine
+// does. A fourth argument `data` reads with 'data' events instead, to measure that difference.
 import net from 'node:net';
 import { HELLO, listening } from './common.mjs';
 // The upload mode frees its read buffers as tsgi's net engine does, with a scavenge every 16 MiB of them

@@ -1,10 +1,9 @@
 // Variable names read from bytes (a uwsgi vars block, FastCGI params), as the strings V8's property-key
 // table already holds. A front end sends the same dozen or two names on every request; a name sliced
-// from the packet is a new string, and V8 then hashes it, looks it up in
-// its string table and makes it a thin string (as an environ key): about 7% of the uwsgi door's
-// instructions per request (callgrind, bench/instructions.mjs --only uwsgi: 100.5k, 95.1k with this).
-// Comparing the bytes with a name seen before costs far less. No library does this: it is a few lines
-// tied to how V8 keys objects.
+// from the packet is a new string, and V8 then hashes it, looks it up in its string table and makes
+// it a thin string (as an environ key): about 7% of the uwsgi door's instructions per request
+// (callgrind, bench/instructions.mjs --only uwsgi: 100.5k, 95.1k with this). Comparing the bytes with
+// a name seen before costs far less. No library does this: it is a few lines tied to how V8 keys objects.
 //
 // A name is found by a hash of its length and four of its bytes, then compared byte by byte: a name
 // whose bytes differ is never taken for another. A slot is filled the first time its name is seen,
