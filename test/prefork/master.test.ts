@@ -36,6 +36,27 @@ describe('prefork master: its own stalls', { timeout: 120_000 }, () => {
     }
   });
 
+  it('F33: the whole deployment stopped for 4 s (Ctrl-Z, docker pause, a VM paused) is not taken for blocked workers', async () => {
+    const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2', '--timeout', '2']);
+    try {
+      const master = cli.child.pid!;
+      await waitFor('both workers serving', async () => (await workerPids(cli.port)).size === 2);
+      const workers = await childrenOf(master);
+      // Every process at once, as a terminal's SIGTSTP or a cgroup freezer stops them: the watchdog
+      // threads and the event loops they watch lose the same 4 s, and neither is to blame.
+      for (const pid of [master, ...workers]) process.kill(pid, 'SIGSTOP');
+      await sleep(4000);
+      for (const pid of [...workers, master]) process.kill(pid, 'SIGCONT');
+      await sleep(2500);
+      assert.doesNotMatch(cli.stderr(), /WORKER TIMEOUT/);
+      assert.deepEqual((await childrenOf(master)).sort(), workers.sort(), 'the same workers must still be serving');
+      assert.equal((await get(cli.port, '/pid')).status, 200);
+      assert.equal(await cli.stop('SIGTERM'), 0);
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+  });
+
   it('F31: ten SIGHUPs 100 ms apart coalesce: never more than two generations of workers at once, then one', async () => {
     const cli = await startCli([FAULT, '-b', '127.0.0.1:0', '-w', '2']);
     try {
