@@ -26,9 +26,9 @@
 import net from 'node:net';
 import { HELLO, listening } from './common.mjs';
 // The upload mode frees its read buffers as tsgi's net engine does, with a scavenge every 16 MiB of them
-// (src/http/net/young-gc.ts says why): without it V8 marks the whole heap every 64 MiB of uploads, and
+// (src/server/young-gc.ts says why): without it V8 marks the whole heap every 64 MiB of uploads, and
 // the floor would not be the least a Node server can do.
-import { bodyBytesAllocated } from '../../dist/http/net/young-gc.js';
+import { bodyBytesAllocated } from '../../dist/server/young-gc.js';
 
 const MODES = ['http', 'uwsgi', 'upload'];
 const port = Number(process.argv[2]);

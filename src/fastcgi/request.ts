@@ -11,6 +11,7 @@ import type { Connection } from './connection.js';
 import { buildEnviron } from './environ.js';
 import { FCGI, PROTOCOL_STATUS, decodePairs, encodeRecord, endRequest } from '../protocol/fastcgi.js';
 import { FastcgiSink, writeStream, type SinkOwner } from './sink.js';
+import { bodyBytesAllocated } from '../server/young-gc.js';
 
 /** Pause the socket when this much (held records) is buffered and not yet used: STDIN's own rule. */
 export { HIGH_WATER };
@@ -58,6 +59,7 @@ export class Request implements SinkOwner {
 
   addStdin(content: Uint8Array): void {
     if (this.stdinDone) return;
+    bodyBytesAllocated(content.length);
     if (content.length === 0) this.stdinDone = true;
     if (this.body === null) {
       if (this.ended) return;

@@ -19,6 +19,7 @@ import { BodyQueue } from '../protocol/body.js';
 import { buildEnviron, type BodyFraming, type UwsgiBase } from './environ.js';
 import { PacketError, UwsgiParser, type Parsed } from '../protocol/uwsgi.js';
 import { SocketSink } from './sink.js';
+import { bodyBytesAllocated } from '../server/young-gc.js';
 
 export interface ConnectionSettings {
   app: Application;
@@ -160,7 +161,10 @@ export class Connection {
         throw err;
       }
       if (parsed !== null) this.start(parsed);
-    } else if (this.phase === 'body') this.addBody(chunk);
+    } else if (this.phase === 'body') {
+      bodyBytesAllocated(chunk.length);
+      this.addBody(chunk);
+    }
     // linger: dropped
   }
 

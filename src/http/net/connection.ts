@@ -20,7 +20,7 @@ import { frameRequest, type Framing } from '../../protocol/framing.js';
 import { NetSink } from './sink.js';
 import { looksLikeUwsgi } from '../../protocol/uwsgi.js';
 import { readInto } from './reads.js';
-import { bodyBytesAllocated } from './young-gc.js';
+import { bodyBytesAllocated } from '../../server/young-gc.js';
 
 /** The request at the start of `buf` (after any empty lines) is a HEAD. */
 function isHead(buf: Buffer): boolean {

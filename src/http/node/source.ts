@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyQueue, HIGH_WATER } from '../../protocol/body.js';
 import { ClientError } from '../../errors.js';
+import { bodyBytesAllocated } from '../../server/young-gc.js';
 
 /**
  * The most of a body the application left unread that is read and dropped after its response, so
@@ -111,6 +112,7 @@ export class RequestSource extends BodyQueue {
     const req = this.req;
     let dropped = 0;
     req.on('data', (chunk: Buffer) => {
+      bodyBytesAllocated(chunk.length);
       dropped += chunk.length;
       if (dropped > LINGER_DROP && !this.halted) this.halt();
     });
@@ -151,7 +153,10 @@ export class RequestSource extends BodyQueue {
     const req = this.req;
     if (req.readableEnded) return this.end();
     if (req.destroyed && !req.complete) return this.fail(cut());
-    req.on('data', (chunk: Buffer) => this.feed(chunk));
+    req.on('data', (chunk: Buffer) => {
+      bodyBytesAllocated(chunk.length);
+      this.feed(chunk);
+    });
     req.on('end', () => this.end());
     req.on('error', (err: Error) => this.fail(new ClientError(400, `the request body could not be read: ${err.message}`, 'TSGI_ERR_BODY_INCOMPLETE')));
     req.on('close', () => {

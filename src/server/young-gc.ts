@@ -1,7 +1,9 @@
 // A young-generation collection after every 16 MiB of request-body buffers, so that V8 frees them with
 // a scavenge rather than a full mark-compact.
 //
-// Why: each 64 KiB body buffer (connection.ts) is an ArrayBuffer whose memory V8 counts as external.
+// Why: each body buffer is an ArrayBuffer whose memory V8 counts as external: the net engine's 64 KiB
+// buffers (src/http/net/connection.ts), and node's own buffer per socket read under node:http (the node
+// engine), uwsgi and FastCGI, which call this with the bytes of each body piece.
 // An application reads and drops them, so they die young, but only a scavenge or a full GC frees them,
 // and a server allocates so little on its JavaScript heap per request that scavenges are rare (one per
 // ~1,000 1 MiB uploads). Meanwhile V8 starts a full mark-compact each time external memory has grown by
