@@ -296,12 +296,12 @@ type Vars = { [key: string]: unknown };
  * REQUEST_METHOD, a bad CONTENT_LENGTH, two different HTTP_HOST or CONTENT_LENGTH values). The door
  * frames the body from CONTENT_LENGTH (checked here) and replaces `wsgi.input` when there is one.
  *
- * The variables go straight into the environ (no Map between: with one, the uwsgi door ran 87.0k
- * instructions per request, without it 65.1k; bench/instructions.mjs --only uwsgi), whose literal holds the keys computed from them,
- * so that every environ of a front end starts from one hidden class; four keys that are left out when
- * sent empty or unusable are held aside until the end rather than deleted from it (a delete turns the
- * object into a slow dictionary). nginx's uwsgi_params sends CONTENT_TYPE and CONTENT_LENGTH empty on
- * every request without a body.
+ * The variables go straight into the environ (no Map between: with one, the uwsgi door ran 87.0k instructions per
+ * request, without it 65.1k; bench/instructions.mjs --only uwsgi), whose literal holds the keys computed from
+ * them, so that every environ of a front end starts from one hidden class; four keys that are left out when sent
+ * empty or unusable are held aside until the end rather than deleted from it (a delete turns the object into a
+ * slow dictionary). nginx's uwsgi_params sends CONTENT_TYPE and CONTENT_LENGTH empty on every request without a
+ * body.
  */
 export function environFromCgi(vars: Iterable<readonly [string, string]>, base: EnvironBase, rules: CgiRules, peer: Endpoints = NO_ENDPOINTS): Environ {
   const e: Vars = {
